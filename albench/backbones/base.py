@@ -1,0 +1,93 @@
+"""The one interface every backbone implements.
+
+A backbone turns images and texts into L2-normalised vectors of one shared space, and
+exposes its text tower at the token-embedding level so that prompt learners can feed
+learnable context vectors in place of word embeddings.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import torch
+from PIL import Image
+
+
+@dataclass(frozen=True)
+class TokenizedPrompts:
+    """Token ids of prompts, as the text tower needs them.
+
+    ``ids``: (n, L) token ids, padded; ``lengths``: (n,) real length of each prompt
+    (including start/end tokens); ``eot``: (n,) index of the token whose output is pooled
+    (CLIP's end-of-text token) or -1 where the tower pools by mean over real tokens.
+    """
+
+    ids: torch.Tensor
+    lengths: torch.Tensor
+    eot: torch.Tensor
+
+
+class TextTower(ABC):
+    """Text encoder opened at the token-embedding level (for CoOp-style prompts)."""
+
+    #: width of one token embedding (the size of a learnable context vector)
+    token_dim: int
+    #: whether the transformer is causal (outputs at position i see tokens <= i only);
+    #: a causal tower lets prompts be cut at their longest real length with equal outputs
+    causal: bool
+
+    @abstractmethod
+    def tokenize(self, texts: Sequence[str]) -> TokenizedPrompts:
+        """Token ids of ``texts``."""
+
+    @abstractmethod
+    def token_embedding(self, ids: torch.Tensor) -> torch.Tensor:
+        """(n, L) ids -> (n, L, token_dim) input embeddings (before positions)."""
+
+    @abstractmethod
+    def encode_embeddings(self, embeddings: torch.Tensor, prompts: TokenizedPrompts) -> torch.Tensor:
+        """(n, L, token_dim) input embeddings -> (n, embed_dim) text features (not normalised)."""
+
+
+class Backbone(ABC):
+    """Image and text encoders of one joint embedding space."""
+
+    #: canonical name, e.g. ``open_clip:ViT-B-32:openai`` or ``offline-effnet-minilm``
+    id: str
+    #: dimension of the joint space
+    embed_dim: int
+    #: temperature applied to cosine similarities for classification (CLIP's exp(logit_scale))
+    logit_scale: float
+
+    @property
+    @abstractmethod
+    def preprocess_id(self) -> str:
+        """A description of the image preprocessing, part of the feature-cache key."""
+
+    @property
+    @abstractmethod
+    def weights_checksum(self) -> str:
+        """Checksum identifying the weights, part of the feature-cache key."""
+
+    @abstractmethod
+    def transform(self) -> Callable[[Image.Image], torch.Tensor]:
+        """PIL image -> preprocessed tensor, applied in DataLoader workers."""
+
+    @abstractmethod
+    def encode_image(self, pixels: torch.Tensor) -> torch.Tensor:
+        """(B, 3, H, W) preprocessed batch -> (B, embed_dim) L2-normalised features."""
+
+    @abstractmethod
+    def encode_text(self, texts: Sequence[str]) -> torch.Tensor:
+        """Texts -> (n, embed_dim) L2-normalised features."""
+
+    @property
+    @abstractmethod
+    def text_tower(self) -> TextTower:
+        """The text encoder at token level (frozen; gradients flow to inputs only)."""
+
+    def to(self, device: torch.device | str) -> Backbone:
+        """Move the encoders to ``device``; returns self."""
+        return self

@@ -1,0 +1,10 @@
+"""`albench report` (not yet available)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("report", help="(not yet available)")
+    parser.set_defaults(func=lambda args: print("not yet available") or 2)

@@ -1,0 +1,83 @@
+"""The learner contract: adaptation paradigms that work on cached features.
+
+A learner is fitted from scratch on the labelled set every round (unless warm-started) and
+then queried on the pool and the test split. Optional outputs are declared in
+``capabilities``; a strategy that needs one the learner lacks is refused before a run starts.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class LearnerContext:
+    """What a learner may use besides the labelled features.
+
+    ``text_embeddings``: (C, d) L2-normalised class embeddings from the backbone's text tower
+    averaged over the dataset's prompt templates (the zero-shot classifier).
+    ``logit_scale``: the backbone's temperature. ``class_names``: for prompt learners.
+    ``backbone``: the backbone itself, only needed by prompt learners (text tower); None
+    when a learner works from cached embeddings alone.
+    """
+
+    class_names: tuple[str, ...]
+    text_embeddings: np.ndarray
+    logit_scale: float
+    backbone: Any = None
+    device: str = "cpu"
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.class_names)
+
+
+@dataclass(frozen=True)
+class GradEmbedding:
+    """Factors of BADGE gradient embeddings: g_i = (p_i - onehot(argmax p_i)) (x) x_i.
+
+    ``scale``: (N, C) = p - onehot(argmax p); ``x``: (N, h) the last layer's input. The
+    N x (C*h) outer products are never materialised: ||g_i - g_j||^2 factorises into
+    ||a_i||^2 ||x_i||^2 + ||a_j||^2 ||x_j||^2 - 2 (a_i . a_j)(x_i . x_j).
+    """
+
+    scale: np.ndarray
+    x: np.ndarray
+
+
+class Learner(ABC):
+    """Base class of learners; subclasses set ``name`` and ``capabilities``."""
+
+    name: ClassVar[str] = ""
+    capabilities: ClassVar[frozenset[str]] = frozenset({"probabilities"})
+
+    def __init__(self, context: LearnerContext, **options: Any):
+        self.context = context
+        self.options = options
+
+    @abstractmethod
+    def fit(self, features: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> None:
+        """Fit on labelled (N, d) features and (N,) labels."""
+
+    @abstractmethod
+    def predict_proba(self, features: np.ndarray) -> np.ndarray:
+        """(N, d) features -> (N, C) class probabilities."""
+
+    def hyperparameters(self) -> dict[str, Any]:
+        """Settings recorded with every results row (epochs, lr, ...)."""
+        return dict(self.options)
+
+    # Optional capabilities; present only when listed in ``capabilities``.
+    def grad_embedding(self, features: np.ndarray) -> GradEmbedding:
+        raise NotImplementedError
+
+    def embed(self, features: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def correctness_prob(self, features: np.ndarray) -> np.ndarray:
+        raise NotImplementedError

@@ -1,0 +1,151 @@
+"""The acquisition contract: ``Strategy.select(ctx, budget, rng) -> Selection``.
+
+A strategy sees the pool only through :class:`StrategyContext`: image features, the current
+learner's outputs on the pool, the labelled and unlabelled index arrays, and the labels of
+the labelled set. Labels of unlabelled samples are never reachable from the context.
+
+Strategies register themselves by subclassing :class:`Strategy` with a ``name``; third-party
+strategies register through the ``albench.strategies`` entry-point group (see
+``albench.strategies.registry``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, ClassVar
+
+import numpy as np
+
+#: capabilities a strategy may need; the runner checks them against the learner up front
+CAPABILITIES = (
+    "probabilities",  # learner.predict_proba on the pool
+    "image_features",  # cached backbone image features of the pool
+    "grad_embedding",  # last-layer gradient-embedding factors (BADGE)
+    "embed",  # the learner's own sample embedding (penultimate layer)
+    "text_embeddings",  # class text embeddings
+    "correctness_prob",  # learner's probability that its predicted label is correct
+)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What a strategy returns.
+
+    ``indices``: pool indices to annotate (unique, unlabelled), in the order picked.
+    ``scores``: the score that ranked each pick (same length) or None.
+    ``pseudo_indices`` / ``pseudo_labels``: optional pseudo-labels proposed by the strategy
+    (never counted as annotation budget). ``info``: free-form diagnostics, JSON-serialisable.
+    """
+
+    indices: np.ndarray
+    scores: np.ndarray | None = None
+    pseudo_indices: np.ndarray | None = None
+    pseudo_labels: np.ndarray | None = None
+    info: Mapping[str, Any] = field(default_factory=dict)
+
+
+class StrategyContext:
+    """Read-only view of the pool for one acquisition step.
+
+    Learner outputs are computed lazily and cached, so the runner only pays for what the
+    strategy asks for. ``providers`` maps a capability name to a zero-argument function.
+    """
+
+    def __init__(
+        self,
+        *,
+        features: np.ndarray,
+        labelled: np.ndarray,
+        labelled_labels: np.ndarray,
+        n_classes: int,
+        providers: Mapping[str, Callable[[], Any]] | None = None,
+    ):
+        labelled = np.asarray(labelled, dtype=np.int64)
+        if labelled.shape != np.shape(labelled_labels):
+            raise ValueError("labelled and labelled_labels must have the same length")
+        self._features = features
+        self._labelled = labelled
+        self._labelled_labels = np.asarray(labelled_labels, dtype=np.int64)
+        self.n_classes = int(n_classes)
+        self._providers = dict(providers or {})
+        self._cache: dict[str, Any] = {}
+        self._labelled.setflags(write=False)
+        self._labelled_labels.setflags(write=False)
+
+    @property
+    def n_pool(self) -> int:
+        return int(self._features.shape[0])
+
+    @property
+    def features(self) -> np.ndarray:
+        """(N, d) image features of the whole pool (float32, L2-normalised)."""
+        return self._features
+
+    @property
+    def labelled(self) -> np.ndarray:
+        return self._labelled
+
+    @property
+    def labelled_labels(self) -> np.ndarray:
+        """Labels of ``labelled`` (same order). Unlabelled labels are not available."""
+        return self._labelled_labels
+
+    @cached_property
+    def unlabelled(self) -> np.ndarray:
+        mask = np.ones(self.n_pool, dtype=bool)
+        mask[self._labelled] = False
+        out = np.flatnonzero(mask)
+        out.setflags(write=False)
+        return out
+
+    def has(self, capability: str) -> bool:
+        return capability == "image_features" or capability in self._providers
+
+    def get(self, capability: str) -> Any:
+        """The learner's output for ``capability`` on the whole pool (cached)."""
+        if capability == "image_features":
+            return self._features
+        if capability not in self._cache:
+            if capability not in self._providers:
+                raise KeyError(f"capability {capability!r} is not provided by this learner")
+            self._cache[capability] = self._providers[capability]()
+        return self._cache[capability]
+
+    def probabilities(self) -> np.ndarray:
+        """(N, C) class probabilities of the current learner on the pool."""
+        return self.get("probabilities")
+
+
+class Strategy:
+    """Base class of acquisition strategies.
+
+    Subclasses set ``name`` (registry key), ``category``, ``reference`` and ``needs``, and
+    implement :meth:`select`. Subclassing registers the class (see ``registry``).
+    Wrappers (e.g. ``pcb``) take the wrapped strategy as ``base`` in ``__init__``.
+    """
+
+    name: ClassVar[str] = ""
+    category: ClassVar[str] = ""
+    reference: ClassVar[str] = ""
+    needs: ClassVar[frozenset[str]] = frozenset()
+    #: True for strategies that wrap another one (``pcb(badge)``)
+    wraps: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any):
+        super().__init_subclass__(**kwargs)
+        if cls.name:
+            from albench.strategies.registry import REGISTRY
+
+            REGISTRY.add(cls)
+
+    def required_capabilities(self) -> frozenset[str]:
+        """Capabilities this configured instance needs (wrappers add their base's)."""
+        return frozenset(self.needs)
+
+    def select(self, ctx: StrategyContext, budget: int, rng: np.random.Generator) -> Selection:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return self.name or type(self).__name__
