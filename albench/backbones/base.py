@@ -47,7 +47,9 @@ class TextTower(ABC):
         """(n, L) ids -> (n, L, token_dim) input embeddings (before positions)."""
 
     @abstractmethod
-    def encode_embeddings(self, embeddings: torch.Tensor, prompts: TokenizedPrompts) -> torch.Tensor:
+    def encode_embeddings(
+        self, embeddings: torch.Tensor, prompts: TokenizedPrompts
+    ) -> torch.Tensor:
         """(n, L, token_dim) input embeddings -> (n, embed_dim) text features (not normalised)."""
 
 

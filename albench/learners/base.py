@@ -50,11 +50,20 @@ class GradEmbedding:
     x: np.ndarray
 
 
+#: name -> learner class; filled by subclassing :class:`Learner` with a ``name``
+LEARNERS: dict[str, type[Learner]] = {}
+
+
 class Learner(ABC):
     """Base class of learners; subclasses set ``name`` and ``capabilities``."""
 
     name: ClassVar[str] = ""
     capabilities: ClassVar[frozenset[str]] = frozenset({"probabilities"})
+
+    def __init_subclass__(cls, **kwargs: Any):
+        super().__init_subclass__(**kwargs)
+        if cls.name:
+            LEARNERS[cls.name] = cls
 
     def __init__(self, context: LearnerContext, **options: Any):
         self.context = context
