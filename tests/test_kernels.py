@@ -1,0 +1,115 @@
+"""Selection kernels against brute-force definitions on small inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from albench.kernels import gradient_embedding_sq_dists, greedy_k_center, kmeanspp_select
+
+
+def _unit_rows(rng: np.random.Generator, n: int, d: int) -> np.ndarray:
+    x = rng.standard_normal((n, d))
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+def _brute_k_center(x, centres, budget, candidates, first=None):
+    """Definition: farthest candidate from its nearest centre, float64, full matrix."""
+    dist = 1.0 - x.astype(np.float64) @ x.astype(np.float64).T
+    chosen = list(centres)
+    picks = []
+    pool = sorted(candidates)
+    for _ in range(min(budget, len(pool))):
+        if not chosen:
+            best = first
+        else:
+            gaps = [min(dist[i, c] for c in chosen) for i in pool]
+            best = pool[int(np.argmax(gaps))]
+        picks.append(best)
+        chosen.append(best)
+        pool.remove(best)
+    return picks
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+@pytest.mark.parametrize("n_centres", [0, 1, 7])
+def test_k_center_matches_brute_force(seed, n_centres):
+    rng = np.random.default_rng(seed)
+    x = _unit_rows(rng, 60, 5)
+    centres = rng.choice(60, n_centres, replace=False)
+    rest = np.setdiff1d(np.arange(60), centres)
+    first_rng = np.random.default_rng(100 + seed)
+    picks = greedy_k_center(x, centres, 12, rng=np.random.default_rng(100 + seed))
+    first = int(rest[first_rng.integers(rest.size)]) if n_centres == 0 else None
+    assert picks.dtype == np.int64
+    assert picks.tolist() == _brute_k_center(x, centres, 12, rest, first)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_k_center_candidate_subset_and_torch_input(seed):
+    rng = np.random.default_rng(seed)
+    x = _unit_rows(rng, 80, 6)
+    centres = np.array([3, 40])
+    candidates = rng.permutation(np.setdiff1d(np.arange(0, 80, 2), centres))[:25]
+    expected = _brute_k_center(x, centres, 10, candidates)
+    assert greedy_k_center(x, centres, 10, candidates=candidates).tolist() == expected
+    got = greedy_k_center(torch.from_numpy(x), torch.tensor(centres), 10, candidates=candidates)
+    assert got.tolist() == expected
+
+
+def test_k_center_budget_larger_than_candidates_and_ties():
+    x = np.eye(4, dtype=np.float32)  # all pairwise distances equal 1: ties go to lowest index
+    assert greedy_k_center(x, [2], 10).tolist() == [0, 1, 3]
+    assert greedy_k_center(x, [], 0, rng=np.random.default_rng(0)).tolist() == []
+
+
+def test_k_center_needs_rng_without_centres():
+    with pytest.raises(ValueError, match="rng"):
+        greedy_k_center(np.eye(3, dtype=np.float32), [], 2)
+
+
+def _factors(seed: int, n: int = 50, c: int = 4, h: int = 6):
+    rng = np.random.default_rng(seed)
+    return (
+        rng.standard_normal((n, c)).astype(np.float32),
+        rng.standard_normal((n, h)).astype(np.float32),
+    )
+
+
+def test_factorised_distances_equal_materialised():
+    a, x = _factors(0)
+    g = np.einsum("nc,nh->nch", a.astype(np.float64), x.astype(np.float64)).reshape(50, -1)
+    for centre in (0, 17, 49):
+        expected = ((g - g[centre]) ** 2).sum(1)
+        got = gradient_embedding_sq_dists(a, x, centre).numpy()
+        np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-3)
+
+
+def test_kmeanspp_first_pick_is_largest_norm_and_no_repeats():
+    a, x = _factors(1)
+    norms = np.linalg.norm(a, axis=1) * np.linalg.norm(x, axis=1)
+    picks = kmeanspp_select(a, x, 50, np.random.default_rng(0))
+    assert picks[0] == int(np.argmax(norms))
+    assert sorted(picks.tolist()) == list(range(50))
+
+
+def test_kmeanspp_uniform_when_all_remaining_weights_are_zero():
+    a = np.ones((5, 2), dtype=np.float32)
+    x = np.ones((5, 3), dtype=np.float32)  # all embeddings equal: D^2 = 0 after the first
+    picks = kmeanspp_select(a, x, 5, np.random.default_rng(3))
+    assert picks[0] == 0
+    assert sorted(picks.tolist()) == [0, 1, 2, 3, 4]
+
+
+def test_kmeanspp_follows_given_uniforms():
+    """Each pick after the first is the inverse-CDF draw of one rng.random()."""
+    a, x = _factors(2, n=30)
+    g = np.einsum("nc,nh->nch", a.astype(np.float64), x.astype(np.float64)).reshape(30, -1)
+    picks = kmeanspp_select(a, x, 6, np.random.default_rng(7))
+    uniforms = np.random.default_rng(7).random(5)
+    d2 = ((g - g[picks[0]]) ** 2).sum(1)
+    for step, u in enumerate(uniforms, start=1):
+        cumulative = np.cumsum(d2)
+        assert picks[step] == int(np.searchsorted(cumulative, u * cumulative[-1], side="right"))
+        d2 = np.minimum(d2, ((g - g[picks[step]]) ** 2).sum(1))
