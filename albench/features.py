@@ -1,0 +1,351 @@
+"""FeatureStore: encode each image once, then serve memory-mapped features from a cache.
+
+Every experiment after extraction works on cached CLIP embeddings, so a sweep of many
+strategies and seeds costs one forward pass per image (see docs/architecture.md). The cache is
+content-addressed: an entry's key is the sha256 of a canonical JSON of everything that changes
+the numbers (backbone id, weights checksum, preprocessing, dataset, split and its fingerprint,
+the on-disk format version), so a stale entry can never be served for changed inputs.
+
+An entry is the folder ``<root>/<key[:2]>/<key>/`` with ``features.npy`` and
+``manifest.json``. It is written into a temporary sibling folder and renamed into place, and a
+file lock on ``<entry>.lock`` makes concurrent processes wait for the first writer and reuse
+its result. Loading verifies the manifest, shape, dtype, file size and (once per process and
+file) the sha256 of the bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from filelock import FileLock
+from rich.console import Console
+from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn
+from rich.text import Text
+
+from albench import __version__
+from albench.backbones.base import Backbone
+from albench.errors import CacheCorruptError
+
+#: bump when the meaning or layout of cached bytes changes; part of every key
+FORMAT_VERSION = 1
+FEATURES_FILE = "features.npy"
+MANIFEST_FILE = "manifest.json"
+
+log = logging.getLogger(__name__)
+
+#: (entry, inode, size, mtime_ns, sha256) of files whose checksum this process has verified
+_VERIFIED: set[tuple[str, int, int, int, str]] = set()
+
+
+class _Corrupt(Exception):
+    """An entry exists but cannot be trusted; the message says why."""
+
+
+def default_root() -> Path:
+    """``$ALBENCH_CACHE/features``, else ``~/.cache/albench/features``."""
+    base = os.environ.get("ALBENCH_CACHE")
+    return Path(base) / "features" if base else Path.home() / ".cache" / "albench" / "features"
+
+
+def cache_key(fields: dict[str, Any]) -> str:
+    """sha256 of the canonical JSON of ``fields`` (sorted keys, no whitespace)."""
+    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def read_manifest(entry: Path) -> dict[str, Any]:
+    """The manifest of a cache entry (key fields, shape, checksum, extraction speed)."""
+    return json.loads((entry / MANIFEST_FILE).read_text(encoding="utf-8"))
+
+
+class FeatureStore:
+    """Content-addressed, verified cache of image and text features of one backbone.
+
+    ``recompute_corrupt=False`` turns a corrupt entry into :class:`CacheCorruptError` instead
+    of a warning and a recomputation: for runs that must not silently spend hours re-encoding.
+    """
+
+    def __init__(self, root: Path | None = None, *, recompute_corrupt: bool = True):
+        self.root = Path(root) if root is not None else default_root()
+        self.recompute_corrupt = recompute_corrupt
+
+    def image_features(
+        self,
+        backbone: Backbone,
+        dataset: Any,
+        split: str,
+        *,
+        batch_size: int = 128,
+        num_workers: int | None = None,
+        progress: bool = True,
+    ) -> np.ndarray:
+        """(N, d) float16 read-only memory map of ``backbone``'s features of ``split``.
+
+        float16 halves disk and page-cache use; L2-normalised CLIP features lose nothing that
+        matters to classifiers at that precision. ``num_workers`` defaults to min(2, cpus).
+        """
+        images = dataset.split(split)
+        fields = _image_fields(backbone, dataset, split, images)
+        workers = min(2, os.cpu_count() or 1) if num_workers is None else num_workers
+
+        def build(path: Path) -> dict[str, Any]:
+            label = f"{dataset.name}/{split}" if progress else None
+            return _extract_images(backbone, images, path, batch_size, workers, label)
+
+        return self._get(fields, np.float16, build, _hint(dataset, backbone))
+
+    def text_features(self, backbone: Backbone, dataset: Any) -> np.ndarray:
+        """(C, d) float32 zero-shot class embeddings, prompt-ensembled over the templates.
+
+        Radford et al. 2021 (CLIP), sec. 3.1.4: average the normalised embeddings of every
+        template filled with the class name, then re-normalise.
+        """
+        fields = _text_fields(backbone, dataset)
+
+        def build(path: Path) -> dict[str, Any]:
+            start = time.perf_counter()
+            ensemble = prompt_ensemble(backbone, dataset.class_names, dataset.templates)
+            np.save(path, ensemble, allow_pickle=False)
+            seconds = time.perf_counter() - start
+            count = len(dataset.class_names) * len(dataset.templates)
+            return {"seconds": seconds, "texts_per_second": count / max(seconds, 1e-9)}
+
+        return self._get(fields, np.float32, build, _hint(dataset, backbone))
+
+    def image_entry(self, backbone: Backbone, dataset: Any, split: str) -> Path:
+        """Folder of the image-feature entry of ``split`` (whether or not it exists yet)."""
+        return self._entry(_image_fields(backbone, dataset, split, dataset.split(split)))
+
+    def text_entry(self, backbone: Backbone, dataset: Any) -> Path:
+        """Folder of the text-feature entry of ``dataset`` (whether or not it exists yet)."""
+        return self._entry(_text_fields(backbone, dataset))
+
+    def _entry(self, fields: dict[str, Any]) -> Path:
+        key = cache_key(fields)
+        return self.root / key[:2] / key
+
+    def _get(
+        self,
+        fields: dict[str, Any],
+        dtype: type[np.generic],
+        build: Callable[[Path], dict[str, Any]],
+        hint: str,
+    ) -> np.ndarray:
+        """Load the entry of ``fields``; on a miss build it under the entry's lock."""
+        entry = self._entry(fields)
+        loaded = self._load_checked(entry, dtype, hint)
+        if loaded is not None:
+            return loaded
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(f"{entry}.lock"):
+            loaded = self._load_checked(entry, dtype, hint)  # another process may have won
+            if loaded is not None:
+                return loaded
+            _discard(entry)
+            _write_entry(entry, fields, build)
+        return _load(entry, dtype)
+
+    def _load_checked(self, entry: Path, dtype: type[np.generic], hint: str) -> np.ndarray | None:
+        """The verified array, or None when it is missing (or corrupt and recomputable)."""
+        if not entry.exists():
+            return None
+        try:
+            return _load(entry, dtype)
+        except _Corrupt as problem:
+            if not self.recompute_corrupt:
+                raise CacheCorruptError(
+                    f"feature cache entry {entry} is corrupt ({problem}); rebuild it with "
+                    f"`albench features {hint}` (without --no-recompute) or delete that folder"
+                ) from None
+            log.warning("feature cache entry %s is corrupt (%s); recomputing", entry, problem)
+            return None
+
+
+def prompt_ensemble(
+    backbone: Backbone, class_names: Sequence[str], templates: Sequence[str]
+) -> np.ndarray:
+    """(C, d) float32: per class, mean of normalised template embeddings, re-normalised."""
+    rows = []
+    with torch.inference_mode():
+        for name in class_names:
+            embeddings = backbone.encode_text([t.replace("{}", name) for t in templates])
+            embeddings = torch.nn.functional.normalize(embeddings.float(), dim=-1)
+            rows.append(torch.nn.functional.normalize(embeddings.mean(dim=0), dim=0))
+    return torch.stack(rows).cpu().numpy().astype(np.float32)
+
+
+def _image_fields(backbone: Backbone, dataset: Any, split: str, images: Any) -> dict[str, Any]:
+    return {
+        "kind": "image",
+        "backbone": backbone.id,
+        "weights": backbone.weights_checksum,
+        "preprocess": backbone.preprocess_id,
+        "dataset": dataset.name,
+        "split": split,
+        "fingerprint": images.fingerprint,
+        "format": FORMAT_VERSION,
+    }
+
+
+def _text_fields(backbone: Backbone, dataset: Any) -> dict[str, Any]:
+    return {
+        "kind": "text",
+        "backbone": backbone.id,
+        "weights": backbone.weights_checksum,
+        "dataset": dataset.name,
+        "class_names": list(dataset.class_names),
+        "templates": list(dataset.templates),
+        "format": FORMAT_VERSION,
+    }
+
+
+def _hint(dataset: Any, backbone: Backbone) -> str:
+    return f"--dataset {dataset.name} --backbone {backbone.id}"
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _identity(entry: Path, stat: os.stat_result, manifest: dict[str, Any]) -> tuple:
+    """What must stay equal for a checksum verified earlier in this process to still hold."""
+    return (str(entry), stat.st_ino, stat.st_size, stat.st_mtime_ns, manifest.get("sha256"))
+
+
+def _remember_verified(entry: Path, manifest: dict[str, Any]) -> None:
+    """A freshly written entry was hashed while writing; skip hashing it again on load."""
+    _VERIFIED.add(_identity(entry, (entry / FEATURES_FILE).stat(), manifest))
+
+
+def _load(entry: Path, dtype: type[np.generic]) -> np.ndarray:
+    """Memory-map ``features.npy`` after checking it against the manifest; raise _Corrupt."""
+    path = entry / FEATURES_FILE
+    try:
+        manifest = read_manifest(entry)
+        stat = path.stat()
+    except (OSError, ValueError) as error:
+        raise _Corrupt(f"unreadable manifest or features: {type(error).__name__}") from None
+    if manifest.get("key") != entry.name or manifest.get("dtype") != np.dtype(dtype).name:
+        raise _Corrupt("manifest does not describe this entry")
+    if stat.st_size != manifest.get("bytes"):
+        raise _Corrupt(f"size {stat.st_size} bytes, manifest says {manifest.get('bytes')}")
+    if _identity(entry, stat, manifest) not in _VERIFIED:
+        if _file_sha256(path) != manifest.get("sha256"):
+            raise _Corrupt("sha256 of features.npy does not match the manifest")
+        _VERIFIED.add(_identity(entry, stat, manifest))
+    try:
+        array = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError) as error:
+        raise _Corrupt(f"unreadable features: {error}") from None
+    if list(array.shape) != manifest.get("shape") or array.dtype != dtype:
+        raise _Corrupt(f"array {array.dtype}{array.shape} differs from its manifest")
+    return array
+
+
+def _write_entry(
+    entry: Path, fields: dict[str, Any], build: Callable[[Path], dict[str, Any]]
+) -> None:
+    """Build into a temporary sibling folder, write the manifest, rename into place."""
+    staging = Path(tempfile.mkdtemp(prefix=f".{entry.name}.", suffix=".tmp", dir=entry.parent))
+    try:
+        path = staging / FEATURES_FILE
+        stats = build(path)
+        array = np.load(path, mmap_mode="r", allow_pickle=False)
+        manifest = {
+            "key": entry.name,
+            "fields": fields,
+            "shape": list(array.shape),
+            "dtype": array.dtype.name,
+            "bytes": path.stat().st_size,
+            "sha256": _file_sha256(path),
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "albench_version": __version__,
+            **stats,
+        }
+        del array
+        (staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        os.replace(staging, entry)
+        _remember_verified(entry, manifest)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _discard(entry: Path) -> None:
+    """Move a corrupt entry out of the way (rename first, so no reader sees it half-deleted)."""
+    if not entry.exists():
+        return
+    trash = Path(tempfile.mkdtemp(prefix=f".{entry.name}.", suffix=".old", dir=entry.parent))
+    os.replace(entry, trash / entry.name)
+    shutil.rmtree(trash, ignore_errors=True)
+
+
+class _Pixels(torch.utils.data.Dataset):
+    """An image split seen through the backbone's transform (runs in DataLoader workers)."""
+
+    def __init__(self, images: Any, transform: Callable[[Any], torch.Tensor]):
+        self.images, self.transform = images, transform
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        return self.transform(self.images[index][0])
+
+
+class _RateColumn(ProgressColumn):
+    """Images per second, the number that tells whether extraction is input- or model-bound."""
+
+    def render(self, task: Task) -> Text:
+        return Text(f"{task.speed or 0:,.0f} img/s")
+
+
+def _extract_images(
+    backbone: Backbone, images: Any, path: Path, batch_size: int, workers: int, label: str | None
+) -> dict[str, Any]:
+    """Encode ``images`` in order straight into a float16 .npy at ``path``.
+
+    ``label`` names the progress bar; None hides it.
+    """
+    loader = torch.utils.data.DataLoader(
+        _Pixels(images, backbone.transform()),
+        batch_size=batch_size,
+        shuffle=False,
+        num_workers=workers,
+    )
+    out = np.lib.format.open_memmap(path, "w+", np.float16, (len(images), backbone.embed_dim))
+    bar = Progress(
+        TextColumn(label or ""),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        _RateColumn(),
+        console=Console(stderr=True),
+        disable=label is None,
+    )
+    start, done = time.perf_counter(), 0
+    with bar, torch.inference_mode():
+        task = bar.add_task("encode", total=len(images))
+        for pixels in loader:
+            features = backbone.encode_image(pixels).float().cpu().numpy()
+            out[done : done + len(features)] = features
+            done += len(features)
+            bar.advance(task, len(features))
+    out.flush()
+    del out
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "images_per_second": len(images) / max(seconds, 1e-9)}
