@@ -1,0 +1,356 @@
+"""Statistics of active-learning results: AUBC, paired tests, penalty matrix, rank tests.
+
+Pure functions on arrays and DataFrames (no plotting, no I/O), so every number in a report
+can be recomputed and tested alone. The comparisons follow the two standard protocols of the
+field:
+
+- within one dataset, runs of different strategies that share a seed start from the same
+  initial labelled set, so they are compared *paired by seed* (paired t-test and Wilcoxon
+  signed-rank, Holm-corrected over the strategies compared to one reference), and budget
+  point by budget point in the pairwise penalty matrix of Ash et al. (ICLR 2020, "Deep Batch
+  Active Learning by Diverse, Uncertain Gradient Lower Bounds", sec. 5, pairwise
+  comparisons);
+- across datasets, strategies are ranked per dataset and compared with the Friedman test,
+  the Nemenyi post-hoc test and the critical difference of Demšar (JMLR 2006, "Statistical
+  Comparisons of Classifiers over Multiple Data Sets", sec. 3.2.2).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scikit_posthocs
+from scipy import stats as sps
+
+#: Quantities summarised per run: AUBC over the whole budget, AUBC over the low-budget
+#: window, and the metric after the last round.
+RUN_VALUES = ("aubc", "aubc_low", "final")
+
+
+# --------------------------------------------------------------------------- AUBC
+
+
+def aubc(n_labelled: Sequence[float], accuracy: Sequence[float], fraction: float = 1.0) -> float:
+    """Area under the budget curve, normalised to a mean accuracy in [0, 1].
+
+    The trapezoidal area under ``accuracy`` against ``n_labelled`` over the window
+    ``[x_min, x_min + fraction * (x_max - x_min)]``, divided by the window's width, so that
+    curves over different budgets stay comparable (Zhan et al., "A Comparative Survey of Deep
+    Active Learning", 2022, use the same normalised AUBC). The curve is linearly interpolated
+    at the window's right edge. A curve with a single budget point has a zero-width window;
+    its AUBC is that point's accuracy.
+    """
+    x = np.asarray(n_labelled, dtype=float)
+    y = np.asarray(accuracy, dtype=float)
+    if x.shape != y.shape or x.ndim != 1 or x.size == 0:
+        raise ValueError("n_labelled and accuracy must be non-empty 1-d arrays of equal length")
+    if not 0 < fraction <= 1:
+        raise ValueError(f"fraction must be in (0, 1], got {fraction}")
+    order = np.argsort(x, kind="stable")
+    x, y = x[order], y[order]
+    span = x[-1] - x[0]
+    if span == 0:
+        return float(y.mean())
+    edge = x[0] + fraction * span
+    inside = x < edge
+    xs = np.append(x[inside], edge)
+    ys = np.append(y[inside], np.interp(edge, x, y))
+    area = np.sum(np.diff(xs) * (ys[1:] + ys[:-1]) / 2)
+    return float(area / (edge - x[0]))
+
+
+def run_summary(
+    results: pd.DataFrame, metric: str, low_fraction: float, keys: Sequence[str]
+) -> pd.DataFrame:
+    """One row per run: ``keys`` + ``strategy``, ``seed``, ``run_id`` and :data:`RUN_VALUES`.
+
+    ``aubc`` covers the whole budget, ``aubc_low`` its first ``low_fraction`` (the regime where
+    active learning matters most for CLIP adaptation), ``final`` is ``metric`` at the run's
+    last round.
+    """
+    rows = []
+    for run_id, run in results.groupby("run_id", sort=True):
+        run = run.sort_values("round")
+        x, y = run["n_labelled"].to_numpy(), run[metric].to_numpy()
+        first = run.iloc[0]
+        row = {key: first[key] for key in (*keys, "strategy", "seed")}
+        row.update(
+            run_id=run_id,
+            aubc=aubc(x, y),
+            aubc_low=aubc(x, y, low_fraction),
+            final=float(y[-1]),
+        )
+        rows.append(row)
+    columns = [*keys, "strategy", "seed", "run_id", *RUN_VALUES]
+    return pd.DataFrame(rows, columns=columns)
+
+
+# --------------------------------------------------------------------------- intervals
+
+
+def t_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float]:
+    """Mean and half-width of the two-sided Student-t confidence interval of the mean.
+
+    The half-width is ``t_{(1+confidence)/2, n-1} * s / sqrt(n)``; with fewer than two values
+    it is NaN (no spread can be estimated).
+    """
+    v = np.asarray(values, dtype=float)
+    v = v[~np.isnan(v)]
+    if v.size == 0:
+        return float("nan"), float("nan")
+    if v.size < 2:
+        return float(v.mean()), float("nan")
+    t = sps.t.ppf((1 + confidence) / 2, v.size - 1)
+    return float(v.mean()), float(t * v.std(ddof=1) / np.sqrt(v.size))
+
+
+def strategy_intervals(
+    summary: pd.DataFrame, value: str, keys: Sequence[str], confidence: float = 0.95
+) -> pd.DataFrame:
+    """Per ``keys`` + strategy: number of seeds, mean and t-interval half-width of ``value``."""
+    rows = []
+    for group, frame in summary.groupby([*keys, "strategy"], sort=True):
+        mean, half = t_interval(frame[value].to_numpy(), confidence)
+        rows.append((*group, len(frame), mean, half))
+    return pd.DataFrame(rows, columns=[*keys, "strategy", "n", "mean", "half_width"])
+
+
+# --------------------------------------------------------------------------- paired tests
+
+
+def holm(pvalues: Sequence[float]) -> np.ndarray:
+    """Holm's step-down adjusted p-values (Holm, Scand. J. Statist. 1979).
+
+    The i-th smallest of m p-values becomes ``max_{j<=i} min(1, (m - j + 1) p_(j))``.
+    NaNs (tests that could not be run) are left NaN and do not count towards m.
+    """
+    p = np.asarray(pvalues, dtype=float)
+    adjusted = np.full(p.shape, np.nan)
+    valid = np.flatnonzero(~np.isnan(p))
+    order = valid[np.argsort(p[valid], kind="stable")]
+    m = order.size
+    scaled = (m - np.arange(m)) * p[order]
+    adjusted[order] = np.minimum(1.0, np.maximum.accumulate(scaled))
+    return adjusted
+
+
+def wilcoxon_p_floor(n_pairs: int) -> float:
+    """Smallest two-sided p-value the exact Wilcoxon signed-rank test can give for n pairs.
+
+    All n signed ranks on one side has probability 2^-n under the null; two-sided doubles it.
+    With fewer than 6 pairs the floor is above 0.05, so the test can never reject at 5 %.
+    """
+    return float(min(1.0, 2.0 ** (1 - n_pairs)))
+
+
+@dataclass(frozen=True)
+class PairedResult:
+    """Paired comparison of a against b: mean of a - b and the two tests' p-values."""
+
+    n: int
+    mean_diff: float
+    t_p: float
+    wilcoxon_p: float
+
+
+def paired_test(a: Sequence[float], b: Sequence[float]) -> PairedResult:
+    """Two-sided paired t-test (``scipy.stats.ttest_rel``) and Wilcoxon signed-rank test.
+
+    Needs at least two pairs; otherwise both p-values are NaN. Identical samples (all
+    differences zero) have p = 1 for both tests rather than scipy's NaN.
+    """
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    diff = a - b
+    n = diff.size
+    if n < 2:
+        return PairedResult(n, float(diff.mean()) if n else float("nan"), np.nan, np.nan)
+    if np.all(diff == 0):
+        return PairedResult(n, 0.0, 1.0, 1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        t_p = float(sps.ttest_rel(a, b).pvalue)
+        w_p = float(sps.wilcoxon(a, b).pvalue)
+    return PairedResult(n, float(diff.mean()), t_p, w_p)
+
+
+def _paired_frame(frame: pd.DataFrame, value: str) -> pd.DataFrame:
+    """Seeds x strategies table of ``value``, keeping only seeds that every strategy ran."""
+    return frame.pivot(index="seed", columns="strategy", values=value).dropna()
+
+
+def paired_comparisons(
+    summary: pd.DataFrame, value: str, keys: Sequence[str], baseline: str | None, alpha: float
+) -> pd.DataFrame:
+    """Each strategy against the baseline and against the best strategy, paired by seed.
+
+    Per group of ``keys`` the "best" strategy has the highest mean ``value`` over the seeds
+    common to all strategies. Holm's correction runs over the strategies compared with one
+    reference (one family per group, reference and test). ``significant`` uses the
+    Holm-adjusted paired t-test at ``alpha``. A missing baseline gives no baseline rows.
+    """
+    rows = []
+    for group, frame in summary.groupby(list(keys), sort=True):
+        group = group if isinstance(group, tuple) else (group,)
+        table = _paired_frame(frame, value)
+        if table.shape[1] < 2:
+            continue
+        references = {"best": str(table.mean().idxmax())}
+        if baseline is not None and baseline in table.columns:
+            references = {"baseline": baseline, **references}
+        for role, reference in references.items():
+            others = [s for s in table.columns if s != reference]
+            results = [paired_test(table[s], table[reference]) for s in others]
+            t_holm = holm([r.t_p for r in results])
+            w_holm = holm([r.wilcoxon_p for r in results])
+            for i, (strategy, r) in enumerate(zip(others, results, strict=True)):
+                rows.append(
+                    (*group, strategy, role, reference, r.n, r.mean_diff, r.t_p, t_holm[i],
+                     r.wilcoxon_p, w_holm[i], bool(t_holm[i] < alpha))
+                )  # fmt: skip
+    columns = [*keys, "strategy", "role", "reference", "n", "mean_diff", "t_p", "t_p_holm",
+               "wilcoxon_p", "wilcoxon_p_holm", "significant"]  # fmt: skip
+    return pd.DataFrame(rows, columns=columns)
+
+
+# --------------------------------------------------------------------------- penalty matrix
+
+
+@dataclass(frozen=True)
+class Penalty:
+    """Pairwise penalty matrix of Ash et al. (ICLR 2020) and the counts it is built from.
+
+    ``matrix.loc[i, j]`` is the fraction of budget points at which strategy i beat strategy j
+    significantly (summed over environments when aggregated). ``column_means`` averages each
+    column over the other strategies: how often a strategy is beaten (lower is better).
+    ``outcomes`` has one row per strategy with its win, tie and loss counts over all
+    (opponent, budget point) comparisons that could be tested.
+    """
+
+    matrix: pd.DataFrame
+    budget_points: int
+    outcomes: pd.DataFrame
+
+    @property
+    def column_means(self) -> pd.Series:
+        k = len(self.matrix)
+        return self.matrix.sum(axis=0) / max(k - 1, 1)
+
+
+def penalty_matrix(curves: pd.DataFrame, value: str, alpha: float) -> Penalty:
+    """Pairwise penalty matrix for one environment (Ash et al., ICLR 2020, sec. 5).
+
+    ``curves`` holds one row per (strategy, seed, round) with the metric in ``value``. At
+    each budget point (round) and for each pair (i, j) a two-sided paired t-test over the
+    common seeds runs at level ``alpha``; a significant win of i over j adds ``1 / L`` to
+    ``P[i, j]``, L being the number of budget points. Pairs with fewer than two common seeds
+    at a budget point are not tested (neither tie nor win).
+    """
+    strategies = sorted(curves["strategy"].unique())
+    k = len(strategies)
+    rounds = sorted(curves["round"].unique())
+    wins = np.zeros((k, k))
+    tested = np.zeros((k, k))
+    for _, at_round in curves.groupby("round", sort=True):
+        table = at_round.pivot(index="seed", columns="strategy", values=value)
+        table = table.reindex(columns=strategies)
+        for i in range(k):
+            for j in range(i + 1, k):
+                pair = table.iloc[:, [i, j]].dropna()
+                result = paired_test(pair.iloc[:, 0], pair.iloc[:, 1])
+                if np.isnan(result.t_p):
+                    continue
+                tested[i, j] += 1
+                tested[j, i] += 1
+                if result.t_p < alpha:
+                    winner, loser = (i, j) if result.mean_diff > 0 else (j, i)
+                    wins[winner, loser] += 1
+    matrix = pd.DataFrame(wins / len(rounds), index=strategies, columns=strategies)
+    return Penalty(matrix, len(rounds), _outcomes(wins, tested, strategies))
+
+
+def _outcomes(wins: np.ndarray, tested: np.ndarray, strategies: list[str]) -> pd.DataFrame:
+    won, lost, total = wins.sum(axis=1), wins.sum(axis=0), tested.sum(axis=1)
+    return pd.DataFrame(
+        {"wins": won, "ties": total - won - lost, "losses": lost},
+        index=pd.Index(strategies, name="strategy"),
+    ).astype(int)
+
+
+def sum_penalties(penalties: Sequence[Penalty]) -> Penalty:
+    """Sum of per-environment penalty matrices over their common strategies (Ash et al.).
+
+    Each environment contributes at most 1 per cell, so the maximum entry equals the number
+    of environments.
+    """
+    common = sorted(set.intersection(*(set(p.matrix.index) for p in penalties)))
+    matrix = sum(p.matrix.loc[common, common] for p in penalties)
+    outcomes = sum(p.outcomes.loc[common] for p in penalties)
+    points = sum(p.budget_points for p in penalties)
+    return Penalty(matrix, points, outcomes)
+
+
+# --------------------------------------------------------------------------- across datasets
+
+
+def average_ranks(scores: pd.DataFrame, higher_is_better: bool = True) -> pd.Series:
+    """Average rank of each strategy (column) over blocks (rows); rank 1 is best.
+
+    Ties get the average of the ranks they span (``scipy.stats.rankdata``), as in Demšar
+    (JMLR 2006, sec. 3.2.2).
+    """
+    signed = -scores.to_numpy(float) if higher_is_better else scores.to_numpy(float)
+    ranks = sps.rankdata(signed, axis=1)
+    return pd.Series(ranks.mean(axis=0), index=scores.columns, name="average_rank")
+
+
+def friedman(scores: pd.DataFrame) -> tuple[float, float]:
+    """Friedman chi-square statistic and p-value over blocks (rows) x strategies (columns).
+
+    ``scipy.stats.friedmanchisquare``; needs at least 3 strategies and 2 blocks (Demšar,
+    JMLR 2006, sec. 3.2.2).
+    """
+    if scores.shape[1] < 3 or scores.shape[0] < 2:
+        raise ValueError("the Friedman test needs at least 3 strategies and 2 datasets")
+    result = sps.friedmanchisquare(*(scores[c].to_numpy(float) for c in scores.columns))
+    return float(result.statistic), float(result.pvalue)
+
+
+def nemenyi(scores: pd.DataFrame) -> pd.DataFrame:
+    """Nemenyi post-hoc p-values between strategies after a Friedman test (Demšar, 2006).
+
+    Blocks are rows, strategies columns (``scikit_posthocs.posthoc_nemenyi_friedman``).
+    """
+    table = scikit_posthocs.posthoc_nemenyi_friedman(scores.reset_index(drop=True))
+    return table.loc[scores.columns, scores.columns]
+
+
+def critical_difference(k: int, n_blocks: int, alpha: float = 0.05) -> float:
+    """Nemenyi critical difference of average ranks (Demšar, JMLR 2006, eq. in sec. 3.2.2).
+
+    ``CD = q_alpha * sqrt(k (k + 1) / (6 N))`` where ``q_alpha`` is the studentized range
+    quantile for k groups and infinite degrees of freedom divided by sqrt(2).
+    """
+    q = sps.studentized_range.ppf(1 - alpha, k, np.inf) / np.sqrt(2)
+    return float(q * np.sqrt(k * (k + 1) / (6 * n_blocks)))
+
+
+def cd_groups(ranks: pd.Series, cd: float) -> list[tuple[str, ...]]:
+    """Maximal runs of strategies (sorted by average rank) whose ranks differ by less than CD.
+
+    These are the bars of Demšar's critical-difference diagram: strategies joined by a bar are
+    not significantly different under the Nemenyi test. Singletons are left out.
+    """
+    ordered = ranks.sort_values(kind="stable")
+    names, values = list(ordered.index), ordered.to_numpy()
+    groups: list[tuple[str, ...]] = []
+    last_end = -1
+    for start in range(len(values)):
+        end = int(np.searchsorted(values, values[start] + cd, side="left")) - 1
+        if end > start and end > last_end:
+            groups.append(tuple(names[start : end + 1]))
+            last_end = end
+    return groups

@@ -1,0 +1,227 @@
+"""Statistics of albench.stats checked against hand-computed values, scipy and scikit-posthocs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import scikit_posthocs
+from scipy import stats as sps
+
+from albench import stats
+
+X, Y = [0, 10, 20], [0.5, 0.7, 0.8]
+
+
+def test_aubc_full_budget_hand_value():
+    # (0.5 + 0.7) / 2 * 10 + (0.7 + 0.8) / 2 * 10 = 13.5 over a span of 20
+    assert stats.aubc(X, Y) == pytest.approx(0.675)
+
+
+def test_aubc_ignores_input_order():
+    assert stats.aubc(X[::-1], Y[::-1]) == pytest.approx(0.675)
+
+
+def test_aubc_low_budget_window_interpolates_at_edge():
+    # window [0, 20/3]; accuracy at the edge 0.5 + 0.02 * 20/3; mean of the trapezoid
+    edge_accuracy = 0.5 + 0.02 * 20 / 3
+    assert stats.aubc(X, Y, fraction=1 / 3) == pytest.approx((0.5 + edge_accuracy) / 2)
+
+
+def test_aubc_window_ending_on_a_budget_point():
+    assert stats.aubc(X, Y, fraction=0.5) == pytest.approx(0.6)
+
+
+def test_aubc_single_point_is_that_accuracy():
+    assert stats.aubc([40], [0.42]) == pytest.approx(0.42)
+
+
+def test_aubc_rejects_bad_fraction():
+    with pytest.raises(ValueError):
+        stats.aubc(X, Y, fraction=0)
+
+
+def test_t_interval_matches_scipy():
+    values = np.array([0.61, 0.64, 0.58, 0.66, 0.63])
+    mean, half = stats.t_interval(values)
+    low, high = sps.t.interval(0.95, len(values) - 1, loc=values.mean(), scale=sps.sem(values))
+    assert mean == pytest.approx(values.mean())
+    assert half == pytest.approx((high - low) / 2)
+
+
+def test_t_interval_single_value_has_no_width():
+    mean, half = stats.t_interval([0.5])
+    assert mean == 0.5 and np.isnan(half)
+
+
+def test_paired_test_matches_scipy():
+    rng = np.random.default_rng(3)
+    a = rng.normal(0.7, 0.05, 8)
+    b = a - rng.normal(0.02, 0.03, 8)
+    result = stats.paired_test(a, b)
+    assert result.t_p == pytest.approx(sps.ttest_rel(a, b).pvalue)
+    assert result.wilcoxon_p == pytest.approx(sps.wilcoxon(a, b).pvalue)
+    assert result.mean_diff == pytest.approx(np.mean(a - b))
+    assert result.n == 8
+
+
+def test_paired_test_identical_samples_and_too_few_pairs():
+    assert stats.paired_test([0.5, 0.6], [0.5, 0.6]).t_p == 1.0
+    assert np.isnan(stats.paired_test([0.5], [0.4]).t_p)
+
+
+def test_holm_hand_example():
+    # sorted: .005*4=.02, .01*3=.03, .03*2=.06, .04*1=.04 -> monotone .02 .03 .06 .06
+    adjusted = stats.holm([0.01, 0.04, 0.03, 0.005])
+    np.testing.assert_allclose(adjusted, [0.03, 0.06, 0.06, 0.02])
+
+
+def test_holm_caps_at_one_and_skips_nan():
+    adjusted = stats.holm([0.6, np.nan, 0.02])
+    np.testing.assert_allclose(adjusted, [0.6, np.nan, 0.04])
+    assert stats.holm([0.9, 0.8])[0] == 1.0
+
+
+def test_holm_matches_statsmodels_when_present():
+    multitest = pytest.importorskip("statsmodels.stats.multitest")
+    p = np.random.default_rng(0).uniform(0, 0.2, 12)
+    expected = multitest.multipletests(p, method="holm")[1]
+    np.testing.assert_allclose(stats.holm(p), expected)
+
+
+@pytest.mark.parametrize("n", [4, 5, 6, 8])
+def test_wilcoxon_floor_is_scipys_smallest_p(n):
+    a = np.arange(1.0, n + 1)
+    assert stats.wilcoxon_p_floor(n) == pytest.approx(sps.wilcoxon(a, np.zeros(n)).pvalue)
+
+
+def _summary(values: dict[str, list[float]], dataset: str = "d") -> pd.DataFrame:
+    rows = [
+        {"dataset": dataset, "strategy": s, "seed": seed, "aubc": v}
+        for s, vs in values.items()
+        for seed, v in enumerate(vs)
+    ]
+    return pd.DataFrame(rows)
+
+
+def test_paired_comparisons_against_baseline_and_best():
+    values = {
+        "random": [0.60, 0.62, 0.61, 0.59, 0.63, 0.60],
+        "entropy": [0.66, 0.69, 0.65, 0.64, 0.70, 0.66],
+        "coreset": [0.61, 0.63, 0.64, 0.58, 0.62, 0.61],
+    }
+    table = stats.paired_comparisons(_summary(values), "aubc", ["dataset"], "random", 0.05)
+    vs_base = table[table.role == "baseline"].set_index("strategy")
+    assert set(vs_base.index) == {"entropy", "coreset"}
+    expected = [sps.ttest_rel(values[s], values["random"]).pvalue for s in ("coreset", "entropy")]
+    np.testing.assert_allclose(vs_base.loc[["coreset", "entropy"], "t_p"], expected)
+    np.testing.assert_allclose(
+        vs_base.loc[["coreset", "entropy"], "t_p_holm"], stats.holm(expected)
+    )
+    w = sps.wilcoxon(values["entropy"], values["random"]).pvalue
+    assert vs_base.loc["entropy", "wilcoxon_p"] == pytest.approx(w)
+    assert vs_base.loc["entropy", "significant"]
+    vs_best = table[table.role == "best"]
+    assert set(vs_best.reference) == {"entropy"}
+    assert set(vs_best.strategy) == {"random", "coreset"}
+
+
+def test_paired_comparisons_uses_only_common_seeds():
+    summary = _summary({"random": [0.5, 0.6, 0.7], "entropy": [0.6, 0.7]})
+    table = stats.paired_comparisons(summary, "aubc", ["dataset"], "random", 0.05)
+    assert set(table.n) == {2}
+
+
+def _curves(offsets: dict[str, float], rounds: int = 4, seeds: int = 5) -> pd.DataFrame:
+    rng = np.random.default_rng(7)
+    base = rng.normal(0.6, 0.05, (seeds, rounds))
+    rows = []
+    for strategy, offset in offsets.items():
+        noise = rng.normal(0, 0.002, (seeds, rounds))
+        for seed in range(seeds):
+            for r in range(rounds):
+                value = base[seed, r] + offset + noise[seed, r]
+                rows.append({"strategy": strategy, "seed": seed, "round": r, "acc": value})
+    return pd.DataFrame(rows)
+
+
+def test_penalty_matrix_consistent_winner():
+    penalty = stats.penalty_matrix(_curves({"a": 0.1, "b": 0.0}), "acc", 0.05)
+    assert penalty.matrix.loc["a", "b"] == 1.0
+    assert penalty.matrix.loc["b", "a"] == 0.0
+    assert penalty.budget_points == 4
+    assert penalty.column_means.to_dict() == {"a": 0.0, "b": 1.0}
+    assert penalty.outcomes.loc["a"].tolist() == [4, 0, 0]
+    assert penalty.outcomes.loc["b"].tolist() == [0, 0, 4]
+
+
+def test_penalty_matrix_ties_and_aggregation():
+    # b and c differ only by noise: never significant at 0.001 with this spread
+    penalty = stats.penalty_matrix(_curves({"a": 0.1, "b": 0.0, "c": 0.0}), "acc", 0.001)
+    assert penalty.matrix.loc["b", "c"] == 0.0 and penalty.matrix.loc["c", "b"] == 0.0
+    assert penalty.outcomes.loc["b"].tolist() == [0, 4, 4]
+    assert penalty.column_means["a"] == 0.0
+    assert penalty.column_means["b"] == pytest.approx(0.5)
+    total = stats.sum_penalties([penalty, penalty])
+    assert total.matrix.loc["a", "b"] == 2.0
+    assert total.outcomes.loc["a", "wins"] == 16
+
+
+SCORES = pd.DataFrame(
+    np.random.default_rng(11).uniform(0.5, 0.9, (10, 4)), columns=["a", "b", "c", "d"]
+)
+
+
+def test_average_ranks_with_ties():
+    scores = pd.DataFrame({"a": [0.9, 0.8], "b": [0.7, 0.8], "c": [0.6, 0.5]})
+    ranks = stats.average_ranks(scores)
+    assert ranks.to_dict() == {"a": 1.25, "b": 1.75, "c": 3.0}
+
+
+def test_friedman_matches_scipy():
+    expected = sps.friedmanchisquare(*(SCORES[c] for c in SCORES.columns))
+    assert stats.friedman(SCORES) == pytest.approx((expected.statistic, expected.pvalue))
+
+
+def test_friedman_needs_three_strategies():
+    with pytest.raises(ValueError):
+        stats.friedman(SCORES[["a", "b"]])
+
+
+def test_nemenyi_matches_scikit_posthocs():
+    expected = scikit_posthocs.posthoc_nemenyi_friedman(SCORES)
+    pd.testing.assert_frame_equal(stats.nemenyi(SCORES), expected, check_names=False)
+
+
+def test_critical_difference_matches_demsar_table():
+    # Demšar (2006), table 5(a): q_0.05 = 2.569 for k = 4
+    assert stats.critical_difference(4, 10, 0.05) == pytest.approx(
+        2.569 * np.sqrt(4 * 5 / 60), abs=1e-3
+    )
+    assert stats.critical_difference(4, 10, 0.05) == pytest.approx(1.483, abs=1e-3)
+
+
+def test_cd_groups_join_close_ranks():
+    ranks = pd.Series({"a": 1.0, "b": 1.5, "c": 2.4, "d": 3.6})
+    assert stats.cd_groups(ranks, 1.0) == [("a", "b"), ("b", "c")]
+    assert stats.cd_groups(ranks, 3.0) == [("a", "b", "c", "d")]
+    assert stats.cd_groups(ranks, 0.1) == []
+
+
+def test_run_summary_per_run_values():
+    results = pd.DataFrame(
+        {
+            "run_id": ["r1"] * 3 + ["r2"] * 3,
+            "dataset": "d",
+            "strategy": ["s"] * 3 + ["t"] * 3,
+            "seed": 0,
+            "round": [2, 0, 1] * 2,
+            "n_labelled": [20, 0, 10] * 2,
+            "accuracy": [0.8, 0.5, 0.7, 0.6, 0.6, 0.6],
+        }
+    )
+    summary = stats.run_summary(results, "accuracy", 0.5, ["dataset"]).set_index("run_id")
+    assert summary.loc["r1", "aubc"] == pytest.approx(0.675)
+    assert summary.loc["r1", "aubc_low"] == pytest.approx(0.6)
+    assert summary.loc["r1", "final"] == pytest.approx(0.8)
+    assert summary.loc["r2", "aubc"] == pytest.approx(0.6)
