@@ -1,0 +1,26 @@
+"""Feature helpers shared by the representativeness strategies (TypiClust, ProbCover)."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.cluster import KMeans, MiniBatchKMeans
+
+#: above this many clusters, mini-batch k-means (as TypiClust does for large budgets)
+MINIBATCH_ABOVE = 50
+
+
+def unit_rows(features: np.ndarray) -> np.ndarray:
+    """float32 copy with L2-normalised rows (zero rows stay zero)."""
+    x = np.asarray(features, dtype=np.float32)
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return x / np.where(norms > 0, norms, 1.0)
+
+
+def kmeans_labels(features: np.ndarray, n_clusters: int, rng: np.random.Generator) -> np.ndarray:
+    """Cluster ids from k-means++ (sklearn), seeded from ``rng``; deterministic per seed."""
+    seed = int(rng.integers(0, 2**31 - 1))
+    if n_clusters > MINIBATCH_ABOVE:
+        model = MiniBatchKMeans(n_clusters=n_clusters, random_state=seed, n_init=3)
+    else:
+        model = KMeans(n_clusters=n_clusters, random_state=seed, n_init=3)
+    return model.fit_predict(features).astype(np.int64)

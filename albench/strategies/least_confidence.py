@@ -1,0 +1,17 @@
+"""Least confidence: lowest top-1 probability (Lewis & Gale, SIGIR 1994)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from albench.strategies.scored import ScoredStrategy
+
+
+class LeastConfidence(ScoredStrategy):
+    """Queries the samples whose most probable class has the lowest probability."""
+
+    name = "least-confidence"
+    reference = "Lewis & Gale, A Sequential Algorithm for Training Text Classifiers, SIGIR 1994"
+
+    def score(self, probabilities: np.ndarray) -> np.ndarray:
+        return 1.0 - probabilities.astype(np.float64).max(axis=1)

@@ -1,0 +1,28 @@
+"""Smallest margin between the two most probable classes (Scheffer et al., IDA 2001)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from albench.strategies.scored import ScoredStrategy
+
+
+class Margin(ScoredStrategy):
+    """Queries the samples with the smallest top-1 minus top-2 probability.
+
+    The score is the negated margin, so higher means more uncertain. With a single class
+    the runner-up probability is 0.
+    """
+
+    name = "margin"
+    reference = (
+        "Scheffer, Decomain & Wrobel, Active Hidden Markov Models for Information "
+        "Extraction, IDA 2001"
+    )
+
+    def score(self, probabilities: np.ndarray) -> np.ndarray:
+        p = probabilities.astype(np.float64)
+        if p.shape[1] < 2:
+            return -p[:, 0]
+        top_two = np.partition(p, p.shape[1] - 2, axis=1)[:, -2:]
+        return top_two[:, 0] - top_two[:, 1]

@@ -1,0 +1,32 @@
+"""Score-then-rank strategies: a per-sample uncertainty score over the unlabelled pool.
+
+Following baal's split of a heuristic into score and rank, a new uncertainty measure only
+implements :meth:`ScoredStrategy.score`; ranking and tie-breaking are shared
+(:func:`albench.strategies.ranking.top_k`).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+
+from albench.strategies.base import Selection, Strategy, StrategyContext
+from albench.strategies.ranking import n_picks, top_k
+
+
+class ScoredStrategy(Strategy):
+    """Picks the unlabelled samples with the highest :meth:`score` of their probabilities."""
+
+    category: ClassVar[str] = "uncertainty"
+    needs: ClassVar[frozenset[str]] = frozenset({"probabilities"})
+
+    def score(self, probabilities: np.ndarray) -> np.ndarray:
+        """(n, C) probabilities -> (n,) informativeness; higher is queried first."""
+        raise NotImplementedError
+
+    def select(self, ctx: StrategyContext, budget: int, rng: np.random.Generator) -> Selection:
+        pool = ctx.unlabelled
+        scores = self.score(np.asarray(ctx.probabilities())[pool])
+        picked = top_k(scores, n_picks(budget, pool.size))
+        return Selection(indices=pool[picked], scores=scores[picked])
