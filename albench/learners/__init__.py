@@ -1,0 +1,19 @@
+"""Adaptation paradigms on cached features: zero-shot, linear probe, CLIP-Adapter, prompts.
+
+``get_learner(name)`` returns a registered class; ``make_learner(name, context, options)``
+builds one after checking its options.
+"""
+
+from albench.learners.base import LEARNERS, GradEmbedding, Learner, LearnerContext
+from albench.learners.registry import check_options, get_learner, learner_names, make_learner
+
+__all__ = [
+    "LEARNERS",
+    "GradEmbedding",
+    "Learner",
+    "LearnerContext",
+    "check_options",
+    "get_learner",
+    "learner_names",
+    "make_learner",
+]

@@ -1,0 +1,39 @@
+"""Helpers shared by the feature-space learners: tensors in, grad-embedding factors out."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from albench.learners.base import GradEmbedding
+from albench.seeding import torch_seed
+
+
+def unit_rows(features: np.ndarray, device: str = "cpu") -> torch.Tensor:
+    """(N, d) array (float16 memmaps included) -> float32 tensor with L2-normalised rows.
+
+    CLIP classifies by cosine similarity, so every learner works on the unit sphere; cached
+    features are float16 and re-normalising after the cast removes the rounding drift.
+    """
+    x = torch.as_tensor(np.asarray(features, dtype=np.float32), device=device)
+    return torch.nn.functional.normalize(x, dim=1)
+
+
+def badge_factors(probs: torch.Tensor, x: torch.Tensor) -> GradEmbedding:
+    """BADGE factors (Ash et al., ICLR 2020, eq. 1) for a last layer ``logits = x @ W.T``.
+
+    The cross-entropy gradient w.r.t. W at the hypothetical label argmax p is
+    (p - onehot(argmax p)) outer x, so ``scale`` and ``x`` are returned unmultiplied.
+    """
+    onehot = torch.nn.functional.one_hot(probs.argmax(dim=1), probs.shape[1]).to(probs.dtype)
+    return GradEmbedding(
+        scale=(probs - onehot).cpu().numpy().astype(np.float32),
+        x=x.cpu().numpy().astype(np.float32),
+    )
+
+
+def torch_generator(rng: np.random.Generator) -> torch.Generator:
+    """A CPU ``torch.Generator`` seeded from the caller's numpy stream (no global RNG)."""
+    generator = torch.Generator()
+    generator.manual_seed(torch_seed(rng))
+    return generator

@@ -1,0 +1,134 @@
+"""Linear probe on frozen CLIP image features.
+
+The recipe follows the linear-classifier protocol that Gupte et al. ("Revisiting Active
+Learning in the Era of Vision Foundation Models", TMLR 2024) use for AL on frozen foundation
+model embeddings, with the choices below made explicit:
+
+* features are L2-normalised (CLIP's own geometry);
+* the weights start from the zero-shot classifier ``logit_scale * T`` with zero bias
+  (``init="text"``, default) or from small Gaussian weights (``init="random"``, std 0.01);
+* the objective is convex: mean cross-entropy plus an L2 penalty
+  ``weight_decay / 2 * (||W - W_0||^2 + ||b||^2)``, where ``W_0`` is the zero-shot weight
+  matrix for text initialisation (the L2-SP penalty of Li et al., ICML 2018, which keeps a
+  few-shot probe near the zero-shot solution) and 0 for random initialisation (plain weight
+  decay);
+* it is minimised full-batch with L-BFGS (strong Wolfe line search). With a unique optimum
+  there is no learning rate, schedule or batch order to tune, the result does not depend on
+  thread scheduling, and warm starting only changes how fast the optimum is reached.
+
+Defaults: ``weight_decay=1e-3``, ``max_iter=200``. Fitted from scratch every round unless
+``warm_start=True``, which starts L-BFGS from the previous round's weights.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from albench.errors import InvalidSpecError
+from albench.learners._features import badge_factors, torch_generator, unit_rows
+from albench.learners.base import GradEmbedding, Learner, LearnerContext
+
+INITS = ("text", "random")
+RANDOM_INIT_STD = 0.01
+
+
+class LinearProbe(Learner):
+    """Multinomial logistic regression ``softmax(x @ W.T + b)`` on normalised features."""
+
+    name: ClassVar[str] = "linear"
+    capabilities: ClassVar[frozenset[str]] = frozenset({"probabilities", "grad_embedding", "embed"})
+
+    def __init__(
+        self,
+        context: LearnerContext,
+        *,
+        init: str = "text",
+        weight_decay: float = 1e-3,
+        max_iter: int = 200,
+        warm_start: bool = False,
+    ):
+        if init not in INITS:
+            raise InvalidSpecError(f"linear: init must be one of {INITS}, got {init!r}")
+        if weight_decay < 0 or max_iter < 1:
+            raise InvalidSpecError("linear: weight_decay must be >= 0 and max_iter >= 1")
+        super().__init__(
+            context,
+            init=init,
+            weight_decay=float(weight_decay),
+            max_iter=int(max_iter),
+            warm_start=bool(warm_start),
+        )
+        text = torch.as_tensor(
+            np.asarray(context.text_embeddings, dtype=np.float32), device=context.device
+        )
+        self._text_weights = float(context.logit_scale) * text
+        self._weight: torch.Tensor | None = None
+        self._bias: torch.Tensor | None = None
+        if init == "text":
+            self._reset(None)
+
+    def _reset(self, rng: np.random.Generator | None) -> None:
+        """Initial parameters: zero-shot weights, or Gaussian weights drawn from ``rng``."""
+        n_classes = self._text_weights.shape[0]
+        if self.options["init"] == "text":
+            self._weight = self._text_weights.clone()
+        else:
+            assert rng is not None
+            noise = torch.randn(self._text_weights.shape, generator=torch_generator(rng))
+            self._weight = (RANDOM_INIT_STD * noise).to(self.context.device)
+        self._bias = torch.zeros(n_classes, device=self.context.device)
+
+    def _anchor(self) -> torch.Tensor:
+        if self.options["init"] == "text":
+            return self._text_weights
+        return torch.zeros_like(self._text_weights)
+
+    def fit(self, features: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> None:
+        if not (self.options["warm_start"] and self._weight is not None):
+            self._reset(rng)
+        if len(labels) == 0:
+            return
+        x = unit_rows(features, self.context.device)
+        y = torch.as_tensor(np.asarray(labels, dtype=np.int64), device=self.context.device)
+        weight = self._weight.clone().requires_grad_(True)
+        bias = self._bias.clone().requires_grad_(True)
+        anchor, decay = self._anchor(), self.options["weight_decay"]
+        optimiser = torch.optim.LBFGS(
+            [weight, bias],
+            lr=1.0,
+            max_iter=self.options["max_iter"],
+            history_size=20,
+            line_search_fn="strong_wolfe",
+        )
+
+        def closure() -> torch.Tensor:
+            optimiser.zero_grad()
+            loss = torch.nn.functional.cross_entropy(x @ weight.T + bias, y)
+            penalty = (weight - anchor).pow(2).sum() + bias.pow(2).sum()
+            loss = loss + 0.5 * decay * penalty
+            loss.backward()
+            return loss
+
+        optimiser.step(closure)
+        self._weight, self._bias = weight.detach(), bias.detach()
+
+    def _probs(self, x: torch.Tensor) -> torch.Tensor:
+        if self._weight is None:
+            raise RuntimeError("linear probe with random init used before fit")
+        return torch.softmax(x @ self._weight.T + self._bias, dim=1)
+
+    def predict_proba(self, features: np.ndarray) -> np.ndarray:
+        return self._probs(unit_rows(features, self.context.device)).cpu().numpy()
+
+    def grad_embedding(self, features: np.ndarray) -> GradEmbedding:
+        x = unit_rows(features, self.context.device)
+        return badge_factors(self._probs(x), x)
+
+    def embed(self, features: np.ndarray) -> np.ndarray:
+        return unit_rows(features, self.context.device).cpu().numpy()
+
+    def hyperparameters(self) -> dict[str, Any]:
+        return {**self.options, "optimizer": "lbfgs", "logit_scale": self.context.logit_scale}

@@ -1,0 +1,56 @@
+"""Zero-shot CLIP: classify by cosine similarity to the class text embeddings.
+
+Radford et al., "Learning Transferable Visual Models From Natural Language Supervision",
+ICML 2021: ``logits = logit_scale * f @ T.T`` with L2-normalised image features ``f`` and the
+prompt-ensembled class embeddings ``T``. Nothing is trained, so ``fit`` is a no-op; the
+learner is the reference every adaptation paradigm should beat and the model a run uses
+before any label exists.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from albench.learners._features import badge_factors, unit_rows
+from albench.learners.base import GradEmbedding, Learner, LearnerContext
+
+
+class ZeroShot(Learner):
+    """The text embeddings as a fixed linear classifier.
+
+    Its last layer is ``W = logit_scale * T`` applied to the normalised image feature, so
+    gradient embeddings and ``embed`` are defined as for a linear probe.
+    """
+
+    name: ClassVar[str] = "zero-shot"
+    capabilities: ClassVar[frozenset[str]] = frozenset({"probabilities", "grad_embedding", "embed"})
+
+    def __init__(self, context: LearnerContext, *, warm_start: bool = False):
+        """``warm_start`` is accepted for a uniform learner interface; nothing is trained."""
+        super().__init__(context, warm_start=warm_start)
+        self._weights = float(context.logit_scale) * torch.as_tensor(
+            np.asarray(context.text_embeddings, dtype=np.float32), device=context.device
+        )
+
+    def fit(self, features: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> None:
+        """Nothing to fit: the classifier is the text tower's."""
+
+    def _probs(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(x @ self._weights.T, dim=1)
+
+    def predict_proba(self, features: np.ndarray) -> np.ndarray:
+        x = unit_rows(features, self.context.device)
+        return self._probs(x).cpu().numpy()
+
+    def grad_embedding(self, features: np.ndarray) -> GradEmbedding:
+        x = unit_rows(features, self.context.device)
+        return badge_factors(self._probs(x), x)
+
+    def embed(self, features: np.ndarray) -> np.ndarray:
+        return unit_rows(features, self.context.device).cpu().numpy()
+
+    def hyperparameters(self) -> dict[str, Any]:
+        return {"logit_scale": float(self.context.logit_scale), **self.options}

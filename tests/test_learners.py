@@ -1,0 +1,154 @@
+"""Feature-space learners: zero-shot, linear probe, CLIP-Adapter."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from albench.errors import InvalidSpecError, UnknownNameError
+from albench.learners import LearnerContext, get_learner, make_learner
+
+DIM, N_CLASSES = 16, 4
+
+
+def _context(seed: int = 0) -> LearnerContext:
+    rng = np.random.default_rng(seed)
+    text = rng.normal(size=(N_CLASSES, DIM)).astype(np.float32)
+    text /= np.linalg.norm(text, axis=1, keepdims=True)
+    names = tuple(f"class{k}" for k in range(N_CLASSES))
+    return LearnerContext(class_names=names, text_embeddings=text, logit_scale=50.0)
+
+
+def _blobs(context: LearnerContext, n_per_class: int = 10, noise: float = 0.3, seed: int = 1):
+    """Separable data: noisy copies of the (perturbed) text embeddings."""
+    rng = np.random.default_rng(seed)
+    centres = context.text_embeddings + rng.normal(scale=0.5, size=context.text_embeddings.shape)
+    labels = np.repeat(np.arange(N_CLASSES), n_per_class)
+    features = centres[labels] + rng.normal(scale=noise, size=(len(labels), DIM))
+    return features.astype(np.float16), labels
+
+
+def _unit(features: np.ndarray) -> np.ndarray:
+    x = features.astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def test_zero_shot_matches_direct_argmax():
+    context = _context()
+    features, _ = _blobs(context)
+    learner = make_learner("zero-shot", context, {})
+    learner.fit(features[:0], np.zeros(0, dtype=np.int64), np.random.default_rng(0))
+    probs = learner.predict_proba(features)
+    logits = 50.0 * _unit(features) @ context.text_embeddings.T
+    np.testing.assert_array_equal(probs.argmax(1), logits.argmax(1))
+    expected = np.exp(logits - logits.max(1, keepdims=True))
+    np.testing.assert_allclose(probs, expected / expected.sum(1, keepdims=True), atol=1e-5)
+
+
+@pytest.mark.parametrize("init", ["text", "random"])
+def test_linear_probe_fits_separable_data(init):
+    context = _context()
+    features, labels = _blobs(context)
+    learner = make_learner("linear", context, {"init": init})
+    learner.fit(features, labels, np.random.default_rng(0))
+    assert (learner.predict_proba(features).argmax(1) == labels).all()
+
+
+def test_linear_probe_text_init_equals_zero_shot_before_training():
+    context = _context()
+    features, labels = _blobs(context)
+    zero_shot = make_learner("zero-shot", context, {}).predict_proba(features)
+    probe = make_learner("linear", context, {})
+    np.testing.assert_allclose(probe.predict_proba(features), zero_shot, atol=1e-6)
+    probe.fit(features[:0], labels[:0], np.random.default_rng(0))
+    np.testing.assert_allclose(probe.predict_proba(features), zero_shot, atol=1e-6)
+
+
+def test_clip_adapter_without_labels_is_zero_shot_and_learns_with_labels():
+    context = _context()
+    features, labels = _blobs(context, noise=0.5)
+    zero_shot = make_learner("zero-shot", context, {}).predict_proba(features)
+    adapter = make_learner("clip-adapter", context, {"steps": 300, "lr": 1e-2})
+    adapter.fit(features[:0], labels[:0], np.random.default_rng(0))
+    np.testing.assert_allclose(adapter.predict_proba(features), zero_shot, atol=1e-6)
+    adapter.fit(features, labels, np.random.default_rng(0))
+    after = (adapter.predict_proba(features).argmax(1) == labels).mean()
+    before = (zero_shot.argmax(1) == labels).mean()
+    assert after > before
+
+
+def _last_layer_autograd(name: str, learner, features: np.ndarray) -> list[torch.Tensor]:
+    """Per-sample gradient of CE(logits, argmax p) w.r.t. the last layer, by autograd."""
+    embedded = torch.as_tensor(learner.embed(features))
+    if name == "linear":
+        weight, bias = learner._weight.clone(), learner._bias
+    else:
+        weight = learner.context.logit_scale * torch.as_tensor(learner.context.text_embeddings)
+        bias = torch.zeros(N_CLASSES)
+    weight.requires_grad_(True)
+    grads = []
+    for x in embedded:
+        logits = x[None] @ weight.T + bias
+        target = logits.argmax(1)
+        (grad,) = torch.autograd.grad(torch.nn.functional.cross_entropy(logits, target), weight)
+        grads.append(grad)
+    return grads
+
+
+@pytest.mark.parametrize("name", ["zero-shot", "linear", "clip-adapter"])
+def test_grad_embedding_factors_match_autograd(name):
+    context = _context()
+    features, labels = _blobs(context)
+    learner = make_learner(name, context, {})
+    learner.fit(features, labels, np.random.default_rng(0))
+    factors = learner.grad_embedding(features)
+    assert factors.scale.shape == (len(labels), N_CLASSES)
+    for i, grad in enumerate(_last_layer_autograd(name, learner, features)):
+        outer = np.outer(factors.scale[i], factors.x[i])
+        np.testing.assert_allclose(outer, grad.numpy(), atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("name", "options"),
+    [("linear", {"init": "random"}), ("clip-adapter", {"steps": 20})],
+)
+def test_learners_deterministic_for_same_rng(name, options):
+    context = _context()
+    features, labels = _blobs(context)
+    probs = []
+    for seed in (3, 3, 4):
+        learner = make_learner(name, context, options)
+        learner.fit(features[::2], labels[::2], np.random.default_rng(seed))
+        probs.append(learner.predict_proba(features))
+    np.testing.assert_array_equal(probs[0], probs[1])
+    assert not np.array_equal(probs[0], probs[2])
+
+
+def test_warm_start_continues_from_previous_parameters():
+    context = _context()
+    features, labels = _blobs(context)
+    cold = make_learner("clip-adapter", context, {"steps": 5})
+    warm = make_learner("clip-adapter", context, {"steps": 5, "warm_start": True})
+    for learner in (cold, warm):
+        for _ in range(2):
+            learner.fit(features, labels, np.random.default_rng(0))
+    single = make_learner("clip-adapter", context, {"steps": 5})
+    single.fit(features, labels, np.random.default_rng(0))
+    np.testing.assert_array_equal(cold.predict_proba(features), single.predict_proba(features))
+    assert not np.array_equal(warm.predict_proba(features), single.predict_proba(features))
+
+
+def test_unknown_learner_and_option_are_user_errors():
+    with pytest.raises(UnknownNameError, match="did you mean 'linear'"):
+        get_learner("linaer")
+    with pytest.raises(InvalidSpecError, match="no option 'epochs'"):
+        make_learner("linear", _context(), {"epochs": 3})
+    with pytest.raises(InvalidSpecError, match="init"):
+        make_learner("linear", _context(), {"init": "zeros"})
+
+
+def test_hyperparameters_record_defaults():
+    hyper = make_learner("linear", _context(), {}).hyperparameters()
+    assert hyper["init"] == "text" and hyper["weight_decay"] == 1e-3
+    assert hyper["optimizer"] == "lbfgs"
