@@ -119,9 +119,9 @@ def store(tmp_path: Path) -> FeatureStore:
 
 
 @pytest.fixture
-def new_process(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Forget which checksums were verified, as a fresh process would."""
-    monkeypatch.setattr(features, "_VERIFIED", set())
+def new_process(monkeypatch: pytest.MonkeyPatch):
+    """Call to forget which checksums were verified, as a fresh process would."""
+    return lambda: monkeypatch.setattr(features, "_VERIFIED", set())
 
 
 def test_default_root_follows_environment(monkeypatch, tmp_path):
@@ -204,6 +204,7 @@ def test_corrupt_entry_is_recomputed_identically(store, new_process, caplog, cor
     entry = store.image_entry(FakeBackbone(), FakeDataset(), "pool")
     size = (entry / "features.npy").stat().st_size
     corrupt(entry)
+    new_process()
     backbone = FakeBackbone()
     with caplog.at_level(logging.WARNING, logger="albench.features"):
         again = extract(store, backbone)
@@ -219,6 +220,7 @@ def test_corrupt_entry_raises_when_recompute_is_off(store, new_process, corrupt)
     extract(store, FakeBackbone())
     entry = store.image_entry(FakeBackbone(), FakeDataset(), "pool")
     corrupt(entry)
+    new_process()
     strict = FeatureStore(store.root, recompute_corrupt=False)
     backbone = FakeBackbone()
     with pytest.raises(CacheCorruptError) as raised:
@@ -236,7 +238,7 @@ def test_checksum_is_verified_once_per_process(store, new_process, monkeypatch):
     assert len(hashed) == 1  # while writing
     extract(store, FakeBackbone())
     assert len(hashed) == 1
-    monkeypatch.setattr(features, "_VERIFIED", set())
+    new_process()
     extract(store, FakeBackbone())
     extract(store, FakeBackbone())
     assert len(hashed) == 2
@@ -318,3 +320,49 @@ def test_concurrent_writers_extract_once(tmp_path):
     np.testing.assert_array_equal(one, extract(FeatureStore(root), FakeBackbone()))
     leftovers = [p.name for p in root.rglob("*") if p.name.endswith((".tmp", ".old"))]
     assert leftovers == []
+
+
+@pytest.fixture
+def fake_registries(monkeypatch):
+    """`albench features` resolves names through the data and backbone registries."""
+    import albench.backbones
+    import albench.data
+
+    monkeypatch.setattr(albench.data, "get_dataset", lambda *a, **k: FakeDataset(), raising=False)
+    monkeypatch.setattr(
+        albench.backbones, "get_backbone", lambda *a, **k: FakeBackbone(), raising=False
+    )
+
+
+def test_features_command_extracts_then_reuses(tmp_path, capsys, fake_registries):
+    from albench.cli import main
+
+    argv = ["features", "--dataset", "fake", "--backbone", "fake", "--cache", str(tmp_path)]
+    assert main([*argv, "--batch-size", "7"]) == 0
+    first = capsys.readouterr().out.splitlines()
+    store = FeatureStore(tmp_path)
+    pool = store.image_entry(FakeBackbone(), FakeDataset(), "pool")
+    assert first[1].startswith("pool  N=40 d=16 ") and first[1].endswith(f"(extracted) {pool}")
+    assert first[2].startswith("test  N=20 d=16 ") and "(extracted)" in first[2]
+    assert first[3].startswith("text  C=3 d=16 ")
+    assert read_manifest(store.text_entry(FakeBackbone(), FakeDataset()))["dtype"] == "float32"
+    assert main(argv) == 0
+    assert "(cached)" in capsys.readouterr().out.splitlines()[1]
+
+
+def test_features_command_no_recompute_exits_2_on_corrupt_entry(
+    tmp_path, capsys, fake_registries, new_process
+):
+    from albench.cli import main
+
+    argv = ["features", "--dataset", "fake", "--backbone", "fake", "--cache", str(tmp_path)]
+    assert main(argv) == 0
+    _flip(
+        FeatureStore(tmp_path).image_entry(FakeBackbone(), FakeDataset(), "pool") / "features.npy"
+    )
+    new_process()
+    capsys.readouterr()
+    assert main([*argv, "--no-recompute"]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "corrupt" in error
+    assert main(argv) == 0
