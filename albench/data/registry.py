@@ -1,0 +1,127 @@
+"""Dataset lookup by name: specs in ``datasets/specs`` plus ``imagefolder:PATH``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+# imported for their Source registrations
+from albench.data import embedded, folder, idx, torchvision_sets  # noqa: F401
+from albench.data.dataset import Dataset, DatasetInfo
+from albench.data.paths import resolve_data_root
+from albench.data.source import Loaded, Source, make_source
+from albench.data.spec import (
+    DatasetSpec,
+    load_specs,
+    resolve_class_names,
+    resolve_templates,
+    template_sets,
+)
+from albench.errors import DataNotFoundError, InvalidSpecError, UnknownNameError
+
+IMAGEFOLDER_PREFIX = "imagefolder:"
+IMAGEFOLDER_TEMPLATES = "clip-generic"
+
+
+def dataset_names() -> list[str]:
+    """Names of the datasets with a spec, sorted (``imagefolder:PATH`` comes on top)."""
+    return sorted(load_specs())
+
+
+def _spec(name: str) -> DatasetSpec:
+    specs = load_specs()
+    if name not in specs:
+        raise UnknownNameError("dataset", name, specs)
+    return specs[name]
+
+
+def _sources(spec: DatasetSpec, data_root: Path) -> list[Source]:
+    return [make_source(spec.name, options, data_root) for options in spec.sources]
+
+
+def _pick(sources: list[Source], download: bool) -> Source:
+    """The first available source, else (when downloading) the first downloadable one."""
+    for source in sources:
+        if source.available():
+            return source
+    for source in sources:
+        if download and source.downloadable():
+            return source
+    hints = "; or ".join(source.hint() for source in sources)
+    raise DataNotFoundError(f"dataset {sources[0].dataset!r} not found offline: {hints}")
+
+
+def _check_labels(name: str, loaded: Loaded, n_classes: int) -> None:
+    for split in (loaded.pool, loaded.test):
+        if (
+            len(split)
+            and not 0 <= int(np.min(split.labels)) <= int(np.max(split.labels)) < n_classes
+        ):
+            raise InvalidSpecError(f"dataset {name!r}: labels outside 0..{n_classes - 1}")
+
+
+def _from_spec(spec: DatasetSpec, data_root: Path, download: bool) -> Dataset:
+    source = _pick(_sources(spec, data_root), download)
+    loaded = source.load(download=download)
+    names = resolve_class_names(spec) or loaded.class_names
+    if names is None or len(names) != spec.n_classes:
+        found = "no" if names is None else len(names)
+        raise InvalidSpecError(
+            f"dataset {spec.name!r}: {source.label} gives {found} class names, spec says "
+            f"{spec.n_classes}"
+        )
+    _check_labels(spec.name, loaded, spec.n_classes)
+    return Dataset(
+        spec.name,
+        names,
+        resolve_templates(spec),
+        {"pool": loaded.pool, "test": loaded.test},
+        source=source.label,
+        coop_template=spec.coop_template,
+    )
+
+
+def _from_folder(name: str, data_root: Path) -> Dataset:
+    path = Path(name.removeprefix(IMAGEFOLDER_PREFIX)).expanduser()
+    source = make_source(name, {"kind": "folder", "dir": str(path.resolve())}, data_root)
+    if not source.available():
+        raise DataNotFoundError(f"dataset {name!r}: {source.hint()}")
+    loaded = source.load()
+    assert loaded.class_names is not None  # folders always name their classes
+    _check_labels(name, loaded, len(loaded.class_names))
+    return Dataset(
+        name,
+        loaded.class_names,
+        template_sets()[IMAGEFOLDER_TEMPLATES],
+        {"pool": loaded.pool, "test": loaded.test},
+        source=source.label,
+    )
+
+
+def get_dataset(
+    name: str, *, data_root: str | os.PathLike | None = None, download: bool = False
+) -> Dataset:
+    """The dataset called ``name`` (a spec name or ``imagefolder:PATH``).
+
+    Data is looked for under ``data_root`` (else ``$ALBENCH_DATA``, else
+    ``~/.cache/albench/data``); the network is used only when ``download`` is true.
+    """
+    root = resolve_data_root(data_root)
+    if name.startswith(IMAGEFOLDER_PREFIX):
+        return _from_folder(name, root)
+    return _from_spec(_spec(name), root, download)
+
+
+def dataset_infos(data_root: str | os.PathLike | None = None) -> list[DatasetInfo]:
+    """One :class:`DatasetInfo` per spec, from cheap file checks only (no data is read)."""
+    root = resolve_data_root(data_root)
+    infos = []
+    for name, spec in sorted(load_specs().items()):
+        sources = _sources(spec, root)
+        usable = [source for source in sources if source.available()]
+        shown = (usable or sources)[0]
+        pool, test = shown.sizes
+        infos.append(DatasetInfo(name, spec.n_classes, pool, test, bool(usable), shown.label))
+    return infos
