@@ -62,6 +62,19 @@ def _check_labels(name: str, loaded: Loaded, n_classes: int) -> None:
             raise InvalidSpecError(f"dataset {name!r}: labels outside 0..{n_classes - 1}")
 
 
+def _normalise(name: object) -> str:
+    return " ".join(str(name).lower().replace("_", " ").split())
+
+
+def _check_name_order(dataset: str, names: tuple[str, ...], found: tuple | None) -> None:
+    """Fail when the data names the spec's classes in another order (labels would shift)."""
+    if found is None or len(found) != len(names):
+        return
+    expected, actual = [_normalise(n) for n in names], [_normalise(n) for n in found]
+    if expected != actual and sorted(expected) == sorted(actual):
+        raise InvalidSpecError(f"dataset {dataset!r}: the data orders its classes unlike the spec")
+
+
 def _from_spec(spec: DatasetSpec, data_root: Path, download: bool) -> Dataset:
     source = _pick(_sources(spec, data_root), download)
     loaded = source.load(download=download)
@@ -72,6 +85,7 @@ def _from_spec(spec: DatasetSpec, data_root: Path, download: bool) -> Dataset:
             f"dataset {spec.name!r}: {source.label} gives {found} class names, spec says "
             f"{spec.n_classes}"
         )
+    _check_name_order(spec.name, names, loaded.class_names)
     _check_labels(spec.name, loaded, spec.n_classes)
     return Dataset(
         spec.name,
