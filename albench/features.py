@@ -150,10 +150,11 @@ class FeatureStore:
             return loaded
         entry.parent.mkdir(parents=True, exist_ok=True)
         with FileLock(f"{entry}.lock"):
-            loaded = self._load_checked(entry, dtype, hint)  # another process may have won
-            if loaded is not None:
-                return loaded
-            _discard(entry)
+            if entry.exists():  # another process may have written it while we waited
+                try:
+                    return _load(entry, dtype)
+                except _Corrupt:
+                    _discard(entry)
             _write_entry(entry, fields, build)
         return _load(entry, dtype)
 
