@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from scipy import stats
 
 from albench.kernels import gradient_embedding_sq_dists, greedy_k_center, kmeanspp_select
 
@@ -34,13 +35,14 @@ def _brute_k_center(x, centres, budget, candidates, first=None):
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
 @pytest.mark.parametrize("n_centres", [0, 1, 7])
-def test_k_center_matches_brute_force(seed, n_centres):
+@pytest.mark.parametrize("method", ["lazy", "plain"])
+def test_k_center_matches_brute_force(seed, n_centres, method):
     rng = np.random.default_rng(seed)
     x = _unit_rows(rng, 60, 5)
     centres = rng.choice(60, n_centres, replace=False)
     rest = np.setdiff1d(np.arange(60), centres)
     first_rng = np.random.default_rng(100 + seed)
-    picks = greedy_k_center(x, centres, 12, rng=np.random.default_rng(100 + seed))
+    picks = greedy_k_center(x, centres, 12, rng=np.random.default_rng(100 + seed), method=method)
     first = int(rest[first_rng.integers(rest.size)]) if n_centres == 0 else None
     assert picks.dtype == np.int64
     assert picks.tolist() == _brute_k_center(x, centres, 12, rest, first)
@@ -86,18 +88,22 @@ def test_factorised_distances_equal_materialised():
         np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-3)
 
 
-def test_kmeanspp_first_pick_is_largest_norm_and_no_repeats():
+@pytest.mark.parametrize("fold_every", [1, 3, 64])
+@pytest.mark.parametrize("draws", ["rejection", "inverse-cdf"])
+def test_kmeanspp_first_pick_is_largest_norm_and_no_repeats(draws, fold_every):
     a, x = _factors(1)
     norms = np.linalg.norm(a, axis=1) * np.linalg.norm(x, axis=1)
-    picks = kmeanspp_select(a, x, 50, np.random.default_rng(0))
+    rng = np.random.default_rng(0)
+    picks = kmeanspp_select(a, x, 50, rng, draws=draws, fold_every=fold_every)
     assert picks[0] == int(np.argmax(norms))
     assert sorted(picks.tolist()) == list(range(50))
 
 
-def test_kmeanspp_uniform_when_all_remaining_weights_are_zero():
+@pytest.mark.parametrize("draws", ["rejection", "inverse-cdf"])
+def test_kmeanspp_uniform_when_all_remaining_weights_are_zero(draws):
     a = np.ones((5, 2), dtype=np.float32)
     x = np.ones((5, 3), dtype=np.float32)  # all embeddings equal: D^2 = 0 after the first
-    picks = kmeanspp_select(a, x, 5, np.random.default_rng(3))
+    picks = kmeanspp_select(a, x, 5, np.random.default_rng(3), draws=draws)
     assert picks[0] == 0
     assert sorted(picks.tolist()) == [0, 1, 2, 3, 4]
 
@@ -106,10 +112,41 @@ def test_kmeanspp_follows_given_uniforms():
     """Each pick after the first is the inverse-CDF draw of one rng.random()."""
     a, x = _factors(2, n=30)
     g = np.einsum("nc,nh->nch", a.astype(np.float64), x.astype(np.float64)).reshape(30, -1)
-    picks = kmeanspp_select(a, x, 6, np.random.default_rng(7))
+    picks = kmeanspp_select(a, x, 6, np.random.default_rng(7), draws="inverse-cdf")
     uniforms = np.random.default_rng(7).random(5)
     d2 = ((g - g[picks[0]]) ** 2).sum(1)
     for step, u in enumerate(uniforms, start=1):
         cumulative = np.cumsum(d2)
         assert picks[step] == int(np.searchsorted(cumulative, u * cumulative[-1], side="right"))
         d2 = np.minimum(d2, ((g - g[picks[step]]) ** 2).sum(1))
+
+
+def _pair_law(a: np.ndarray, x: np.ndarray) -> dict[tuple[int, int], float]:
+    """Exact k-means++ law of (second, third) pick, by enumeration in float64."""
+    g = np.einsum("nc,nh->nch", a.astype(np.float64), x.astype(np.float64)).reshape(len(a), -1)
+    sq = ((g[:, None] - g[None]) ** 2).sum(2)
+    first = int(np.argmax((g**2).sum(1)))
+    law = {}
+    p2 = sq[first] / sq[first].sum()
+    for i in np.flatnonzero(p2):
+        d2 = np.minimum(sq[first], sq[i])
+        for j in np.flatnonzero(d2):
+            law[(int(i), int(j))] = p2[i] * d2[j] / d2.sum()
+    return law
+
+
+def test_rejection_sampler_follows_the_d2_law():
+    """Third pick is drawn with the second still pending, i.e. through rejection."""
+    a, x = _factors(5, n=6, c=3, h=2)
+    law = _pair_law(a, x)
+    rng = np.random.default_rng(11)
+    draws = 2000
+    counts = dict.fromkeys(law, 0)
+    for _ in range(draws):
+        picks = kmeanspp_select(a, x, 3, rng, fold_every=8)
+        counts[(int(picks[1]), int(picks[2]))] += 1
+    cells = sorted(law)
+    expected = np.array([law[c] for c in cells]) * draws
+    observed = np.array([counts[c] for c in cells])
+    assert expected.min() > 5  # chi-square approximation valid on every cell
+    assert stats.chisquare(observed, expected).pvalue > 0.001

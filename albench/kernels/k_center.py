@@ -3,14 +3,22 @@
 Each pick is the candidate farthest from its nearest centre, under the cosine distance
 ``1 - x·c`` of L2-normalised features. Distances to the initial centres are computed in row
 blocks (one GEMM per block), so no N x N matrix is ever allocated.
+
+Two exact pick loops give the same picks (up to float32 rounding at near-ties):
+``"plain"`` updates every candidate's distance after each pick (one pass over the features
+per pick, memory-bound); ``"lazy"`` (default) keeps stale upper bounds in a heap and
+refreshes only the top of the heap (see :mod:`albench.kernels.k_center_lazy`).
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 import numpy as np
 import torch
 
 from albench.kernels._tensor import as_float_tensor, as_index_array, row_block
+from albench.kernels.k_center_lazy import lazy_picks
 
 
 def min_cosine_distance(
@@ -38,6 +46,7 @@ def greedy_k_center(
     *,
     candidates: np.ndarray | torch.Tensor | None = None,
     rng: np.random.Generator | None = None,
+    method: Literal["lazy", "plain"] = "lazy",
 ) -> np.ndarray:
     """Greedy k-center picks from ``candidates`` given initial ``centres``.
 
@@ -61,17 +70,31 @@ def greedy_k_center(
     if k <= 0:
         return np.zeros(0, dtype=np.int64)
     cand_t = torch.from_numpy(cand).to(x.device)
+    first: list[int] = []
+    if centre_idx.size == 0:
+        if rng is None:
+            raise ValueError("rng is required when there are no initial centres")
+        first = [int(rng.integers(cand.size))]
+        centre_idx = cand[first]
     dist = min_cosine_distance(x, cand_t, torch.from_numpy(centre_idx).to(x.device))
-    pool = x[cand_t]
-    picks = np.empty(k, dtype=np.int64)
-    for step in range(k):
-        if step == 0 and centre_idx.size == 0:
-            if rng is None:
-                raise ValueError("rng is required when there are no initial centres")
-            pos = int(rng.integers(cand.size))
-        else:
-            pos = int(torch.argmax(dist))
-        picks[step] = cand[pos]
-        dist = torch.minimum(dist, 1.0 - pool @ pool[pos])
+    if first:
+        dist[first[0]] = -float("inf")
+    pick_loop = {"lazy": lazy_picks, "plain": _plain_picks}[method]
+    positions = first + pick_loop(x, cand_t, dist, k - len(first))
+    return cand[np.asarray(positions, dtype=np.int64)]
+
+
+def _plain_picks(x: torch.Tensor, cand: torch.Tensor, dist: torch.Tensor, k: int) -> list[int]:
+    """Exact greedy: after each pick, update every candidate's distance (one mat-vec).
+
+    Reads the candidates' features once per pick: memory-bound, but few kernel launches,
+    which suits GPUs.
+    """
+    pool = x[cand]
+    picks: list[int] = []
+    for _ in range(k):
+        pos = int(torch.argmax(dist))
+        picks.append(pos)
+        torch.minimum(dist, 1.0 - pool @ pool[pos], out=dist)
         dist[pos] = -float("inf")
     return picks

@@ -11,10 +11,16 @@ the N x (C*h) embedding matrix.
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 import torch
 
 from albench.kernels._tensor import as_float_tensor
+from albench.kernels.kmeanspp_rejection import rejection_picks
+
+#: picks between two folds of the pending centres into all weights (rejection sampler)
+FOLD_EVERY = 64
 
 
 def gradient_embedding_sq_dists(
@@ -44,13 +50,22 @@ def kmeanspp_select(
     x: np.ndarray | torch.Tensor,
     budget: int,
     rng: np.random.Generator,
+    *,
+    draws: Literal["rejection", "inverse-cdf"] = "rejection",
+    fold_every: int = FOLD_EVERY,
 ) -> np.ndarray:
     """k-means++ seeding over ``g_i = scale_i ⊗ x_i``; row positions in pick order.
 
     The first pick is the largest gradient norm (ties: lowest index); each later pick is
     drawn with probability proportional to its squared distance to the nearest chosen
-    centre, consuming one ``rng.random()`` per pick. Chosen rows have weight 0; when every
-    remaining weight is 0 the pick is uniform over the unchosen rows.
+    centre. Chosen rows have weight 0; when every remaining weight is 0 the pick is uniform
+    over the unchosen rows.
+
+    ``draws="rejection"`` (default) samples that law by rejection from stale weights
+    (:mod:`albench.kernels.kmeanspp_rejection`), folding pending centres every
+    ``fold_every`` picks. ``draws="inverse-cdf"`` updates every weight after each pick and
+    consumes exactly one ``rng.random()`` per pick (inverse CDF), so a reference fed the
+    same uniforms selects the same rows.
     """
     a = as_float_tensor(scale, "scale")
     f = as_float_tensor(x, "x")
@@ -60,17 +75,29 @@ def kmeanspp_select(
     if k <= 0:
         return np.zeros(0, dtype=np.int64)
     sq = (a * a).sum(1) * (f * f).sum(1)
+    first = int(torch.argmax(sq))
+    if draws == "rejection":
+        return np.asarray(rejection_picks(a, f, sq, first, k, rng, fold_every), dtype=np.int64)
+    return _inverse_cdf_picks(a, f, sq, first, k, rng)
+
+
+def _inverse_cdf_picks(
+    a: torch.Tensor, f: torch.Tensor, sq: torch.Tensor, first: int, k: int, rng
+) -> np.ndarray:
+    """Plain k-means++: one pass over the factors per pick, one uniform per draw."""
+    n = a.shape[0]
     chosen = np.zeros(n, dtype=bool)
     picks = np.empty(k, dtype=np.int64)
-    pick = int(torch.argmax(sq))
+    pick = first
     d2 = torch.full((n,), float("inf"), device=a.device)
     for step in range(k):
         if step > 0:
             pick = _draw(d2, chosen, float(rng.random()))
         picks[step] = pick
         chosen[pick] = True
-        d2 = torch.minimum(d2, _sq_dists_to(a, f, sq, pick))
-        d2[pick] = 0.0
+        if step + 1 < k:
+            d2 = torch.minimum(d2, _sq_dists_to(a, f, sq, pick))
+            d2[pick] = 0.0
     return picks
 
 

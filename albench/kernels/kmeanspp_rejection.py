@@ -1,0 +1,121 @@
+"""k-means++ D^2 sampling by rejection from stale weights (exact in law).
+
+A row's squared distance to its nearest chosen centre only shrinks as centres are added, so
+weights computed at the last fold are upper bounds ``q_i >= p_i``. Each draw proposes ``i``
+with probability ``q_i / sum q``, computes ``p_i`` against the centres chosen since the last
+fold (a few dot products), and accepts with probability ``p_i / q_i``; on rejection it lowers
+``q_i`` to ``p_i`` and proposes again. Accepted rows follow ``p_i / sum p`` exactly, the
+k-means++ law (Arthur & Vassilvitskii, SODA 2007): per proposal the accepted mass of each row
+is ``p_i`` and rejected mass is removed, so by induction on the number of rows with ``q_i >
+p_i`` the output law is unchanged. Every ``fold_every`` picks the pending centres are folded
+into all weights with two GEMMs, so the per-pick cost is compute-bound, not a pass over the
+factors.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+#: rows per block of the two-level sampler
+SAMPLER_BLOCK = 1024
+#: rows per block of a fold (keeps the (rows x fold_every) temporaries cache-sized)
+FOLD_ROWS = 4096
+
+
+class BlockSampler:
+    """Inverse-CDF draws from non-negative weights with O(sqrt N) updates of one weight."""
+
+    def __init__(self, weights: np.ndarray):
+        self.weights = weights
+        self.reset()
+
+    def reset(self) -> None:
+        """Recompute every block sum (after a bulk change of ``weights``)."""
+        n_blocks = -(-self.weights.size // SAMPLER_BLOCK)
+        padded = np.zeros(n_blocks * SAMPLER_BLOCK)
+        padded[: self.weights.size] = self.weights
+        self.sums = padded.reshape(n_blocks, SAMPLER_BLOCK).sum(1)
+
+    def set(self, i: int, value: float) -> None:
+        self.weights[i] = value
+        b = i // SAMPLER_BLOCK
+        self.sums[b] = self.weights[b * SAMPLER_BLOCK : (b + 1) * SAMPLER_BLOCK].sum()
+
+    def draw(self, u: float) -> int:
+        """Row whose cumulative weight interval holds ``u * total``; -1 when total is 0."""
+        cumulative = np.cumsum(self.sums)
+        if cumulative[-1] <= 0.0:
+            return -1
+        target = u * cumulative[-1]
+        b = min(int(np.searchsorted(cumulative, target, side="right")), self.sums.size - 1)
+        rest = target - (cumulative[b - 1] if b else 0.0)
+        inner = np.cumsum(self.weights[b * SAMPLER_BLOCK : (b + 1) * SAMPLER_BLOCK])
+        return b * SAMPLER_BLOCK + min(
+            int(np.searchsorted(inner, rest, side="right")), inner.size - 1
+        )
+
+
+def rejection_picks(
+    a: torch.Tensor,
+    f: torch.Tensor,
+    sq: torch.Tensor,
+    first: int,
+    k: int,
+    rng: np.random.Generator,
+    fold_every: int,
+) -> list[int]:
+    """``k`` k-means++ picks starting from ``first``; see the module docstring."""
+    n = a.shape[0]
+    weights = np.full(n, np.inf)  # float64: exact sums for the sampler
+    chosen = np.zeros(n, dtype=bool)
+    chosen[first] = True
+    picks = [first]
+    _fold(a, f, sq, picks, weights, chosen)
+    sampler = BlockSampler(weights)
+    a_cpu, f_cpu, sq_cpu = (t.cpu().numpy() for t in (a, f, sq))
+    pending = []
+    while len(picks) < k:
+        pick = _draw_one(sampler, chosen, pending, a_cpu, f_cpu, sq_cpu, rng)
+        picks.append(pick)
+        chosen[pick] = True
+        sampler.set(pick, 0.0)
+        pending.append(pick)
+        if len(pending) == fold_every:
+            _fold(a, f, sq, pending, weights, chosen)
+            sampler.reset()
+            pending = []
+    return picks
+
+
+def _draw_one(sampler, chosen, pending, a, f, sq, rng) -> int:
+    """One accepted draw (uniform over unchosen rows if every weight is 0)."""
+    weights = sampler.weights
+    while True:
+        i = sampler.draw(float(rng.random()))
+        if i < 0:
+            free = np.flatnonzero(~chosen)
+            return int(free[min(int(rng.random() * free.size), free.size - 1)])
+        stale = weights[i]
+        if stale <= 0.0:  # landed on a zero-weight row through rounding: propose again
+            continue
+        if not pending:
+            return i
+        cross = (a[pending] @ a[i]) * (f[pending] @ f[i])
+        true = min(stale, float(np.maximum(sq[pending] + sq[i] - 2.0 * cross, 0.0).min()))
+        if true == stale or rng.random() * stale < true:
+            return i
+        sampler.set(i, true)
+
+
+def _fold(a, f, sq, pending, weights, chosen) -> None:
+    """Lower ``weights`` to the squared distances to the ``pending`` centres (row blocks)."""
+    idx = torch.tensor(pending, device=a.device)
+    a_t, f_t, sq_p = a[idx].T.contiguous(), f[idx].T.contiguous(), sq[idx]
+    step = FOLD_ROWS
+    for start in range(0, a.shape[0], step):
+        stop = min(start + step, a.shape[0])
+        cross = (a[start:stop] @ a_t) * (f[start:stop] @ f_t)
+        d2 = (sq[start:stop, None] + sq_p[None, :] - 2.0 * cross).amin(dim=1).clamp_(min=0.0)
+        np.minimum(weights[start:stop], d2.cpu().numpy(), out=weights[start:stop])
+    weights[chosen] = 0.0
