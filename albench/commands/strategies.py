@@ -1,10 +1,32 @@
-"""`albench strategies` (not yet available)."""
+"""`albench strategies`: list registered acquisition strategies, plugins included."""
 
 from __future__ import annotations
 
 import argparse
 
+from rich.console import Console
+from rich.table import Table
+
+from albench.strategies import strategy_table
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("strategies", help="(not yet available)")
-    parser.set_defaults(func=lambda args: print("not yet available") or 2)
+    parser = subparsers.add_parser(
+        "strategies",
+        help="list acquisition strategies (built-in and plugins)",
+        description="List every registered strategy with what it needs and where it comes from.",
+    )
+    parser.set_defaults(func=show)
+
+
+def show(args: argparse.Namespace) -> int:
+    table = Table(title="albench strategies")
+    for column in ("name", "category", "needs", "origin"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("reference", overflow="fold", ratio=1)
+    for row in strategy_table():
+        name = f"{row['name']}(<strategy>)" if row["wraps"] else row["name"]
+        needs = ", ".join(row["needs"]) + (" + base" if row["wraps"] else "")
+        table.add_row(name, row["category"], needs, row["origin"], row["reference"])
+    Console().print(table)
+    return 0

@@ -9,21 +9,14 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
-#: similarities held at once (float32 entries): about 64 MiB per block
-BLOCK_ENTRIES = 1 << 24
-
-
-def _row_blocks(n_rows: int, n_cols: int):
-    step = max(1, BLOCK_ENTRIES // max(n_cols, 1))
-    for start in range(0, n_rows, step):
-        yield start, min(start + step, n_rows)
+from albench.strategies.clustering import row_blocks
 
 
 def ball_graph(features: np.ndarray, delta: float) -> sparse.csr_matrix:
     """Boolean CSR adjacency: ``i -> j`` when ``1 - x_i . x_j < delta``; always ``i -> i``."""
     n = features.shape[0]
     rows, cols = [], []
-    for start, stop in _row_blocks(n, n):
+    for start, stop in row_blocks(n, n):
         similar = features[start:stop] @ features.T > np.float32(1.0 - delta)
         similar[np.arange(stop - start), np.arange(start, stop)] = True
         r, c = np.nonzero(similar)
@@ -41,7 +34,7 @@ def impure_radius(features: np.ndarray, labels: np.ndarray, queries: np.ndarray)
     most this value; +inf when every row shares the query's label.
     """
     out = np.empty(queries.size)
-    for start, stop in _row_blocks(queries.size, features.shape[0]):
+    for start, stop in row_blocks(queries.size, features.shape[0]):
         block = queries[start:stop]
         similarity = features[block] @ features.T
         similarity[labels[block][:, None] == labels[None, :]] = -np.inf

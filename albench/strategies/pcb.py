@@ -24,7 +24,7 @@ class PCB(Strategy):
     """Wrapper: ``pcb(<strategy>, candidates=4)``."""
 
     name = "pcb"
-    category = "class-balance wrapper"
+    category = "class balance"
     reference = (
         "Bang, Ahn & Lee, Active Prompt Learning in Vision Language Models, CVPR 2024 "
         "(arXiv:2311.11178)"

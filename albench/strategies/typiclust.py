@@ -5,16 +5,16 @@ uncertain samples. The pool's image features are clustered by k-means into |L| +
 (capped at ``max_clusters``); each pick comes from the cluster holding the fewest labelled
 samples (largest cluster first among equals, then lowest cluster id) and is its most
 typical unlabelled member, typicality being the inverse mean Euclidean distance to the
-``neighbours`` nearest members of the same cluster (paper: 20).
+``neighbours`` nearest members of the same cluster (paper: 20). Features are used as given
+(the pool's CLIP features are already L2-normalised).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from sklearn.neighbors import NearestNeighbors
 
 from albench.strategies.base import Selection, Strategy, StrategyContext
-from albench.strategies.clustering import kmeans_labels, unit_rows
+from albench.strategies.clustering import kmeans_labels, row_blocks
 from albench.strategies.ranking import n_picks
 
 
@@ -37,7 +37,7 @@ class TypiClust(Strategy):
         k = n_picks(budget, ctx.unlabelled.size)
         if k == 0:
             return Selection(indices=np.zeros(0, dtype=np.int64), scores=np.zeros(0))
-        features = unit_rows(ctx.features)
+        features = np.asarray(ctx.features, dtype=np.float32)
         n_clusters = min(ctx.labelled.size + k, self.max_clusters, ctx.n_pool)
         clusters = kmeans_labels(features, n_clusters, rng)
         sizes = np.bincount(clusters, minlength=n_clusters)
@@ -65,9 +65,19 @@ class TypiClust(Strategy):
 
 
 def member_typicality(x: np.ndarray, neighbours: int) -> np.ndarray:
-    """Inverse mean distance of each row to its ``neighbours`` nearest other rows."""
+    """Inverse mean Euclidean distance of each row to its ``neighbours`` nearest other rows.
+
+    Computed in row blocks, so a large cluster never needs its full distance matrix.
+    """
     k = min(neighbours, x.shape[0] - 1)
     if k < 1:
         return np.ones(x.shape[0])
-    distances, _ = NearestNeighbors(n_neighbors=k + 1).fit(x).kneighbors(x)
-    return 1.0 / (distances[:, 1:].mean(axis=1) + 1e-12)
+    x = x.astype(np.float64)
+    sq = (x * x).sum(axis=1)
+    out = np.empty(x.shape[0])
+    for start, stop in row_blocks(x.shape[0], x.shape[0]):
+        d2 = sq[start:stop, None] + sq[None, :] - 2.0 * x[start:stop] @ x.T
+        d2[np.arange(stop - start), np.arange(start, stop)] = np.inf
+        nearest = np.partition(d2, k - 1, axis=1)[:, :k]
+        out[start:stop] = 1.0 / (np.sqrt(np.maximum(nearest, 0.0)).mean(axis=1) + 1e-12)
+    return out
