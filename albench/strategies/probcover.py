@@ -21,6 +21,10 @@ from albench.strategies.base import Selection, Strategy, StrategyContext
 from albench.strategies.clustering import kmeans_labels, unit_rows
 from albench.strategies.ranking import n_picks
 
+#: delta stays this far inside the impure radius, so float32 rounding cannot put the
+#: nearest differently-labelled point inside the ball
+ROUNDING_MARGIN = 1e-6
+
 
 class ProbCover(Strategy):
     """Greedy max coverage over the delta-ball graph of image features."""
@@ -58,7 +62,7 @@ class ProbCover(Strategy):
         queries = rng.choice(features.shape[0], n_queries, replace=False)
         radius = np.sort(impure_radius(features, pseudo, np.sort(queries)))
         allowed_impure = int(np.floor((1.0 - self.purity) * radius.size))
-        return float(min(radius[min(allowed_impure, radius.size - 1)], 2.0))
+        return float(min(radius[min(allowed_impure, radius.size - 1)] - ROUNDING_MARGIN, 2.0))
 
     def _graph(self, ctx: StrategyContext):
         """Ball graph of the pool, reused while the strategy sees the same feature array."""
