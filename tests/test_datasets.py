@@ -240,6 +240,14 @@ def test_array_fingerprint_is_deterministic_and_content_sensitive():
     assert ArraySplit(pool.images, pool.labels).fingerprint == pool.fingerprint
 
 
+def test_splits_do_not_freeze_the_callers_arrays():
+    images, labels = np.zeros((2, 4, 4), np.uint8), np.array([0, 1])
+    split = ArraySplit(images, labels)
+    images[0, 0, 0] = labels[0] = 9
+    assert images.flags.writeable and labels.flags.writeable
+    assert not split.images.flags.writeable and not split.labels.flags.writeable
+
+
 def test_file_fingerprint_tracks_names_labels_and_sizes(tmp_path):
     for i in range(3):
         write_png(tmp_path / f"{i}.png", i)
@@ -301,7 +309,7 @@ def test_imagefolder_without_split_folders_is_split_stratified(tmp_path):
     assert_items_match_labels(pool, n=12)
     assert "a photo of a {}." in dataset.templates
     again = get_dataset(f"imagefolder:{tmp_path}").split("test")
-    assert np.array_equal(again.files, test.files)
+    assert again.files == test.files
 
 
 def test_imagefolder_with_train_and_test_folders_and_classnames(tmp_path):
@@ -313,7 +321,7 @@ def test_imagefolder_with_train_and_test_folders_and_classnames(tmp_path):
     pool, test = dataset.split("pool"), dataset.split("test")
     assert pool.labels.tolist() == [0, 0, 0, 1, 1]
     assert test.labels.tolist() == [0, 1, 1]
-    assert test.files.tolist() == ["test/n01/img00.png", "test/n02/img00.png", "test/n02/img01.png"]
+    assert test.files == ("test/n01/img00.png", "test/n02/img00.png", "test/n02/img01.png")
     assert_items_match_labels(pool)
     assert_items_match_labels(test)
 
@@ -361,9 +369,9 @@ def test_coop_split_file_is_honoured(tmp_path, no_network):
     assert dataset.source == "CoOp split"
     assert dataset.class_names[7] == "thing 7"  # CoOp writes underscores for spaces
     pool, test = dataset.split("pool"), dataset.split("test")
-    assert pool.files.tolist() == [row[0] for row in rows["train"]]
+    assert pool.files == tuple(row[0] for row in rows["train"])
     assert pool.labels.tolist() == [row[1] for row in rows["train"]]
-    assert test.files.tolist() == [row[0] for row in rows["test"]]
+    assert test.files == tuple(row[0] for row in rows["test"])
     assert (len(pool), len(test)) == (200, 100)
     image, label = pool[13]
     assert label == 6 and image.getpixel((0, 0)) == color_of(label % 6)
@@ -391,10 +399,10 @@ def test_torchvision_fallback_reads_a_dtd_layout(tmp_path, no_network):
     dataset = get_dataset("dtd", data_root=tmp_path)
     assert dataset.source == "torchvision DTD"
     pool = dataset.split("pool")
-    assert pool.files.tolist() == [
+    assert pool.files == (
         "dtd/dtd/images/banded/banded_train.jpg",
         "dtd/dtd/images/blotchy/blotchy_train.jpg",
-    ]
+    )
     assert_items_match_labels(pool)
     info = {i.name: i for i in dataset_infos(tmp_path)}["dtd"]
     assert info.available and info.source == "torchvision DTD" and info.pool_size == 1880

@@ -126,9 +126,8 @@ class FolderSource(Source):
             rng = np.random.default_rng(self.options.get("split_seed", DEFAULT_SPLIT_SEED))
             fraction = self.options.get("test_fraction", DEFAULT_TEST_FRACTION)
             pool_index, test_index = stratified_split(labels, fraction, rng)
-            files_array = np.asarray(files, dtype=str)
-            pool = FileSplit(self.directory, files_array[pool_index], labels[pool_index])
-            test = FileSplit(self.directory, files_array[test_index], labels[test_index])
+            pool = FileSplit(self.directory, [files[i] for i in pool_index], labels[pool_index])
+            test = FileSplit(self.directory, [files[i] for i in test_index], labels[test_index])
         names_file = self.directory / CLASSNAMES_FILE
         names = read_classnames(names_file, classes) if names_file.is_file() else tuple(classes)
         return Loaded(pool, test, class_names=names)

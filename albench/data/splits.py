@@ -12,6 +12,7 @@ import hashlib
 import operator
 import os
 from abc import abstractmethod
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -27,8 +28,8 @@ class ImageSplit(torch.utils.data.Dataset):
     labels: np.ndarray
 
     def __init__(self, labels: np.ndarray):
-        self.labels = np.asarray(labels, dtype=np.int64)
-        self.labels.setflags(write=False)
+        self.labels = np.asarray(labels, dtype=np.int64).view()  # a view: the caller's
+        self.labels.setflags(write=False)  # array stays writeable, this one cannot change
         self._fingerprint: str | None = None
 
     def __len__(self) -> int:
@@ -73,7 +74,7 @@ class ArraySplit(ImageSplit):
                 f"{images.dtype} {images.shape} and {len(labels)} labels"
             )
         super().__init__(labels)
-        self.images = images
+        self.images = images.view()
         self.images.setflags(write=False)
 
     def _rgb_image(self, index: int) -> Image.Image:
@@ -95,12 +96,12 @@ class FileSplit(ImageSplit):
     machines and data roots, and changed by any added, removed, relabelled or replaced file.
     """
 
-    def __init__(self, root: str | os.PathLike, files: list[str] | np.ndarray, labels: np.ndarray):
+    def __init__(self, root: str | os.PathLike, files: Sequence[str], labels: np.ndarray):
         if len(files) != len(labels):
             raise ValueError(f"{len(files)} files but {len(labels)} labels")
         super().__init__(labels)
         self.root = str(root)
-        self.files = np.asarray(files, dtype=str)
+        self.files = tuple(str(name) for name in files)
 
     def path(self, index: int) -> Path:
         return Path(self.root, self.files[index])
