@@ -119,6 +119,31 @@ def strategy_intervals(
     return pd.DataFrame(rows, columns=[*keys, "strategy", "n", "mean", "half_width"])
 
 
+def curve_intervals(
+    results: pd.DataFrame, value: str, keys: Sequence[str], confidence: float = 0.95
+) -> pd.DataFrame:
+    """Learning curves with bands: per ``keys`` + strategy + round, the mean number of labels,
+    the number of seeds, the mean of ``value`` and its t-interval half-width over seeds."""
+    rows = []
+    for group, frame in results.groupby([*keys, "strategy", "round"], sort=True):
+        mean, half = t_interval(frame[value].to_numpy(), confidence)
+        rows.append((*group, float(frame["n_labelled"].mean()), len(frame), mean, half))
+    columns = [*keys, "strategy", "round", "n_labelled", "n", "mean", "half_width"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def imbalance_ratio(labelled_per_class: Sequence[int]) -> float:
+    """Largest over smallest number of labels per class; NaN while some class has none.
+
+    A ratio of 1 is a perfectly class-balanced labelled set; the ratio is undefined (NaN,
+    rather than infinite) while a class is still unlabelled.
+    """
+    counts = np.asarray(labelled_per_class, dtype=float)
+    if counts.size == 0 or counts.min() <= 0:
+        return float("nan")
+    return float(counts.max() / counts.min())
+
+
 # --------------------------------------------------------------------------- paired tests
 
 
@@ -190,7 +215,8 @@ def paired_comparisons(
     Per group of ``keys`` the "best" strategy has the highest mean ``value`` over the seeds
     common to all strategies. Holm's correction runs over the strategies compared with one
     reference (one family per group, reference and test). ``significant`` uses the
-    Holm-adjusted paired t-test at ``alpha``. A missing baseline gives no baseline rows.
+    Holm-adjusted paired t-test at ``alpha``. A missing baseline gives no baseline rows; when
+    the baseline is the best strategy, its rows are not repeated as "best" rows.
     """
     rows = []
     for group, frame in summary.groupby(list(keys), sort=True):
@@ -198,9 +224,12 @@ def paired_comparisons(
         table = _paired_frame(frame, value)
         if table.shape[1] < 2:
             continue
-        references = {"best": str(table.mean().idxmax())}
+        best = str(table.mean().idxmax())
+        references = {"best": best}
         if baseline is not None and baseline in table.columns:
-            references = {"baseline": baseline, **references}
+            references = (
+                {"baseline": baseline} if baseline == best else {"baseline": baseline, **references}
+            )
         for role, reference in references.items():
             others = [s for s in table.columns if s != reference]
             results = [paired_test(table[s], table[reference]) for s in others]

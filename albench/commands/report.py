@@ -1,10 +1,66 @@
-"""`albench report` (not yet available)."""
+"""`albench report`: statistics, figures and tables of one or more result folders.
+
+Writes one self-contained HTML page (and, with ``--pdf``, the same content as a PDF) and
+prints the paths written. Everything it does is :func:`albench.report.build_report` plus the
+two renderers; the heavy plotting stack is imported only when the command runs.
+"""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+
+REPORTS_DIR = Path("reports")
+METRICS = ("accuracy", "balanced_accuracy")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("report", help="(not yet available)")
-    parser.set_defaults(func=lambda args: print("not yet available") or 2)
+    parser = subparsers.add_parser(
+        "report",
+        help="HTML (and PDF) report with curves, AUBC and significance tests",
+        description=__doc__.splitlines()[0],
+    )
+    parser.add_argument("results", nargs="+", type=Path, help="sweep folders or Parquet files")
+    parser.add_argument(
+        "--out", type=Path, help="HTML file to write (default: reports/<first results name>.html)"
+    )
+    parser.add_argument("--pdf", action="store_true", help="also write the PDF next to the HTML")
+    parser.add_argument("--baseline", default="random", help="strategy to compare against")
+    parser.add_argument("--alpha", type=float, default=0.05, help="significance level")
+    parser.add_argument("--metric", choices=METRICS, default="accuracy")
+    parser.add_argument(
+        "--low-budget-fraction",
+        type=float,
+        default=0.33,
+        help="low-budget AUBC window, as a fraction of the budget span (default 0.33)",
+    )
+    parser.set_defaults(func=run)
+
+
+def default_out(results: list[Path]) -> Path:
+    """``reports/<name of the first results folder (or file stem)>.html``."""
+    first = results[0]
+    name = first.stem if first.suffix == ".parquet" else first.resolve().name
+    return REPORTS_DIR / f"{name}.html"
+
+
+def run(args: argparse.Namespace) -> int:
+    from albench import results
+    from albench.report import ReportOptions, build_report, write_html, write_pdf
+
+    frame = results.load(args.results)
+    options = ReportOptions(
+        metric=args.metric,
+        baseline=args.baseline,
+        alpha=args.alpha,
+        low_fraction=args.low_budget_fraction,
+        title=f"albench report: {', '.join(p.name for p in args.results)}",
+    )
+    report = build_report(frame, options)
+    out = args.out or default_out(args.results)
+    written = [write_html(report, out)]
+    if args.pdf:
+        written.append(write_pdf(report, out.with_suffix(".pdf")))
+    for path in written:
+        print(path)
+    return 0

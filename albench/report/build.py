@@ -1,0 +1,350 @@
+"""Build the content of a report (:class:`~albench.report.model.Report`) from results.
+
+The one place where results become sections, figures, tables and notes. What cannot be
+computed on the given results (too few seeds, datasets or strategies) becomes a note in the
+report instead of an error; only unusable input (no rows, missing columns, unknown baseline,
+ambiguous pairing) raises an :class:`~albench.errors.AlbenchError`.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import matplotlib
+import pandas as pd
+
+from albench import stats
+from albench.errors import InvalidSpecError, ResultsError, UnknownNameError
+from albench.report import figures, tables
+from albench.report.model import FigureBlock, Report, Section, TableBlock
+from albench.report.provenance import legend, provenance
+from albench.report.style import RC, StrategyStyle, strategy_styles
+from albench.results import COLUMNS
+
+METRICS = {"accuracy": "accuracy", "balanced_accuracy": "balanced accuracy"}
+ENV_KEYS = ("dataset", "backbone", "learner", "initial", "budget", "pool_size", "test_size")
+WINDOWS = {"aubc": "AUBC, full budget", "aubc_low": "AUBC, low budget", "final": "final value"}
+KEYS = ["group", "env"]
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    """What to compare and how: metric, baseline strategy, test level, low-budget window."""
+
+    metric: str = "accuracy"
+    baseline: str = "random"
+    alpha: float = 0.05
+    low_fraction: float = 0.33
+    title: str = "Active-learning benchmark report"
+
+    def validate(self) -> None:
+        if self.metric not in METRICS:
+            raise UnknownNameError("metric", self.metric, METRICS)
+        if not 0 < self.alpha < 1:
+            raise InvalidSpecError(f"alpha must be in (0, 1), got {self.alpha}")
+        if not 0 < self.low_fraction <= 1:
+            raise InvalidSpecError(
+                f"low-budget fraction must be in (0, 1], got {self.low_fraction}"
+            )
+
+
+@dataclass
+class _Context:
+    data: pd.DataFrame
+    options: ReportOptions
+    styles: dict[str, StrategyStyle]
+    notes: list[str]
+
+    @property
+    def metric_label(self) -> str:
+        return METRICS[self.options.metric]
+
+    @functools.cached_property
+    def summary(self) -> pd.DataFrame:
+        """Per-run AUBC, low-budget AUBC and final metric (:func:`albench.stats.run_summary`)."""
+        return stats.run_summary(self.data, self.options.metric, self.options.low_fraction, KEYS)
+
+
+def build_report(results: pd.DataFrame, options: ReportOptions | None = None) -> Report:
+    """The full report: provenance, notes, and one section per kind of analysis."""
+    options = options or ReportOptions()
+    options.validate()
+    notes: list[str] = []
+    data = prepare(results, options, notes)
+    context = _Context(data, options, strategy_styles(data["strategy"]), notes)
+    builders = (_curves, _aubc, _tests, _penalty, _ranks, _coverage, _runtime)
+    with matplotlib.rc_context(RC):
+        sections = [builder(context) for builder in builders]
+    return Report(
+        options.title, provenance(data, options), legend(options), notes,
+        [s for s in sections if s.blocks or s.intro],
+    )  # fmt: skip
+
+
+# --------------------------------------------------------------------------- input
+
+
+def prepare(results: pd.DataFrame, options: ReportOptions, notes: list[str]) -> pd.DataFrame:
+    """Validated results with ``env`` and ``group`` label columns; problems noted or raised.
+
+    An environment is everything that must match for runs to be paired by seed (dataset,
+    backbone, learner and protocol); a group is an environment without its dataset, the unit
+    over which datasets are compared.
+    """
+    missing = [c for c in COLUMNS if c not in results.columns]
+    if missing:
+        raise ResultsError(f"results lack the columns {', '.join(missing)}")
+    if results.empty:
+        raise ResultsError("no results to report: the results hold no rows")
+    data = results.drop_duplicates(["run_id", "round"], keep="last")
+    if len(data) < len(results):
+        notes.append(f"{len(results) - len(data)} duplicated (run, round) rows were counted once.")
+    known = sorted(data["strategy"].unique())
+    if options.baseline not in known:
+        raise UnknownNameError("baseline strategy", options.baseline, known)
+    data = data.assign(
+        env=_labels(data, ENV_KEYS, always=("dataset",)),
+        group=_labels(data, ENV_KEYS[1:], always=()),
+    )
+    data = _complete_runs(data, notes)
+    _check_pairing(data)
+    return data.sort_values(["env", "strategy", "seed", "round"], kind="stable")
+
+
+def _labels(data: pd.DataFrame, keys: Sequence[str], always: Sequence[str]) -> pd.Series:
+    """Readable labels joining the key values that vary in the data (and ``always`` keys)."""
+    shown = [k for k in keys if k in always or data[k].nunique() > 1]
+    if not shown:
+        return pd.Series("all datasets", index=data.index)
+    return data[shown].astype(str).agg(" · ".join, axis=1)
+
+
+def _complete_runs(data: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
+    """Drop runs that stopped before the last round of their environment (AUBCs over a
+    shorter budget are not comparable)."""
+    last = data.groupby("run_id")["round"].max()
+    expected = data.groupby("env")["round"].transform("max")
+    short = data["round"].groupby(data["run_id"]).transform("max") < expected
+    if short.any():
+        dropped = sorted(data.loc[short, "run_id"].unique())
+        notes.append(
+            f"{len(dropped)} of {len(last)} runs stopped before the last round of their "
+            f"dataset and were left out: {', '.join(dropped[:5])}"
+            + (" …" if len(dropped) > 5 else "")
+        )
+    return data[~short]
+
+
+def _check_pairing(data: pd.DataFrame) -> None:
+    runs = data.drop_duplicates("run_id")
+    clash = runs[runs.duplicated(["env", "strategy", "seed"], keep=False)]
+    if clash.empty:
+        return
+    first = clash.iloc[0]
+    same = clash[(clash.env == first.env) & (clash.strategy == first.strategy)]
+    same = same[same.seed == first.seed]
+    differ = [c for c in ("hyperparameters", "rounds", "sweep") if same[c].nunique() > 1]
+    raise ResultsError(
+        f"runs {', '.join(same.run_id)} are all {first.strategy!r} with seed {first.seed} on "
+        f"{first.env!r} (they differ in {', '.join(differ) or 'run id only'}); report them "
+        "separately so that runs pair by seed"
+    )
+
+
+# --------------------------------------------------------------------------- sections
+
+
+def _curves(ctx: _Context) -> Section:
+    curves = stats.curve_intervals(ctx.data, ctx.options.metric, KEYS)
+    figure = figures.learning_curves(curves, ctx.styles, ctx.metric_label)
+    caption = (
+        f"Mean {ctx.metric_label} over seeds against the number of labels; bands are 95 % "
+        "t-intervals over seeds."
+    )
+    return Section("Learning curves", "", [FigureBlock("Learning curves", figure, caption)])
+
+
+def _comparisons(ctx: _Context, summary: pd.DataFrame, value: str) -> pd.DataFrame:
+    return stats.paired_comparisons(summary, value, KEYS, ctx.options.baseline, ctx.options.alpha)
+
+
+def _aubc(ctx: _Context) -> Section:
+    summary = ctx.summary
+    _note_pairs(ctx, summary)
+    low = f"first {ctx.options.low_fraction:.0%} of the budget span"
+    captions = {
+        "aubc": "Area under the budget curve over the whole budget, as a mean accuracy",
+        "aubc_low": f"Area under the budget curve over the {low}",
+        "final": f"{ctx.metric_label.capitalize()} after the last round",
+    }
+    blocks: list[FigureBlock | TableBlock] = []
+    points = []
+    for value, window in WINDOWS.items():
+        intervals = stats.strategy_intervals(summary, value, KEYS)
+        marks = tables.markers(_comparisons(ctx, summary, value))
+        caption = f"{captions[value]} (%); mean ± 95 % t half-width over seeds. Bold: best mean."
+        blocks.append(tables.interval_table(intervals, marks, window, caption))
+        if value != "final":
+            points.append(intervals.assign(window=window))
+    figure = figures.aubc_points(pd.concat(points), ctx.styles)
+    caption = "Mean AUBC with 95 % t-intervals over seeds."
+    blocks.insert(0, FigureBlock("AUBC per strategy", figure, caption))
+    intro = f"Metric: {ctx.metric_label}. Low-budget window: the {low}."
+    return Section("Area under the budget curve", intro, blocks)
+
+
+def _note_pairs(ctx: _Context, summary: pd.DataFrame) -> None:
+    """Notes on what the paired tests cannot show with the seeds at hand."""
+    common = pd.Series(
+        {
+            env: len(frame.pivot(index="seed", columns="strategy", values="aubc").dropna())
+            for env, frame in summary.groupby("env", sort=True)
+        }
+    )
+    few = sorted(common[common < 2].index)
+    if few:
+        ctx.notes.append(
+            f"Fewer than 2 seeds shared by all strategies on {', '.join(few)}: no confidence "
+            "intervals or significance tests there."
+        )
+    alpha = ctx.options.alpha
+    floors = sorted({int(n) for n in common if n >= 2 and stats.wilcoxon_p_floor(n) >= alpha})
+    if floors:
+        shown = ", ".join(f"{n} pairs: p ≥ {stats.wilcoxon_p_floor(n):.3g}" for n in floors)
+        ctx.notes.append(
+            f"The Wilcoxon signed-rank test cannot reach p < {alpha} with fewer than 6 pairs "
+            f"({shown}); its p-values here are floors, not evidence of no difference."
+        )
+    present = summary.groupby("env", sort=True)["strategy"].agg(set)
+    lacking = [env for env, names in present.items() if ctx.options.baseline not in names]
+    if lacking:
+        ctx.notes.append(
+            f"The baseline {ctx.options.baseline!r} was not run on {', '.join(lacking)}: "
+            "no comparison with the baseline there."
+        )
+
+
+def _tests(ctx: _Context) -> Section:
+    summary = ctx.summary
+    blocks: list[FigureBlock | TableBlock] = []
+    for value in ("aubc", "final"):
+        comparisons = _comparisons(ctx, summary, value)
+        if not comparisons.empty:
+            title = f"Paired tests on {WINDOWS[value]}"
+            blocks.append(tables.comparisons_table(comparisons, ctx.options.alpha, title))
+    intro = (
+        "Each strategy against the baseline and against the strategy with the best mean, "
+        "paired by seed (every strategy starts from the same initial labelled set per seed)."
+    )
+    return Section("Paired tests per dataset", intro if blocks else "", blocks)
+
+
+def _penalty(ctx: _Context) -> Section:
+    metric, alpha = ctx.options.metric, ctx.options.alpha
+    blocks: list[FigureBlock | TableBlock] = []
+    for group, frame in ctx.data.groupby("group", sort=True):
+        per_env = [
+            stats.penalty_matrix(env_frame, metric, alpha)
+            for _, env_frame in frame.groupby("env", sort=True)
+            if env_frame["strategy"].nunique() > 1
+        ]
+        if not per_env:
+            ctx.notes.append(f"Only one strategy on {group}: no pairwise penalty matrix.")
+            continue
+        total = stats.sum_penalties(per_env)
+        if len(total.matrix) < frame["strategy"].nunique():
+            ctx.notes.append(
+                f"Penalty matrix for {group} restricted to strategies run on every dataset."
+            )
+        title = f"Penalty matrix — {group}" if ctx.data["group"].nunique() > 1 else "Penalty matrix"
+        caption = (
+            f"Entry (i, j): fraction of budget points where i beat j in a two-sided paired "
+            f"t-test over seeds at α = {alpha}, summed over {len(per_env)} dataset(s) "
+            f"(maximum {len(per_env)}). Column means: how often a strategy is beaten."
+        )
+        blocks.append(FigureBlock(title, figures.penalty_heatmap(total), caption))
+        blocks.append(tables.outcomes_table(total, f"Wins, ties and losses — {group}"))
+    intro = "Pairwise comparisons at every budget point (Ash et al., ICLR 2020)."
+    return Section("Pairwise penalty matrix", intro if blocks else "", blocks)
+
+
+def _ranks(ctx: _Context) -> Section:
+    means = stats.strategy_intervals(ctx.summary, "aubc", KEYS)
+    alpha = ctx.options.alpha
+    rank_columns, friedman_rows, blocks = {}, {}, []
+    for group, frame in means.groupby("group", sort=True):
+        scores = frame.pivot(index="env", columns="strategy", values="mean")
+        complete = scores.dropna(axis=1)
+        if complete.shape[1] < scores.shape[1]:
+            ctx.notes.append(f"Ranks for {group} use only strategies run on every dataset.")
+        if complete.shape[1] < 2:
+            continue
+        ranks = stats.average_ranks(complete)
+        rank_columns[group] = ranks
+        n, k = complete.shape
+        if k < 3 or n < 2:
+            ctx.notes.append(
+                f"No Friedman test for {group}: it needs at least 3 strategies and 2 datasets "
+                f"(have {k} and {n})."
+            )
+            continue
+        statistic, p = stats.friedman(complete)
+        cd = stats.critical_difference(k, n, alpha)
+        friedman_rows[group] = (n, k, statistic, p, cd)
+        if p >= alpha:
+            ctx.notes.append(
+                f"Friedman test for {group} does not reject equal ranks (p = {p:.3f}): the "
+                "Nemenyi comparisons are shown for completeness, no pair should be called "
+                "different."
+            )
+        groups = stats.cd_groups(ranks, cd)
+        title = f"Critical difference — {group}"
+        caption = (
+            f"Average ranks over {n} datasets; strategies joined by a bar are not significantly "
+            f"different (Nemenyi, α = {alpha}, CD = {cd:.3f}; Demšar 2006)."
+        )
+        blocks.append(FigureBlock(title, figures.cd_diagram(ranks, cd, groups), caption))
+        blocks.append(tables.pvalue_matrix(stats.nemenyi(complete), alpha, f"Nemenyi — {group}"))
+    if rank_columns:
+        blocks.insert(0, tables.ranks_table(pd.DataFrame(rank_columns), "Average ranks"))
+    if friedman_rows:
+        columns = ["n", "k", "statistic", "p", "cd"]
+        rows = pd.DataFrame.from_dict(friedman_rows, orient="index", columns=columns)
+        blocks.insert(1, tables.friedman_table(rows, alpha))
+    intro = "Strategies ranked by mean AUBC on each dataset (Demšar, JMLR 2006)."
+    return Section("Across datasets", intro if blocks else "", blocks)
+
+
+def _coverage(ctx: _Context) -> Section:
+    ratio = ctx.data["labelled_per_class"].map(stats.imbalance_ratio)
+    undefined = int(ratio.isna().sum())
+    if undefined:
+        ctx.notes.append(
+            f"{undefined} of {len(ratio)} (run, round) points had a class without labels; their "
+            "imbalance ratio is undefined and left out of the class-coverage means."
+        )
+    frame = ctx.data.assign(ratio=ratio)
+    coverage = (
+        frame.groupby(["env", "strategy", "round"], sort=True)
+        .agg(n_labelled=("n_labelled", "mean"), ratio=("ratio", "mean"))
+        .reset_index()
+    )
+    caption = (
+        "Largest over smallest number of labels per class in the labelled set (1 = balanced), "
+        "mean over seeds."
+    )
+    figure = figures.class_coverage(coverage, ctx.styles)
+    return Section("Class coverage", "", [FigureBlock("Class coverage", figure, caption)])
+
+
+def _runtime(ctx: _Context) -> Section:
+    seconds = ctx.data.groupby("strategy", sort=True)[["select_seconds", "train_seconds"]].mean()
+    caption = "Mean seconds per round; hatched bars: selection, plain bars: training."
+    blocks = [
+        FigureBlock("Runtime", figures.runtime(seconds, ctx.styles), caption),
+        tables.runtime_table(seconds),
+    ]
+    intro = "Timings depend on the device each run used (see the header)."
+    return Section("Runtime", intro, blocks)

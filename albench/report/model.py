@@ -1,0 +1,62 @@
+"""The content of a report, independent of its output format.
+
+One builder (:func:`albench.report.build.build_report`) fills a :class:`Report`; the HTML and
+PDF renderers only lay it out, so both outputs always show the same numbers and figures.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+
+@dataclass
+class FigureBlock:
+    """A matplotlib figure with a caption."""
+
+    title: str
+    figure: Figure
+    caption: str = ""
+
+
+@dataclass
+class TableBlock:
+    """A table of display strings; ``highlight`` marks cells to emphasise (same shape).
+
+    The index is shown as the first column, named ``index_name``. ``caption`` says what the
+    highlighted cells are (the best value of a column, a significant p-value).
+    """
+
+    title: str
+    frame: pd.DataFrame
+    highlight: pd.DataFrame
+    index_name: str = ""
+    caption: str = ""
+
+
+@dataclass
+class Section:
+    """A titled part of the report: an introduction, then figures and tables in order."""
+
+    title: str
+    intro: str = ""
+    blocks: list[FigureBlock | TableBlock] = field(default_factory=list)
+
+
+@dataclass
+class Report:
+    """Everything a report shows: provenance, legend, notes and sections."""
+
+    title: str
+    provenance: dict[str, str]
+    legend: dict[str, str]
+    notes: list[str]
+    sections: list[Section]
+
+    def figures(self) -> list[FigureBlock]:
+        return [b for s in self.sections for b in s.blocks if isinstance(b, FigureBlock)]
+
+    def tables(self) -> list[TableBlock]:
+        return [b for s in self.sections for b in s.blocks if isinstance(b, TableBlock)]

@@ -1,0 +1,289 @@
+"""The report: content model, HTML (escaping, self-containment, tables, a real browser), PDF."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import matplotlib.image
+import numpy as np
+import pandas as pd
+import pytest
+
+from albench import cli, results, stats
+from albench.errors import ResultsError, UnknownNameError
+from albench.report import ReportOptions, build_report, paginate, render_html, write_pdf
+from albench.report.style import strategy_styles
+
+EVIL = "<script>alert(1)</script>"
+STRATEGIES = ("random", "entropy", EVIL)
+DATASETS = ("eurosat", EVIL)
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
+
+def synthetic_results(
+    datasets=DATASETS, strategies=STRATEGIES, seeds=(0, 1, 2), rounds=4, n_classes=4, seed=0
+) -> pd.DataFrame:
+    """Rows in the results schema: saturating curves, strategies offset by a known gain."""
+    rng = np.random.default_rng(seed)
+    gain = {name: 0.03 * i for i, name in enumerate(strategies)}
+    rows = []
+    for dataset, strategy, run_seed in (
+        (d, s, r) for d in datasets for s in strategies for r in seeds
+    ):
+        run_id = hashlib.sha256(f"{dataset}|{strategy}|{run_seed}".encode()).hexdigest()[:16]
+        counts = np.ones(n_classes, dtype=np.int64)
+        for r in range(rounds + 1):
+            n = int(counts.sum())
+            accuracy = 0.5 + 0.3 * (1 - np.exp(-n / 20)) + gain[strategy] * (r > 0)
+            accuracy += rng.normal(0, 0.005)
+            rows.append(
+                {
+                    "sweep": "synthetic", "run_id": run_id, "dataset": dataset,
+                    "backbone": "ViT-B-32", "learner": "linear-probe", "strategy": strategy,
+                    "seed": run_seed, "round": r, "n_labelled": n, "n_pseudo": 0,
+                    "pseudo_accuracy": np.nan, "n_classes": n_classes, "accuracy": accuracy,
+                    "balanced_accuracy": accuracy - 0.01, "labelled_per_class": counts.tolist(),
+                    "select_seconds": np.nan if r == 0 else 0.01 + gain[strategy],
+                    "train_seconds": 0.5 + 0.1 * rng.random(), "initial": "1/class",
+                    "budget": "8", "rounds": rounds, "pool_size": 1000, "test_size": 500,
+                    "hyperparameters": json.dumps({"lr": 0.01}), "albench_version": "0.1.0",
+                    "git_commit": "abc1234", "torch_version": "2.14.1",
+                    "open_clip_version": "2.30.0", "device": "cpu",
+                    "finished_at": "2026-11-28T18:00:00Z",
+                }
+            )  # fmt: skip
+            counts = counts + rng.multinomial(8, np.full(n_classes, 1 / n_classes))
+    frame = pd.DataFrame(rows)
+    return frame.astype({c: "int64" for c in ("seed", "round", "n_labelled", "rounds")})
+
+
+class _Tables(HTMLParser):
+    """Tables of an HTML page: title (preceding <h3>), header, rows, highlighted cells."""
+
+    def __init__(self):
+        super().__init__()
+        self.tables: dict[str, dict] = {}
+        self.images: list[str] = []
+        self.tags: list[str] = []
+        self._heading, self._cell, self._current = "", None, None
+        self._in_h3 = self._strong = False
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        if tag == "h3":
+            self._in_h3, self._heading = True, ""
+        elif tag == "table":
+            self._current = {"header": [], "rows": [], "strong": []}
+            self.tables[self._heading] = self._current
+        elif tag == "tr" and self._current is not None:
+            self._row = []
+        elif tag in ("td", "th") and self._current is not None:
+            self._cell = ""
+        elif tag == "strong" and self._cell is not None:
+            self._strong = True
+        elif tag == "img":
+            self.images.append(dict(attrs)["src"])
+
+    def handle_endtag(self, tag):
+        if tag == "h3":
+            self._in_h3 = False
+        elif tag in ("td", "th") and self._cell is not None:
+            self._row.append(self._cell.strip())
+            if self._strong:
+                self._current["strong"].append((self._row[0], len(self._row) - 1))
+            self._cell, self._strong = None, False
+        elif tag == "tr" and self._current is not None:
+            target = "header" if not self._current["header"] else "rows"
+            self._current[target] = self._row if target == "header" else [
+                *self._current["rows"], self._row
+            ]  # fmt: skip
+        elif tag == "table":
+            self._current = None
+
+    def handle_data(self, data):
+        if self._in_h3:
+            self._heading += data
+        if self._cell is not None:
+            self._cell += data
+
+
+@pytest.fixture(scope="module")
+def frame() -> pd.DataFrame:
+    return synthetic_results()
+
+
+@pytest.fixture(scope="module")
+def report(frame):
+    return build_report(frame, ReportOptions())
+
+
+@pytest.fixture(scope="module")
+def html(report) -> str:
+    return render_html(report)
+
+
+@pytest.fixture(scope="module")
+def parsed(html) -> _Tables:
+    parser = _Tables()
+    parser.feed(html)
+    return parser
+
+
+def test_user_names_are_escaped(html):
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<script" not in html.lower()
+
+
+def test_html_is_self_contained(html, parsed):
+    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", html, re.IGNORECASE)
+    assert "<link" not in html and "@import" not in html and "url(" not in html
+    assert parsed.images and all(s.startswith("data:image/png;base64,") for s in parsed.images)
+    assert len(parsed.images) == len(build_figures := parsed.images) and build_figures
+
+
+def test_aubc_table_holds_strategies_and_marks_best(frame, parsed):
+    table = parsed.tables["AUBC, full budget"]
+    assert table["header"] == ["strategy", *sorted(DATASETS)]
+    assert sorted(row[0] for row in table["rows"]) == sorted(STRATEGIES)
+    # the best mean AUBC per dataset, recomputed from the raw rows
+    best = {}
+    for dataset, rows in frame.groupby("dataset"):
+        per_run = rows.groupby(["strategy", "seed"]).apply(
+            lambda r: stats.aubc(r["n_labelled"], r["accuracy"]), include_groups=False
+        )
+        best[dataset] = per_run.groupby("strategy").mean().idxmax()
+    marked = {table["header"][column]: strategy for strategy, column in table["strong"]}
+    assert marked == best
+
+
+def test_significance_markers_follow_the_tests(report, parsed):
+    # EVIL gains most, random least: with 3 seeds and tiny noise EVIL is above the baseline
+    row = next(r for r in parsed.tables["AUBC, full budget"]["rows"] if r[0] == EVIL)
+    assert all("↑" in cell for cell in row[1:])
+    assert "↑" in report.legend and "†" in report.legend
+
+
+def test_notes_say_what_cannot_be_computed(report):
+    notes = " ".join(report.notes)
+    assert "Wilcoxon" in notes and "3 pairs: p ≥ 0.25" in notes
+
+
+def test_single_seed_and_dataset_are_notes_not_failures(frame):
+    small = frame[(frame.seed == 0) & (frame.dataset == "eurosat")]
+    notes = " ".join(build_report(small).notes)
+    assert "Fewer than 2 seeds" in notes
+    assert "No Friedman test" in notes and "have 3 and 1" in notes
+
+
+def test_cross_dataset_section_has_friedman_and_cd(report, frame, parsed):
+    titles = [block.title for section in report.sections for block in section.blocks]
+    assert "Critical difference — all datasets" in titles
+    friedman = parsed.tables["Friedman tests"]["rows"][0]
+    assert friedman[1:3] == ["2", "3"]
+
+
+def test_bad_input_raises_user_errors(frame):
+    with pytest.raises(ResultsError):
+        build_report(frame.iloc[0:0])
+    with pytest.raises(ResultsError):
+        build_report(frame.drop(columns=["accuracy"]))
+    with pytest.raises(UnknownNameError, match="baseline"):
+        build_report(frame, ReportOptions(baseline="nonesuch"))
+
+
+def test_styles_are_distinct_and_order_free():
+    styles = strategy_styles(["c", "a", "b"])
+    assert list(styles) == ["a", "b", "c"]
+    assert styles == strategy_styles(["b", "c", "a"])
+    looks = {
+        (s.color, s.linestyle, s.marker) for s in strategy_styles(map(str, range(40))).values()
+    }
+    assert len(looks) == 40
+    assert len({(s.linestyle, s.marker) for s in styles.values()}) == 3
+
+
+@pytest.fixture
+def report_cli(monkeypatch):
+    """The CLI with only the report command registered (the others import torch)."""
+    monkeypatch.setattr(cli, "COMMANDS", ("report",))
+    return cli
+
+
+def test_cli_writes_html_and_pdf(report_cli, tmp_path, monkeypatch, capsys):
+    small = synthetic_results(datasets=("eurosat",), strategies=("random", "entropy"), seeds=(0, 1))
+    monkeypatch.setattr(results, "load", lambda paths: small)
+    out = tmp_path / "sweep.html"
+    assert report_cli.main(["report", str(tmp_path / "sweep"), "--out", str(out), "--pdf"]) == 0
+    printed = capsys.readouterr().out.split()
+    assert printed == [str(out), str(out.with_suffix(".pdf"))]
+    assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert out.with_suffix(".pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_cli_unknown_baseline_exits_2(report_cli, frame, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(results, "load", lambda paths: frame)
+    status = report_cli.main(["report", str(tmp_path), "--out", str(tmp_path / "r.html"),
+                       "--baseline", "nonesuch"])  # fmt: skip
+    error = capsys.readouterr().err
+    assert status == 2 and error.count("\n") == 1 and "nonesuch" in error
+    assert not (tmp_path / "r.html").exists()
+
+
+def _tool_or_skip(path: str | None, what: str) -> str:
+    """The tool's path; a skip with the reason, or a failure in CI where it must exist."""
+    if path and Path(path).exists():
+        return path
+    message = f"{what} not found; install it (Debian: see .ci/run) to run this check"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.mark.browser
+def test_report_in_headless_chromium(html, tmp_path):
+    chromium = _tool_or_skip(CHROMIUM, "chromium (/usr/bin/chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    page_file = tmp_path / "report.html"
+    page_file.write_text(html, encoding="utf-8")
+    errors: list[str] = []
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(page_file.as_uri())
+            widths = page.eval_on_selector_all("img", "imgs => imgs.map(i => i.naturalWidth)")
+            heading = page.inner_text("table >> nth=0 >> thead")
+            body = page.inner_text("table >> nth=0 >> tbody")
+            page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
+        finally:
+            browser.close()
+    assert errors == []
+    assert widths and all(w > 0 for w in widths)
+    assert "eurosat" in heading and EVIL in heading
+    assert all(name in body for name in STRATEGIES)
+    assert (tmp_path / "report.png").stat().st_size > 10_000
+
+
+def test_pdf_pages_match_the_model_and_are_not_blank(report, tmp_path):
+    pdftoppm = _tool_or_skip(shutil.which("pdftoppm"), "pdftoppm (poppler-utils)")
+    pdf = write_pdf(report, tmp_path / "report.pdf")
+    subprocess.run([pdftoppm, "-r", "40", "-png", str(pdf), str(tmp_path / "page")], check=True)
+    pages = sorted(tmp_path.glob("page-*.png"))
+    assert len(pages) == len(paginate(report))
+    for page in pages:
+        pixels = matplotlib.image.imread(page)[..., :3]
+        ink = np.mean(pixels.min(axis=-1) < 0.9)
+        assert ink > 0.003, f"{page.name} looks blank ({ink:.4f} of pixels inked)"
