@@ -11,7 +11,13 @@ import importlib
 import pkgutil
 
 from albench.strategies.base import Selection, Strategy, StrategyContext
-from albench.strategies.registry import REGISTRY, get_strategy, load_plugins, strategy_table
+from albench.strategies.registry import (
+    REGISTRY,
+    get_strategy,
+    load_plugins,
+    split_specs,
+    strategy_table,
+)
 
 for _module in pkgutil.iter_modules(__path__):
     importlib.import_module(f"{__name__}.{_module.name}")
@@ -23,5 +29,6 @@ __all__ = [
     "StrategyContext",
     "get_strategy",
     "load_plugins",
+    "split_specs",
     "strategy_table",
 ]

@@ -163,6 +163,8 @@ def get_strategy(spec: str) -> Any:
         return _instantiate(REGISTRY.cls(name), bases, options, spec)
     if _is_file_spec(spec):
         return _instantiate(load_file_strategy(spec), [], {}, spec)
+    if "(" in spec or ")" in spec or "," in spec:
+        raise InvalidSpecError(f"malformed strategy spec {spec!r}")
     return _instantiate(REGISTRY.cls(spec), [], {}, spec)
 
 
@@ -195,6 +197,15 @@ def _parse_arguments(inner: str, spec: str) -> tuple[list[Any], dict[str, Any]]:
         else:
             bases.append(get_strategy(part))
     return bases, options
+
+
+def split_specs(text: str) -> list[str]:
+    """Split a comma-separated list of specs at top-level commas only.
+
+    ``"random,pcb(badge, candidates=8)"`` -> ``["random", "pcb(badge, candidates=8)"]``:
+    the command line's ``--strategy a,b,c`` must not cut a wrapper's arguments apart.
+    """
+    return _split_top_level(text, text)
 
 
 def _split_top_level(inner: str, spec: str) -> list[str]:
