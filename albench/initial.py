@@ -1,0 +1,54 @@
+"""Initial labelled sets (round 0), chosen before any model exists.
+
+``random``: a uniform sample without replacement. ``zero-shot-kmeans``: the cold-start
+initialisation of Gupte et al. (TMLR 2024, sec. 4.1) and of TypiClust's cold-start study
+(Hacohen et al., ICML 2022): k-means on the pool's frozen CLIP features with K = initial size
+clusters, then the pool point nearest each centre. Both see features only, never labels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from sklearn.cluster import KMeans
+
+#: policy name -> (features (N, d), size, rng) -> pool indices
+InitialPolicy = Callable[[np.ndarray, int, np.random.Generator], np.ndarray]
+
+
+def random_initial(features: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+    """``size`` distinct pool indices drawn uniformly."""
+    return np.sort(rng.choice(features.shape[0], size=size, replace=False)).astype(np.int64)
+
+
+def kmeans_initial(features: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+    """The pool point nearest each of ``size`` k-means centres (distinct points).
+
+    Centres are visited in order; a centre whose nearest point is already taken gets its
+    nearest free point, so exactly ``size`` distinct indices come back.
+    """
+    if size == 0:
+        return np.zeros(0, dtype=np.int64)
+    x = np.asarray(features, dtype=np.float32)
+    kmeans = KMeans(n_clusters=size, n_init=3, random_state=int(rng.integers(2**31 - 1)))
+    kmeans.fit(x)
+    distances = (
+        (x**2).sum(1)[None, :]
+        - 2.0 * kmeans.cluster_centers_ @ x.T
+        + (kmeans.cluster_centers_**2).sum(1)[:, None]
+    )
+    taken = np.zeros(x.shape[0], dtype=bool)
+    picks = []
+    for row in distances:
+        row = np.where(taken, np.inf, row)
+        pick = int(np.argmin(row))
+        taken[pick] = True
+        picks.append(pick)
+    return np.asarray(picks, dtype=np.int64)
+
+
+INITIAL_POLICIES: dict[str, InitialPolicy] = {
+    "random": random_initial,
+    "zero-shot-kmeans": kmeans_initial,
+}

@@ -1,0 +1,275 @@
+"""The results store: one tidy row per (run, round), Parquet, written atomically.
+
+Layout of a sweep folder::
+
+    <out>/sweep.json                      the sweep spec and the ids of its runs
+    <out>/runs/<run_id>.parquet           rows of one finished run (rounds 0..R)
+    <out>/runs/<run_id>.selections.json   indices picked per round and pseudo-labels
+
+Every file is written to a hidden temporary name in the same folder and renamed into place
+(``os.replace``), so a reader never sees half a file, an interrupted sweep leaves only
+finished runs behind, and the presence of ``<run_id>.parquet`` means the run is finished.
+
+Columns (:data:`COLUMNS`, types in :data:`SCHEMA`); reports rely on exactly these names.
+
+identity
+    ``sweep`` (str) sweep name; ``run_id`` (str) 16-hex hash of the run's spec;
+    ``dataset``, ``backbone``, ``learner``, ``strategy`` (str) as specified; ``seed`` (int64);
+    ``round`` (int64) 0..R, row r is the model trained on the labels available after r
+    acquisitions (round 0: the initial set only).
+metrics
+    ``n_labelled`` (int64) annotated labels so far, initial set included; ``n_pseudo``
+    (int64) pseudo-labels used for training (never counted as labelled);
+    ``pseudo_accuracy`` (float64) fraction of correct pseudo-labels, NaN when none;
+    ``n_classes`` (int64); ``accuracy``, ``balanced_accuracy`` (float64) on the test split;
+    ``labelled_per_class`` (list<int64>) annotated labels per class; ``select_seconds``
+    (float64) wall time of the acquisition that led to this round, NaN at round 0;
+    ``train_seconds`` (float64) wall time of fitting this round's model.
+protocol
+    ``initial`` (str) initial-set policy; ``budget`` (str) per-round budget as specified
+    ("1/class" or a number); ``rounds`` (int64); ``pool_size``, ``test_size`` (int64);
+    ``hyperparameters`` (str) JSON of the learner's settings.
+provenance
+    ``albench_version``, ``git_commit`` ("" outside a git checkout), ``torch_version``,
+    ``open_clip_version`` ("" when not installed), ``device``, ``finished_at`` (ISO 8601,
+    UTC) (all str).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from albench.errors import ResultsError
+
+_STR, _INT, _FLOAT = pa.string(), pa.int64(), pa.float64()
+
+SCHEMA = pa.schema(
+    [
+        # identity
+        ("sweep", _STR),
+        ("run_id", _STR),
+        ("dataset", _STR),
+        ("backbone", _STR),
+        ("learner", _STR),
+        ("strategy", _STR),
+        ("seed", _INT),
+        ("round", _INT),
+        # metrics
+        ("n_labelled", _INT),
+        ("n_pseudo", _INT),
+        ("pseudo_accuracy", _FLOAT),
+        ("n_classes", _INT),
+        ("accuracy", _FLOAT),
+        ("balanced_accuracy", _FLOAT),
+        ("labelled_per_class", pa.list_(_INT)),
+        ("select_seconds", _FLOAT),
+        ("train_seconds", _FLOAT),
+        # protocol
+        ("initial", _STR),
+        ("budget", _STR),
+        ("rounds", _INT),
+        ("pool_size", _INT),
+        ("test_size", _INT),
+        ("hyperparameters", _STR),
+        # provenance
+        ("albench_version", _STR),
+        ("git_commit", _STR),
+        ("torch_version", _STR),
+        ("open_clip_version", _STR),
+        ("device", _STR),
+        ("finished_at", _STR),
+    ]
+)
+COLUMNS: tuple[str, ...] = tuple(SCHEMA.names)
+
+SWEEP_FILE = "sweep.json"
+RUNS_DIR = "runs"
+_ROWS_SUFFIX = ".parquet"
+_SELECTIONS_SUFFIX = ".selections.json"
+
+
+# --------------------------------------------------------------------------- atomic files
+
+
+@contextlib.contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """A hidden temporary sibling of ``path``, renamed onto ``path`` when the block succeeds.
+
+    On any exception (KeyboardInterrupt included) the temporary file is removed and ``path``
+    is left as it was.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(handle)
+    temporary = Path(name)
+    try:
+        yield temporary
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def write_json(path: Path, payload: Any) -> None:
+    """Atomically write ``payload`` as strict JSON.
+
+    numpy scalars and arrays become numbers and lists, NaN and infinities become null, and
+    anything else unknown becomes its ``str``.
+    """
+    plain = _finite(json.loads(json.dumps(payload, default=_jsonable)))
+    with atomic_path(path) as temporary:
+        text = json.dumps(plain, indent=1, allow_nan=False)
+        temporary.write_text(text + "\n", encoding="utf-8")
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return str(value)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, list):
+        return [_finite(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    return value
+
+
+# --------------------------------------------------------------------------- sweep folder
+
+
+def run_rows_path(out: Path, run_id: str) -> Path:
+    return Path(out) / RUNS_DIR / f"{run_id}{_ROWS_SUFFIX}"
+
+
+def run_selections_path(out: Path, run_id: str) -> Path:
+    return Path(out) / RUNS_DIR / f"{run_id}{_SELECTIONS_SUFFIX}"
+
+
+def is_finished(out: Path, run_id: str) -> bool:
+    """A run is finished when its Parquet file exists (it is written last)."""
+    return run_rows_path(out, run_id).is_file()
+
+
+def write_run(out: Path, run_id: str, rows: pd.DataFrame, selections: dict[str, Any]) -> Path:
+    """Validate and write one run: selections first, then the rows that mark it finished."""
+    table = to_table(rows)
+    write_json(run_selections_path(out, run_id), selections)
+    path = run_rows_path(out, run_id)
+    with atomic_path(path) as temporary:
+        pq.write_table(table, temporary)
+    return path
+
+
+def write_sweep(out: Path, spec: dict[str, Any], run_ids: Sequence[str]) -> Path:
+    """``<out>/sweep.json``: the sweep spec and its run ids, in expansion order."""
+    path = Path(out) / SWEEP_FILE
+    write_json(path, {"spec": spec, "run_ids": list(run_ids)})
+    return path
+
+
+def read_sweep(out: Path) -> dict[str, Any]:
+    path = Path(out) / SWEEP_FILE
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ResultsError(f"cannot read {path}: {error}") from None
+
+
+# --------------------------------------------------------------------------- schema
+
+
+def to_table(rows: pd.DataFrame) -> pa.Table:
+    """Rows -> Arrow table in :data:`SCHEMA`; ResultsError naming the first bad column."""
+    missing = [name for name in COLUMNS if name not in rows.columns]
+    extra = [name for name in rows.columns if name not in COLUMNS]
+    if missing or extra:
+        raise ResultsError(f"results rows: missing columns {missing}, unexpected {extra}")
+    arrays = []
+    for field in SCHEMA:
+        try:
+            arrays.append(pa.array(rows[field.name].tolist(), type=field.type))
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError) as error:
+            raise ResultsError(
+                f"results column {field.name!r} does not fit {field.type}: {error}"
+            ) from None
+    return pa.Table.from_arrays(arrays, schema=SCHEMA)
+
+
+def check_schema(schema: pa.Schema, source: str) -> None:
+    """ResultsError (one line) unless ``schema`` has exactly :data:`SCHEMA`'s columns/types."""
+    names = list(schema.names)
+    missing = [name for name in COLUMNS if name not in names]
+    if missing:
+        raise ResultsError(f"{source}: missing column(s) {', '.join(missing)}")
+    extra = [name for name in names if name not in COLUMNS]
+    if extra:
+        raise ResultsError(f"{source}: unexpected column(s) {', '.join(extra)}")
+    for field in SCHEMA:
+        actual = schema.field(field.name).type
+        if _plain(actual) != field.type:
+            raise ResultsError(
+                f"{source}: column {field.name!r} has type {actual}, expected {field.type}"
+            )
+
+
+def _plain(kind: pa.DataType) -> pa.DataType:
+    """Large string/list variants (what pandas >= 3 writes) read as their plain types."""
+    if pa.types.is_large_string(kind):
+        return pa.string()
+    if pa.types.is_large_list(kind) or pa.types.is_list(kind):
+        return pa.list_(_plain(kind.value_type))
+    return kind
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def result_files(path: Path | str) -> list[Path]:
+    """Parquet files under a sweep folder, a runs folder, or the file itself."""
+    path = Path(path)
+    if path.is_file():
+        return [path]
+    folder = path / RUNS_DIR if (path / RUNS_DIR).is_dir() else path
+    if not folder.is_dir():
+        raise ResultsError(f"no results at {path}: not a file or folder")
+    return sorted(p for p in folder.glob(f"*{_ROWS_SUFFIX}") if not p.name.startswith("."))
+
+
+def load(paths: Path | str | Sequence[Path | str]) -> pd.DataFrame:
+    """All rows of the given sweep folders, runs folders or Parquet files, validated.
+
+    Raises ResultsError with one line when nothing is found or a file does not match
+    :data:`SCHEMA`. ``labelled_per_class`` comes back as lists of ints.
+    """
+    sources = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+    files = [file for source in sources for file in result_files(source)]
+    if not files:
+        shown = ", ".join(str(source) for source in sources)
+        raise ResultsError(f"no results (*.parquet) found in {shown}")
+    tables = [_read_checked(file) for file in files]
+    frame = pa.concat_tables(tables).to_pandas()
+    frame["labelled_per_class"] = frame["labelled_per_class"].map(lambda counts: counts.tolist())
+    return frame
+
+
+def _read_checked(file: Path) -> pa.Table:
+    try:
+        table = pq.read_table(file)
+    except (OSError, pa.ArrowInvalid) as error:
+        raise ResultsError(f"{file}: unreadable Parquet ({error})") from None
+    check_schema(table.schema, str(file))
+    return table.select(list(COLUMNS)).cast(SCHEMA)
