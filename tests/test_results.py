@@ -71,9 +71,8 @@ def test_schema_mismatch_and_missing_results_are_one_line_errors(tmp_path, resul
     table = pa.Table.from_pandas(result.rows.assign(accuracy="high"), preserve_index=False)
     (tmp_path / "runs").mkdir()
     pq.write_table(table, tmp_path / "runs" / "bad.parquet")
-    with pytest.raises(
-        ResultsError, match="column .accuracy. has type (large_)?string, expected double"
-    ):
+    expected = r"column 'accuracy' has type (large_)?string, expected double"
+    with pytest.raises(ResultsError, match=expected):
         load(tmp_path)
     (tmp_path / "empty").mkdir()
     with pytest.raises(ResultsError, match="no results"):
