@@ -1,0 +1,206 @@
+"""CoOp: learnable context vectors in CLIP's text branch, trained on cached image features.
+
+Zhou et al., "Learning to Prompt for Vision-Language Models" (IJCV 2022). The class
+classifier is the matrix of class text embeddings produced by :class:`PromptTextEncoder`;
+image features may pass through a residual adapter (Gao et al., "CLIP-Adapter", 2021),
+off by default here and on in dual-prompt tuning, which subclasses this learner.
+
+Defaults and their sources (also in ``docs/protocol.md``):
+
+* n_ctx 16, init N(0, 0.02^2), shared context, batch 32, SGD lr 0.002 with momentum 0.9,
+  weight decay 5e-4, cosine schedule: CoOp.
+* steps: CoOp trains 50 epochs at 1 shot and 200 at 8-16 shots, i.e. 50 to ~1000 steps on a
+  10-class task. Active learning refits every round, so each round gets a fixed budget of
+  200 steps whatever the labelled-set size (cheap on CPU, equal across rounds).
+* adapter: bottleneck 4 and residual ratio 0.2 (CLIP-Adapter's ImageNet setting).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from albench.errors import InvalidSpecError
+from albench.learners.base import GradEmbedding, Learner, LearnerContext
+from albench.learners.prompt_encoder import PromptTextEncoder
+from albench.seeding import torch_seed
+
+COOP_DEFAULTS: dict[str, Any] = {
+    "n_ctx": 16,
+    "init": "random",
+    "class_specific": False,
+    "steps": 200,
+    "batch_size": 32,
+    "optimizer": "sgd",
+    "lr": 0.002,
+    "momentum": 0.9,
+    "weight_decay": 5e-4,
+    "adapter_alpha": 0.0,
+    "adapter_reduction": 4,
+}
+
+
+class ResidualAdapter(nn.Module):
+    """CLIP-Adapter on image features: ``normalize(alpha * MLP(f) + (1 - alpha) * f)``.
+
+    The two-layer bottleneck MLP is initialised from ``generator`` (Kaiming-uniform, as
+    ``nn.Linear``), never from the global RNG. ``alpha == 0`` is the identity on unit vectors.
+    """
+
+    def __init__(self, dim: int, alpha: float, reduction: int, generator: torch.Generator):
+        super().__init__()
+        hidden = max(1, dim // reduction)
+        self.alpha = alpha
+        self.down = nn.utils.skip_init(nn.Linear, dim, hidden, bias=False)
+        self.up = nn.utils.skip_init(nn.Linear, hidden, dim, bias=False)
+        for layer in (self.down, self.up):
+            nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=generator)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        if self.alpha == 0:
+            return F.normalize(features, dim=-1)
+        residual = self.up(F.relu(self.down(features)))
+        return F.normalize(self.alpha * residual + (1 - self.alpha) * features, dim=-1)
+
+
+def batch_indices(n: int, batch_size: int, steps: int, generator: torch.Generator) -> Iterator:
+    """``steps`` mini-batches drawn epoch by epoch from fresh permutations of ``range(n)``."""
+    order = torch.empty(0, dtype=torch.long)
+    for _ in range(steps):
+        while order.numel() < min(batch_size, n):
+            order = torch.cat([order, torch.randperm(n, generator=generator)])
+        yield order[: min(batch_size, n)]
+        order = order[min(batch_size, n) :]
+
+
+class CoOpLearner(Learner):
+    """Positive prompt only; probabilities, BADGE gradient embeddings and embeddings."""
+
+    name: ClassVar[str] = "coop"
+    capabilities: ClassVar[frozenset[str]] = frozenset({"probabilities", "grad_embedding", "embed"})
+    defaults: ClassVar[dict[str, Any]] = COOP_DEFAULTS
+    #: number of learnable contexts (1: positive; dual-prompt adds the negative)
+    n_prompts: ClassVar[int] = 1
+
+    def __init__(self, context: LearnerContext, **options: Any):
+        unknown = sorted(set(options) - set(self.defaults))
+        if unknown:
+            raise InvalidSpecError(
+                f"unknown option(s) for learner {self.name!r}: {', '.join(unknown)}; "
+                f"known: {', '.join(sorted(self.defaults))}"
+            )
+        if context.backbone is None:
+            raise InvalidSpecError(f"learner {self.name!r} needs the backbone's text tower")
+        super().__init__(context, **{**self.defaults, **options})
+        self.device = torch.device(context.device)
+        self._text: torch.Tensor | None = None
+        self._adapter: ResidualAdapter | None = None
+
+    # --- model -------------------------------------------------------------------------
+    def build(self, generator: torch.Generator) -> tuple[PromptTextEncoder, ResidualAdapter]:
+        """A freshly initialised prompt encoder and adapter (re-initialised every round)."""
+        o = self.options
+        encoder = PromptTextEncoder(
+            self.context.backbone.text_tower,
+            self.context.class_names,
+            o["n_ctx"],
+            class_specific=o["class_specific"],
+            init=o["init"],
+            generator=generator,
+            n_prompts=self.n_prompts,
+        )
+        dim = int(self.context.text_embeddings.shape[1])
+        adapter = ResidualAdapter(dim, o["adapter_alpha"], o["adapter_reduction"], generator)
+        return encoder.to(self.device), adapter.to(self.device)
+
+    def _optimizer(self, params: list[nn.Parameter]) -> torch.optim.Optimizer:
+        o = self.options
+        if o["optimizer"] == "sgd":
+            return torch.optim.SGD(
+                params, lr=o["lr"], momentum=o["momentum"], weight_decay=o["weight_decay"]
+            )
+        if o["optimizer"] == "adamw":
+            return torch.optim.AdamW(params, lr=o["lr"], weight_decay=o["weight_decay"])
+        raise InvalidSpecError(f"unknown optimizer {o['optimizer']!r}; known: sgd, adamw")
+
+    def loss(
+        self,
+        encoder: PromptTextEncoder,
+        adapter: ResidualAdapter,
+        features: torch.Tensor,
+        labels: torch.Tensor,
+        index: torch.Tensor,
+        generator: torch.Generator,
+        step: int,
+    ) -> torch.Tensor:
+        """Cross-entropy of the positive logits (CoOp) on one batch.
+
+        ``index``: positions of the batch in the training set; ``step``: the step number.
+        """
+        text = encoder()[0]
+        logits = self.context.logit_scale * adapter(features) @ text.T
+        return F.cross_entropy(logits, labels)
+
+    def train(
+        self, features: np.ndarray, labels: np.ndarray, generator: torch.Generator
+    ) -> tuple[PromptTextEncoder, ResidualAdapter]:
+        """Fit a fresh model with ``steps`` mini-batch steps under a cosine schedule."""
+        o = self.options
+        encoder, adapter = self.build(generator)
+        params = [encoder.ctx, *adapter.parameters()] if adapter.alpha else [encoder.ctx]
+        optimizer = self._optimizer(params)
+        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=o["steps"])
+        x = torch.as_tensor(features, dtype=torch.float32, device=self.device)
+        y = torch.as_tensor(labels, dtype=torch.long, device=self.device)
+        for step, batch in enumerate(batch_indices(len(y), o["batch_size"], o["steps"], generator)):
+            optimizer.zero_grad(set_to_none=True)
+            self.loss(encoder, adapter, x[batch], y[batch], batch, generator, step).backward()
+            optimizer.step()
+            schedule.step()
+        return encoder, adapter
+
+    def fit(self, features: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> None:
+        if len(labels) == 0:
+            raise InvalidSpecError(f"learner {self.name!r} needs at least one labelled sample")
+        generator = torch.Generator().manual_seed(torch_seed(rng))
+        encoder, adapter = self.train(features, labels, generator)
+        with torch.no_grad():
+            self._text = encoder().detach()
+        self._adapter = adapter.eval()
+
+    # --- inference -----------------------------------------------------------------------
+    def _fitted(self) -> tuple[torch.Tensor, ResidualAdapter]:
+        if self._text is None or self._adapter is None:
+            raise RuntimeError(f"learner {self.name!r} is not fitted")
+        return self._text, self._adapter
+
+    @torch.no_grad()
+    def _adapted(self, features: np.ndarray) -> torch.Tensor:
+        _, adapter = self._fitted()
+        return adapter(torch.as_tensor(features, dtype=torch.float32, device=self.device))
+
+    @torch.no_grad()
+    def logits(self, features: np.ndarray) -> torch.Tensor:
+        """(G, N, C) logits of each context (positive first)."""
+        text, _ = self._fitted()
+        return self.context.logit_scale * torch.einsum("nd,gcd->gnc", self._adapted(features), text)
+
+    def predict_proba(self, features: np.ndarray) -> np.ndarray:
+        return torch.softmax(self.logits(features)[0], dim=-1).cpu().numpy()
+
+    def embed(self, features: np.ndarray) -> np.ndarray:
+        """Adapted, L2-normalised image features (the classifier's input)."""
+        return self._adapted(features).cpu().numpy()
+
+    def grad_embedding(self, features: np.ndarray) -> GradEmbedding:
+        """BADGE factors for the last layer, the class text matrix: x = s * f'."""
+        x = self._adapted(features)
+        probs = torch.from_numpy(self.predict_proba(features))
+        scale = probs - F.one_hot(probs.argmax(dim=1), probs.shape[1]).to(probs.dtype)
+        return GradEmbedding(scale=scale.numpy(), x=(self.context.logit_scale * x).cpu().numpy())
