@@ -1,0 +1,295 @@
+"""CLIP backbones from open_clip (Ilharco et al., 2021; Radford et al., ICML 2021).
+
+Spec: ``[open_clip:]MODEL:PRETRAINED`` where PRETRAINED is an open_clip tag
+(``ViT-B-32:openai``) or a checkpoint file (``ViT-B-32:/path/to/open_clip_pytorch_model.bin``).
+A tag is resolved to a local file *before* open_clip is called, so that missing weights on an
+offline machine are reported at once with the file to fetch, instead of after the hub
+client's retries; the model is then always built from that local file, one code path for
+tags, checkpoints and the tiny test model. Tags whose weights were trained with QuickGELU
+(the OpenAI ones) get it forced, as open_clip only warns about the mismatch.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import open_clip
+import torch
+import torch.nn.functional as F
+from huggingface_hub import constants as hf_constants
+from huggingface_hub import try_to_load_from_cache
+from open_clip.constants import HF_SAFE_WEIGHTS_NAME, HF_WEIGHTS_NAME
+from PIL import Image
+
+from albench.backbones.base import Backbone, TextTower, TokenizedPrompts
+from albench.backbones.weights import hub_offline_requested, offline, sha256_file
+from albench.errors import CapabilityError, InvalidSpecError, UnknownNameError, WeightsNotFoundError
+
+PREFIX = "open_clip:"
+#: where open_clip caches weights fetched by URL rather than from the Hugging Face hub
+URL_CACHE_DIR = Path("~/.cache/clip").expanduser()
+_CHECKPOINT_SUFFIXES = (".pt", ".pth", ".bin", ".safetensors", ".npz")
+_PREPROCESS_KEYS = ("mean", "std", "interpolation", "resize_mode")
+
+
+@dataclass(frozen=True)
+class OpenClipSpec:
+    """A parsed spec: open_clip model name and a pretrained tag or checkpoint path."""
+
+    model: str
+    pretrained: str
+
+    @property
+    def is_path(self) -> bool:
+        text = self.pretrained
+        return os.sep in text or text.startswith(("~", ".")) or text.endswith(_CHECKPOINT_SUFFIXES)
+
+    @property
+    def canonical(self) -> str:
+        weights = self.pretrained
+        if self.is_path:
+            weights = str(Path(weights).expanduser().resolve())
+        return f"{PREFIX}{self.model}:{weights}"
+
+
+def parse_spec(spec: str) -> OpenClipSpec:
+    """``[open_clip:]MODEL:PRETRAINED`` -> :class:`OpenClipSpec`; unknown names suggest."""
+    body = spec.removeprefix(PREFIX)
+    model, sep, pretrained = body.partition(":")
+    if not sep or not model or not pretrained:
+        raise InvalidSpecError(f"open_clip backbone {spec!r} must look like MODEL:PRETRAINED")
+    if model not in open_clip.list_models():
+        raise UnknownNameError("open_clip model", model, open_clip.list_models())
+    parsed = OpenClipSpec(model, pretrained)
+    if not parsed.is_path and not open_clip.pretrained.is_pretrained_cfg(model, pretrained):
+        tags = open_clip.list_pretrained_tags_by_model(model)
+        raise UnknownNameError(f"pretrained tag of {model}", pretrained, tags)
+    return parsed
+
+
+def _hf_source(cfg: dict[str, Any]) -> tuple[str, list[str]]:
+    """(repo id, candidate filenames, safetensors first) of a tag's Hugging Face weights."""
+    repo, filename = os.path.split(cfg["hf_hub"])
+    filename = filename or HF_WEIGHTS_NAME
+    names = [HF_SAFE_WEIGHTS_NAME] if filename == HF_WEIGHTS_NAME else []
+    if filename.endswith((".bin", ".pth")) and filename != HF_WEIGHTS_NAME:
+        names.append(filename[:-4] + ".safetensors")
+    return repo, [*names, filename]
+
+
+def cached_weights(model: str, tag: str) -> Path | None:
+    """The local file holding the weights of ``model:tag``, or None when not downloaded yet."""
+    cfg = open_clip.pretrained.get_pretrained_cfg(model, tag)
+    if cfg.get("file"):
+        return Path(cfg["file"]) if Path(cfg["file"]).is_file() else None
+    if cfg.get("hf_hub"):
+        repo, names = _hf_source(cfg)
+        for name in names:
+            found = try_to_load_from_cache(repo, name)
+            if isinstance(found, str):
+                return Path(found)
+    if cfg.get("url"):
+        candidate = URL_CACHE_DIR / os.path.basename(cfg["url"])
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def missing_weights_message(model: str, tag: str) -> str:
+    """One line: which file to fetch for ``model:tag`` and where to put it."""
+    cfg = open_clip.pretrained.get_pretrained_cfg(model, tag)
+    if cfg.get("hf_hub"):
+        repo, names = _hf_source(cfg)
+        fetch = f"{names[-1]} from hf-hub:{repo}"
+        place = f"or place it in the Hugging Face cache {hf_constants.HF_HUB_CACHE}"
+        filename = names[-1]
+    else:
+        filename = os.path.basename(cfg["url"])
+        fetch = f"{filename} from {cfg['url']}"
+        place = f"or place it in {URL_CACHE_DIR}"
+    why = "HF_HUB_OFFLINE=1 is set" if hub_offline_requested() else "the hub is unreachable"
+    return (
+        f"weights for {model}:{tag} are not available locally and {why}: download {fetch} and "
+        f"pass {model}:/path/to/{filename}, {place}; set HF_HUB_OFFLINE=0 when online"
+    )
+
+
+def _resolve_checkpoint(spec: OpenClipSpec, device: str) -> Path:
+    """A local checkpoint for ``spec``; downloads through open_clip only when online."""
+    if spec.is_path:
+        path = Path(spec.pretrained).expanduser().resolve()
+        if not path.is_file():
+            raise WeightsNotFoundError(f"checkpoint {path} for open_clip {spec.model} not found")
+        return path
+    local = cached_weights(spec.model, spec.pretrained)
+    if local is not None:
+        return local
+    if offline():
+        raise WeightsNotFoundError(missing_weights_message(spec.model, spec.pretrained))
+    try:
+        open_clip.create_model(spec.model, pretrained=spec.pretrained, device=device)
+    except RuntimeError as error:
+        first = str(error).splitlines()[0] if str(error) else type(error).__name__
+        message = f"downloading {spec.model}:{spec.pretrained} failed: {first}"
+        raise WeightsNotFoundError(message) from error
+    local = cached_weights(spec.model, spec.pretrained)
+    if local is None:
+        raise WeightsNotFoundError(missing_weights_message(spec.model, spec.pretrained))
+    return local
+
+
+def load(spec: str, *, device: str = "cpu", backbone_id: str | None = None) -> OpenClipBackbone:
+    """Build the backbone of an open_clip spec from a local checkpoint (see module doc)."""
+    parsed = parse_spec(spec)
+    checkpoint = _resolve_checkpoint(parsed, device)
+    tag_cfg = (
+        {}
+        if parsed.is_path
+        else open_clip.pretrained.get_pretrained_cfg(parsed.model, parsed.pretrained)
+    )
+    preprocess_kwargs = {f"image_{key}": tag_cfg[key] for key in _PREPROCESS_KEYS if key in tag_cfg}
+    try:
+        model, _, preprocess = open_clip.create_model_and_transforms(
+            parsed.model,
+            pretrained=str(checkpoint),
+            device=device,
+            force_quick_gelu=bool(tag_cfg.get("quick_gelu", False)),
+            **preprocess_kwargs,
+        )
+    except (RuntimeError, KeyError, ValueError) as error:
+        first = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise InvalidSpecError(
+            f"checkpoint {checkpoint} does not load into open_clip model {parsed.model}: {first}"
+        ) from error
+    tokenizer = open_clip.get_tokenizer(parsed.model)
+    return OpenClipBackbone(
+        model,
+        preprocess,
+        tokenizer,
+        backbone_id=backbone_id or parsed.canonical,
+        checkpoint=checkpoint,
+        embed_dim=int(open_clip.get_model_config(parsed.model)["embed_dim"]),
+    )
+
+
+class OpenClipTextTower(TextTower):
+    """CLIP's causal text transformer opened at the token-embedding level (CoOp, Zhou et al.,
+    IJCV 2022): ``encode_embeddings(token_embedding(ids))`` equals ``model.encode_text(ids)``,
+    and prompts may be cut after their longest real token because attention is causal and
+    features are taken at the end-of-text position.
+    """
+
+    def __init__(self, model: torch.nn.Module, tokenizer: Callable[..., torch.Tensor]):
+        text = model if hasattr(model, "token_embedding") else getattr(model, "text", None)
+        if text is None or not hasattr(text, "token_embedding"):
+            raise CapabilityError("this open_clip text tower has no token embedding to prompt")
+        if getattr(text, "cls_emb", None) is not None:
+            raise CapabilityError("open_clip text towers with a class token are not supported")
+        self._pool = getattr(text, "text_pool_type", getattr(text, "pool_type", "argmax"))
+        if self._pool not in ("argmax", "eos"):
+            raise CapabilityError(f"open_clip text pooling {self._pool!r} is not supported")
+        self._eos_id = getattr(text, "text_eos_id", getattr(text, "eos_id", None))
+        self._text = text
+        self._tokenizer = tokenizer
+        self.token_dim = int(text.token_embedding.embedding_dim)
+        self.causal = text.attn_mask is not None
+
+    @property
+    def _device(self) -> torch.device:
+        return self._text.positional_embedding.device
+
+    def tokenize(self, texts: Sequence[str]) -> TokenizedPrompts:
+        ids = self._tokenizer(list(texts)).to(self._device)
+        if self._pool == "argmax":
+            eot = ids.argmax(dim=-1)
+        else:
+            eot = (ids == self._eos_id).int().argmax(dim=-1)
+        return TokenizedPrompts(ids=ids, lengths=eot + 1, eot=eot)
+
+    def token_embedding(self, ids: torch.Tensor) -> torch.Tensor:
+        return self._text.token_embedding(ids.to(self._device))
+
+    def encode_embeddings(
+        self, embeddings: torch.Tensor, prompts: TokenizedPrompts
+    ) -> torch.Tensor:
+        text = self._text
+        length = embeddings.shape[1]
+        if int(prompts.eot.max()) >= length:
+            raise ValueError(f"prompts cut at {length} tokens lose their end-of-text token")
+        dtype = text.transformer.get_cast_dtype()
+        x = embeddings.to(dtype) + text.positional_embedding[:length].to(dtype)
+        mask = None if text.attn_mask is None else text.attn_mask[:length, :length]
+        x = text.ln_final(text.transformer(x, attn_mask=mask))
+        x = x[torch.arange(x.shape[0], device=x.device), prompts.eot.to(x.device)]
+        projection = text.text_projection
+        if projection is None:
+            return x
+        return projection(x) if isinstance(projection, torch.nn.Linear) else x @ projection
+
+
+class OpenClipBackbone(Backbone):
+    """A frozen open_clip model behind albench's :class:`Backbone` interface."""
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        preprocess: Callable[[Image.Image], torch.Tensor],
+        tokenizer: Callable[..., torch.Tensor],
+        *,
+        backbone_id: str,
+        checkpoint: Path,
+        embed_dim: int,
+    ):
+        self.model = model.eval().requires_grad_(False)
+        self._preprocess = preprocess
+        self._tokenizer = tokenizer
+        self._checkpoint = checkpoint
+        self._text_tower: OpenClipTextTower | None = None
+        self.id = backbone_id
+        self.embed_dim = embed_dim
+        self.logit_scale = float(model.logit_scale.exp().item())
+
+    @property
+    def checkpoint(self) -> Path:
+        """The local weight file the model was loaded from."""
+        return self._checkpoint
+
+    @property
+    def preprocess_id(self) -> str:
+        cfg = self.model.visual.preprocess_cfg
+        fields = ",".join(f"{key}={cfg[key]}" for key in sorted(cfg))
+        return f"open_clip({fields})"
+
+    @property
+    def weights_checksum(self) -> str:
+        return sha256_file(self._checkpoint)
+
+    @property
+    def device(self) -> torch.device:
+        return self.model.logit_scale.device
+
+    def transform(self) -> Callable[[Image.Image], torch.Tensor]:
+        return self._preprocess
+
+    @torch.no_grad()
+    def encode_image(self, pixels: torch.Tensor) -> torch.Tensor:
+        return F.normalize(self.model.encode_image(pixels.to(self.device)), dim=-1)
+
+    @torch.no_grad()
+    def encode_text(self, texts: Sequence[str]) -> torch.Tensor:
+        ids = self._tokenizer(list(texts)).to(self.device)
+        return F.normalize(self.model.encode_text(ids), dim=-1)
+
+    @property
+    def text_tower(self) -> OpenClipTextTower:
+        if self._text_tower is None:
+            self._text_tower = OpenClipTextTower(self.model, self._tokenizer)
+        return self._text_tower
+
+    def to(self, device: torch.device | str) -> OpenClipBackbone:
+        self.model.to(device)
+        return self

@@ -1,0 +1,183 @@
+"""Backbones: open_clip loading and offline failure, tiny-clip, text towers, the offline ConSE
+backbone and `albench backbones`."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from huggingface_hub import constants as hf_constants
+from PIL import Image
+
+from albench import cli
+from albench.backbones import backbone_infos, backbone_names, get_backbone, openclip, weights
+from albench.backbones.tiny import initial_state_dict
+from albench.errors import UnknownNameError, WeightsNotFoundError
+
+TEXTS = ["a dog", "a photo of a small cat on a red sofa.", "x"]
+
+
+@pytest.fixture(autouse=True)
+def isolated_caches(tmp_path, monkeypatch):
+    """Empty albench, Hugging Face and open_clip URL caches for every test."""
+    monkeypatch.setenv("ALBENCH_CACHE", str(tmp_path / "albench"))
+    monkeypatch.setattr(hf_constants, "HF_HUB_CACHE", str(tmp_path / "hf"))
+    monkeypatch.setattr(openclip, "URL_CACHE_DIR", tmp_path / "clip")
+
+
+def _pixels(n: int, size: int) -> torch.Tensor:
+    return torch.randn(n, 3, size, size, generator=torch.Generator().manual_seed(7))
+
+
+def test_tiny_clip_is_built_by_open_clip_from_its_local_checkpoint(tmp_path):
+    backbone = get_backbone("tiny-clip")
+    checkpoint = backbone.checkpoint
+    assert checkpoint.parent == tmp_path / "albench" / "backbones" / "tiny-clip"
+    assert backbone.weights_checksum == hashlib.sha256(checkpoint.read_bytes()).hexdigest()
+    saved = torch.load(checkpoint, weights_only=True)
+    loaded = backbone.model.state_dict()
+    assert set(saved) == set(loaded) - {"attn_mask"}
+    assert all(torch.equal(saved[name], loaded[name]) for name in saved)
+    assert backbone.embed_dim == 64
+    assert backbone.logit_scale == pytest.approx(1 / 0.07, rel=1e-6)
+    assert "size=(32, 32)" in backbone.preprocess_id
+
+
+def test_tiny_clip_weights_depend_only_on_the_seed(tmp_path, monkeypatch):
+    first = initial_state_dict()
+    torch.manual_seed(123)  # the global generator must not matter
+    second = initial_state_dict()
+    assert all(torch.equal(first[name], second[name]) for name in first)
+
+
+def test_tiny_clip_features_are_normalised_and_identical_across_loads(tmp_path, monkeypatch):
+    one = get_backbone("tiny-clip")
+    two = get_backbone("tiny-clip")
+    monkeypatch.setenv("ALBENCH_CACHE", str(tmp_path / "elsewhere"))
+    three = get_backbone("tiny-clip")
+    assert three.checkpoint != one.checkpoint
+    pixels = _pixels(4, 32)
+    images = [b.encode_image(pixels) for b in (one, two, three)]
+    texts = [b.encode_text(TEXTS) for b in (one, two, three)]
+    assert images[0].shape == (4, 64) and texts[0].shape == (3, 64)
+    torch.testing.assert_close(images[0].norm(dim=-1), torch.ones(4))
+    torch.testing.assert_close(texts[0].norm(dim=-1), torch.ones(3))
+    for other in images[1:]:
+        assert torch.equal(images[0], other)
+    for other in texts[1:]:
+        assert torch.equal(texts[0], other)
+    assert not torch.allclose(images[0][0], images[0][1])
+
+
+def test_tiny_clip_transform_gives_its_input_size():
+    backbone = get_backbone("tiny-clip")
+    image = Image.fromarray(np.arange(40 * 60 * 3, dtype=np.uint8).reshape(40, 60, 3))
+    assert backbone.transform()(image).shape == (3, 32, 32)
+
+
+def test_open_clip_text_tower_equals_encode_text_and_allows_cut_prompts():
+    backbone = get_backbone("tiny-clip")
+    tower = backbone.text_tower
+    prompts = tower.tokenize(TEXTS)
+    assert tower.causal and tower.token_dim == 64
+    assert prompts.ids.shape == (3, 77)
+    assert prompts.eot[0] == 3 and prompts.lengths[0] == 4  # <sot> a dog <eot>
+    assert torch.equal(prompts.ids[torch.arange(3), prompts.eot], torch.full((3,), 49407))
+    full = tower.encode_embeddings(tower.token_embedding(prompts.ids), prompts)
+    reference = backbone.model.encode_text(prompts.ids)
+    torch.testing.assert_close(full, reference, atol=1e-5, rtol=0)
+    longest = int(prompts.lengths.max())
+    cut = tower.encode_embeddings(tower.token_embedding(prompts.ids[:, :longest]), prompts)
+    torch.testing.assert_close(cut, full, atol=1e-5, rtol=0)
+    with pytest.raises(ValueError):
+        tower.encode_embeddings(tower.token_embedding(prompts.ids[:, : longest - 1]), prompts)
+
+
+def test_open_clip_text_tower_passes_gradients_to_inputs_only():
+    tower = get_backbone("tiny-clip").text_tower
+    prompts = tower.tokenize(TEXTS)
+    embeddings = tower.token_embedding(prompts.ids).detach().requires_grad_(True)
+    tower.encode_embeddings(embeddings, prompts).square().sum().backward()
+    assert embeddings.grad is not None and embeddings.grad[:, :3].abs().sum() > 0
+    assert embeddings.grad[0, 4:].abs().sum() == 0  # causal: nothing after <eot> matters
+
+
+def test_missing_pretrained_weights_offline_fail_fast_with_the_file_to_fetch(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    start = time.monotonic()
+    with pytest.raises(WeightsNotFoundError) as caught:
+        get_backbone("ViT-B-32:openai")
+    assert time.monotonic() - start < 5
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "open_clip_pytorch_model.bin" in message
+    assert "hf-hub:timm/vit_base_patch32_clip_224.openai" in message
+    assert "ViT-B-32:/path/to/open_clip_pytorch_model.bin" in message
+    assert hf_constants.HF_HUB_CACHE in message
+
+
+def test_unreachable_hub_counts_as_offline(monkeypatch):
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(weights, "_PROBE_HOST", ("127.0.0.1", 9))  # discard port: refused
+    with pytest.raises(WeightsNotFoundError, match="unreachable"):
+        get_backbone("open_clip:ViT-B-16:laion2b_s34b_b88k")
+
+
+def test_hub_probe_is_bounded_in_time(monkeypatch):
+    monkeypatch.setattr(weights, "_PROBE_HOST", ("192.0.2.1", 443))  # TEST-NET-1, unroutable
+    start = time.monotonic()
+    assert not weights.hub_reachable(timeout_s=0.3)
+    assert time.monotonic() - start < 1.0
+
+
+def test_cached_pretrained_weights_are_found_without_network(tmp_path):
+    folder = Path(hf_constants.HF_HUB_CACHE) / "models--timm--vit_base_patch32_clip_224.openai"
+    (folder / "refs").mkdir(parents=True)
+    (folder / "refs" / "main").write_text("abc123")
+    snapshot = folder / "snapshots" / "abc123"
+    snapshot.mkdir(parents=True)
+    (snapshot / "open_clip_model.safetensors").write_bytes(b"not really weights")
+    assert openclip.cached_weights("ViT-B-32", "openai") == snapshot / "open_clip_model.safetensors"
+    infos = {info.name: info for info in backbone_infos()}
+    assert infos["ViT-B-32:openai"].available_offline
+    assert not infos["ViT-B-16:openai"].available_offline
+
+
+@pytest.mark.parametrize(
+    ("spec", "suggestion"),
+    [
+        ("tiny-clp", "tiny-clip"),
+        ("ViT-B-32:opena", "openai"),
+        ("open_clip:ViT-B-3:openai", "ViT-B-32"),
+    ],
+)
+def test_unknown_names_raise_with_a_suggestion(spec, suggestion):
+    with pytest.raises(UnknownNameError, match=f"did you mean {suggestion!r}"):
+        get_backbone(spec)
+
+
+def test_missing_checkpoint_path_is_reported(tmp_path):
+    with pytest.raises(WeightsNotFoundError, match="not found"):
+        get_backbone(f"ViT-B-32:{tmp_path / 'nothing.pt'}")
+
+
+def test_names_and_infos_list_the_named_and_the_usual_clip_backbones():
+    assert {"tiny-clip", "offline-effnet-minilm", "ViT-B-32:openai"} <= set(backbone_names())
+    infos = {info.name: info for info in backbone_infos()}
+    assert infos["tiny-clip"].embed_dim == 64 and infos["tiny-clip"].available_offline
+    assert infos["offline-effnet-minilm"].embed_dim == 384
+    assert infos["offline-effnet-minilm"].available_offline
+    assert infos["ViT-L-14:openai"].embed_dim == 768
+    assert not infos["ViT-L-14:openai"].available_offline
+
+
+def test_backbones_command_prints_the_table(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    assert cli.main(["backbones"]) == 0
+    out = capsys.readouterr().out
+    for name in ("offline-effnet-minilm", "tiny-clip", "ViT-B-16:laion2b_s34b_b88k"):
+        assert name in out
