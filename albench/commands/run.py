@@ -1,10 +1,151 @@
-"""`albench run` (not yet available)."""
+"""`albench run`: a sweep of strategies x datasets x backbones x learners x seeds.
+
+A thin shell over :func:`albench.sweep.run_sweep`: parse, build the SweepSpec, show one
+progress bar for the whole sweep, then the summary tables and where the results are.
+"""
 
 from __future__ import annotations
 
 import argparse
+import ast
+from collections.abc import Iterator
+from typing import Any
+
+import pandas as pd
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from albench.errors import InvalidSpecError
+from albench.initial import INITIAL_POLICIES
+from albench.strategies.registry import split_specs
+from albench.sweep import SweepSpec, parse_list, parse_seeds, run_sweep, summarise
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("run", help="(not yet available)")
-    parser.set_defaults(func=lambda args: print("not yet available") or 2)
+    parser = subparsers.add_parser(
+        "run",
+        help="run an active-learning sweep",
+        description="Run every combination of the listed strategies, datasets, backbones, "
+        "learners and seeds; finished runs are kept and skipped when re-run.",
+    )
+    add = parser.add_argument
+    add("--strategy", required=True, help="comma list, e.g. random,entropy,'pcb(badge)'")
+    add("--dataset", required=True, help="comma list of dataset names")
+    add("--backbone", default="offline-effnet-minilm", help="comma list of backbone specs")
+    add("--learner", default="linear", help="comma list: zero-shot, linear, clip-adapter, ...")
+    add("--seeds", default="0-4", help="ranges and lists, e.g. 0-4 or 0-2,5 (default 0-4)")
+    add("--rounds", type=int, default=8, help="acquisition rounds (default 8)")
+    add("--budget", default="1/class", help="labels per round: N or k/class (default 1/class)")
+    add("--initial", default="random", choices=sorted(INITIAL_POLICIES))
+    add("--initial-size", default="1/class", help="N or k/class (default 1/class)")
+    add("--pseudo-labels", action="store_true", help="train on strategies' pseudo-labels")
+    add("--pool-subsample", type=int, default=None, metavar="N", help="use N pool images")
+    add("--warm-start", action="store_true", help="learners continue from the last round")
+    add(
+        "--learner-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="learner option (repeatable), e.g. weight_decay=1e-4",
+    )
+    add("--jobs", type=int, default=1, help="parallel runs (joblib processes)")
+    add("--out", default=None, help="results folder (default results/<sweep name>)")
+    add("--name", default="", help="sweep name (default from dataset/backbone/learner)")
+    add("--data-root", default=None, help="where datasets live")
+    add("--download", action="store_true", help="download missing datasets")
+    parser.set_defaults(func=main)
+
+
+def learner_options(pairs: list[str], warm_start: bool) -> dict[str, Any]:
+    """``["lr=0.01", "init=random"]`` -> ``{"lr": 0.01, "init": "random"}``."""
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or not key.strip().isidentifier():
+            raise InvalidSpecError(f"learner option {pair!r} is not KEY=VALUE")
+        try:
+            options[key.strip()] = ast.literal_eval(text.strip())
+        except (ValueError, SyntaxError):
+            options[key.strip()] = text.strip()
+    if warm_start:
+        options["warm_start"] = True
+    return options
+
+
+def sweep_spec(args: argparse.Namespace) -> SweepSpec:
+    if args.jobs < 1:
+        raise InvalidSpecError("--jobs must be at least 1")
+    return SweepSpec(
+        datasets=parse_list(args.dataset),
+        backbones=parse_list(args.backbone),
+        learners=parse_list(args.learner),
+        strategies=tuple(dict.fromkeys(split_specs(args.strategy))),
+        seeds=parse_seeds(args.seeds),
+        rounds=args.rounds,
+        budget=args.budget,
+        initial=args.initial,
+        initial_size=args.initial_size,
+        pseudo_labels=args.pseudo_labels,
+        pool_subsample=args.pool_subsample,
+        learner_options=learner_options(args.learner_option, args.warm_start),
+        name=args.name,
+        data_root=args.data_root,
+        download=args.download,
+    )
+
+
+def main(args: argparse.Namespace) -> int:
+    sweep = sweep_spec(args)
+    console, errors = Console(), Console(stderr=True)
+
+    def bar(done: Iterator[str], total: int) -> Iterator[str]:
+        columns = (
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+        )
+        with Progress(*columns, console=errors, transient=False) as progress:
+            task = progress.add_task(f"{sweep.name} runs", total=total)
+            for run_id in done:
+                progress.advance(task)
+                yield run_id
+
+    result = run_sweep(sweep, args.out, jobs=args.jobs, progress=bar)
+    curves, aubc = summarise(result.rows)
+    for table in _tables(curves, aubc):
+        console.print(table)
+    console.print(
+        f"{len(result.computed)} runs computed, {len(result.skipped)} already done; "
+        f"results in {result.out}"
+    )
+    return 0
+
+
+def _tables(curves: pd.DataFrame, aubc: pd.DataFrame) -> Iterator[Table]:
+    """Per (dataset, backbone, learner): accuracy per strategy and round, then AUBC."""
+    keys = ["dataset", "backbone", "learner"]
+    for group, frame in curves.groupby(keys, sort=False):
+        wide = frame.pivot_table(index="strategy", columns="round", values="accuracy", sort=False)
+        labels = frame.groupby("round")["n_labelled"].mean()
+        table = Table(title=f"mean test accuracy — {' / '.join(group)}")
+        table.add_column("strategy")
+        for round_ in wide.columns:
+            table.add_column(f"r{round_} ({labels[round_]:g})", justify="right")
+        scores = aubc.set_index([*keys, "strategy"]).loc[group]
+        table.add_column("AUBC (mean ± sd, seeds)", justify="right", style="bold")
+        for strategy, values in wide.iterrows():
+            score = scores.loc[strategy]
+            summary = f"{score['aubc']:.4f} ± {score['aubc_std']:.4f} ({score['seeds']})"
+            table.add_row(strategy, *(f"{v:.3f}" for v in values), summary)
+        yield table

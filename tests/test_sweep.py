@@ -1,0 +1,158 @@
+"""Sweeps: expansion, resume, parallel determinism, interruption, and the `run` command."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from runner_fakes import make_inputs, one_thread, spec_of  # noqa: F401
+
+from albench.cli import main
+from albench.commands.run import learner_options
+from albench.results import RUNS_DIR, run_rows_path, run_selections_path
+from albench.sweep import SweepSpec, parse_seeds, run_sweep, summarise
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+#: columns that legitimately differ between two computations of the same run
+VOLATILE = ["select_seconds", "train_seconds", "finished_at"]
+
+
+def _sweep(**changes) -> SweepSpec:
+    fields = dict(
+        datasets=("blobs",),
+        backbones=("fake",),
+        learners=("linear",),
+        strategies=("random", "entropy"),
+        seeds=(0, 1),
+        rounds=2,
+    )
+    fields.update(changes)
+    return SweepSpec(**fields)
+
+
+def _stable(rows: pd.DataFrame) -> pd.DataFrame:
+    return rows.drop(columns=VOLATILE).sort_values(["run_id", "round"]).reset_index(drop=True)
+
+
+class CountingInputs:
+    """Synthetic inputs that raise KeyboardInterrupt on call number ``stop_at``."""
+
+    def __init__(self, stop_at: int | None = None):
+        self.calls, self.stop_at = 0, stop_at
+
+    def __call__(self, dataset: str, backbone: str, data_root: str | None):
+        self.calls += 1
+        if self.calls == self.stop_at:
+            raise KeyboardInterrupt
+        return make_inputs(dataset, backbone)
+
+
+def test_expansion_names_and_layout(tmp_path):
+    sweep = _sweep()
+    assert sweep.name == "blobs-fake-linear"
+    specs = sweep.runs()
+    assert [(s.strategy, s.seed) for s in specs] == [
+        ("random", 0),
+        ("random", 1),
+        ("entropy", 0),
+        ("entropy", 1),
+    ]
+    result = run_sweep(sweep, tmp_path, inputs=CountingInputs())
+    manifest = json.loads((tmp_path / "sweep.json").read_text())
+    assert manifest["run_ids"] == [s.run_id for s in specs]
+    assert manifest["spec"]["strategies"] == ["random", "entropy"]
+    assert len(result.rows) == 4 * 3 and len(result.computed) == 4
+    for spec in specs:
+        assert run_selections_path(tmp_path, spec.run_id).is_file()
+    curves, aubc = summarise(result.rows)
+    random_runs = result.rows[result.rows["strategy"] == "random"]
+    assert curves.loc[0, "accuracy"] == pytest.approx(
+        random_runs[random_runs["round"] == 0]["accuracy"].mean()
+    )
+    assert aubc["seeds"].tolist() == [2, 2]
+
+
+def test_resume_recomputes_only_the_missing_run_identically(tmp_path):
+    first = run_sweep(_sweep(), tmp_path, inputs=CountingInputs())
+    victim = first.rows["run_id"].iloc[-1]
+    run_rows_path(tmp_path, victim).unlink()
+    second = run_sweep(_sweep(), tmp_path, inputs=CountingInputs())
+    assert second.computed == (victim,)
+    assert len(second.skipped) == 3
+    pd.testing.assert_frame_equal(_stable(first.rows), _stable(second.rows))
+
+
+def test_jobs_do_not_change_results(tmp_path):
+    one = run_sweep(_sweep(), tmp_path / "one", jobs=1, inputs=CountingInputs())
+    two = run_sweep(_sweep(), tmp_path / "two", jobs=2, inputs=CountingInputs())
+    pd.testing.assert_frame_equal(_stable(one.rows), _stable(two.rows))
+    for run_id in one.rows["run_id"].unique():
+        picks = [
+            json.loads(run_selections_path(out, run_id).read_text())
+            for out in (tmp_path / "one", tmp_path / "two")
+        ]
+        assert picks[0] == picks[1]
+
+
+def test_interrupted_sweep_keeps_finished_runs_and_resumes(tmp_path):
+    sweep = _sweep()
+    # 4 calls while checking sizes, then one per run: the 3rd run is interrupted
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(sweep, tmp_path, inputs=CountingInputs(stop_at=4 + 3))
+    files = sorted(p.name for p in (tmp_path / RUNS_DIR).iterdir())
+    assert sum(name.endswith(".parquet") for name in files) == 2
+    assert not [name for name in files if name.startswith(".")]
+    resumed = run_sweep(sweep, tmp_path, inputs=CountingInputs())
+    assert len(resumed.computed) == 2 and len(resumed.skipped) == 2
+    fresh = run_sweep(sweep, tmp_path / "fresh", inputs=CountingInputs())
+    pd.testing.assert_frame_equal(_stable(resumed.rows), _stable(fresh.rows))
+
+
+def test_a_folder_holds_one_sweep(tmp_path):
+    run_sweep(_sweep(seeds=(0,)), tmp_path, inputs=CountingInputs())
+    with pytest.raises(Exception, match="holds a different sweep"):
+        run_sweep(_sweep(seeds=(0,), rounds=1), tmp_path, inputs=CountingInputs())
+
+
+def test_seed_and_option_parsing():
+    assert parse_seeds("0-2,5") == (0, 1, 2, 5)
+    assert parse_seeds("3") == (3,)
+    assert learner_options(["weight_decay=1e-4", "init=random"], True) == {
+        "weight_decay": 1e-4,
+        "init": "random",
+        "warm_start": True,
+    }
+
+
+def _cli(capsys, *argv: str) -> tuple[int, str]:
+    status = main(["run", "--dataset", "fashion-mnist-mini", "--seeds", "0", *argv])
+    return status, capsys.readouterr().err
+
+
+def test_cli_user_errors_exit_2_before_any_work(capsys, tmp_path):
+    out = str(tmp_path / "never")
+    status, err = _cli(capsys, "--strategy", "random,entropyy", "--out", out)
+    assert status == 2 and "did you mean 'entropy'" in err
+    status, err = _cli(capsys, "--strategy", "random", "--budget", "1/klass", "--out", out)
+    assert status == 2 and "budget" in err and err.count("\n") == 1
+    status, err = _cli(capsys, "--strategy", "random", "--seeds", "2-0", "--out", out)
+    assert status == 2 and "seeds" in err
+    status, err = _cli(capsys, "--strategy", "badge", "--learner", "lin", "--out", out)
+    assert status == 2 and "did you mean 'linear'" in err
+    assert not (tmp_path / "never").exists()
+
+
+def test_cli_keeps_wrapper_arguments_whole():
+    from albench.cli import build_parser
+    from albench.commands.run import sweep_spec
+
+    args = build_parser().parse_args(
+        ["run", "--strategy", "random, pcb(badge, candidates=4),entropy", "--dataset", "d"]
+    )
+    spec = sweep_spec(args)
+    assert spec.strategies == ("random", "pcb(badge, candidates=4)", "entropy")
+    assert spec.seeds == (0, 1, 2, 3, 4)
+    assert np.all([s.budget == "1/class" for s in spec.runs()])
