@@ -20,7 +20,7 @@ from albench.kernels._tensor import as_float_tensor
 from albench.kernels.kmeanspp_rejection import rejection_picks
 
 #: picks between two folds of the pending centres into all weights (rejection sampler)
-FOLD_EVERY = 64
+FOLD_EVERY = 256
 
 
 def gradient_embedding_sq_dists(

@@ -7,9 +7,10 @@ fold (a few dot products), and accepts with probability ``p_i / q_i``; on reject
 ``q_i`` to ``p_i`` and proposes again. Accepted rows follow ``p_i / sum p`` exactly, the
 k-means++ law (Arthur & Vassilvitskii, SODA 2007): per proposal the accepted mass of each row
 is ``p_i`` and rejected mass is removed, so by induction on the number of rows with ``q_i >
-p_i`` the output law is unchanged. Every ``fold_every`` picks the pending centres are folded
-into all weights with two GEMMs, so the per-pick cost is compute-bound, not a pass over the
-factors.
+p_i`` the output law is unchanged. The pending centres are folded into all weights with two
+GEMMs once ``fold_every`` centres are pending or ``fold_every`` proposals were rejected since
+the last fold (early picks, the largest-norm first pick above all, shrink most weights at
+once), so the per-pick cost is compute-bound, not a pass over the factors.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import torch
 #: rows per block of the two-level sampler
 SAMPLER_BLOCK = 1024
 #: rows per block of a fold (keeps the (rows x fold_every) temporaries cache-sized)
-FOLD_ROWS = 4096
+FOLD_ROWS = 16384
 
 
 class BlockSampler:
@@ -74,38 +75,45 @@ def rejection_picks(
     _fold(a, f, sq, picks, weights, chosen)
     sampler = BlockSampler(weights)
     a_cpu, f_cpu, sq_cpu = (t.cpu().numpy() for t in (a, f, sq))
-    pending = []
+    pending: list[int] = []
+    rejected = 0
     while len(picks) < k:
-        pick = _draw_one(sampler, chosen, pending, a_cpu, f_cpu, sq_cpu, rng)
+        pick, misses = _draw_one(sampler, chosen, pending, a_cpu, f_cpu, sq_cpu, rng)
         picks.append(pick)
         chosen[pick] = True
         sampler.set(pick, 0.0)
         pending.append(pick)
-        if len(pending) == fold_every:
+        rejected += misses
+        if len(pending) == fold_every or rejected >= fold_every:
             _fold(a, f, sq, pending, weights, chosen)
             sampler.reset()
-            pending = []
+            pending, rejected = [], 0
     return picks
 
 
-def _draw_one(sampler, chosen, pending, a, f, sq, rng) -> int:
-    """One accepted draw (uniform over unchosen rows if every weight is 0)."""
+def _draw_one(sampler, chosen, pending, a, f, sq, rng) -> tuple[int, int]:
+    """One accepted draw and the number of rejections before it.
+
+    Uniform over the unchosen rows when every weight is 0.
+    """
     weights = sampler.weights
+    misses = 0
     while True:
         i = sampler.draw(float(rng.random()))
         if i < 0:
             free = np.flatnonzero(~chosen)
-            return int(free[min(int(rng.random() * free.size), free.size - 1)])
+            return int(free[min(int(rng.random() * free.size), free.size - 1)]), misses
         stale = weights[i]
         if stale <= 0.0:  # landed on a zero-weight row through rounding: propose again
             continue
         if not pending:
-            return i
+            return i, misses
         cross = (a[pending] @ a[i]) * (f[pending] @ f[i])
         true = min(stale, float(np.maximum(sq[pending] + sq[i] - 2.0 * cross, 0.0).min()))
         if true == stale or rng.random() * stale < true:
-            return i
+            return i, misses
         sampler.set(i, true)
+        misses += 1
 
 
 def _fold(a, f, sq, pending, weights, chosen) -> None:

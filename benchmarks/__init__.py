@@ -1,0 +1,1 @@
+"""pytest-benchmark suites for albench's performance-critical paths (``make bench``)."""

@@ -1,0 +1,45 @@
+"""The benchmark references select what albench's kernels select on the same inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from albench.kernels import greedy_k_center, kmeanspp_select
+from benchmarks.references import (
+    badge_factorised_rv,
+    badge_materialised,
+    k_center_full_matrix,
+    k_center_pairwise,
+)
+
+
+def _features(seed: int, n: int = 300, d: int = 16) -> np.ndarray:
+    x = np.random.default_rng(seed).standard_normal((n, d))
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+def _factors(seed: int, n: int = 200, c: int = 5, h: int = 8):
+    rng = np.random.default_rng(seed)
+    probs = rng.dirichlet(np.full(c, 0.5), size=n)
+    probs[np.arange(n), probs.argmax(axis=1)] -= 1.0
+    return probs.astype(np.float32), _features(seed + 50, n, h)
+
+
+@pytest.mark.parametrize("reference", [k_center_full_matrix, k_center_pairwise])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_k_center_references_pick_what_the_kernel_picks(reference, seed):
+    x = _features(seed)
+    centres = np.random.default_rng(seed).choice(300, 30, replace=False)
+    expected = reference(x, centres, 25)
+    for method in ("lazy", "plain"):
+        assert greedy_k_center(x, centres, 25, method=method).tolist() == expected.tolist()
+
+
+@pytest.mark.parametrize("reference", [badge_materialised, badge_factorised_rv])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_badge_references_pick_what_the_kernel_picks_from_the_same_uniforms(reference, seed):
+    scale, x = _factors(seed)
+    expected = reference(scale, x, 20, np.random.default_rng(seed))
+    got = kmeanspp_select(scale, x, 20, np.random.default_rng(seed), draws="inverse-cdf")
+    assert got.tolist() == expected.tolist()
