@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
+from albench import results
+from albench.cli import main
 from albench.commands import strategies as strategies_command
 from albench.errors import AlbenchError, InvalidSpecError, UnknownNameError
 from albench.strategies import REGISTRY, StrategyContext, get_strategy, split_specs, strategy_table
@@ -190,3 +193,21 @@ def test_plugin_entry_point_must_name_a_strategy(monkeypatch, scratch_registry):
     fresh_plugin_scan(monkeypatch, [fake_entry_point(lambda: 42, dist="odd-dist")])
     with pytest.raises(registry_module.PluginError, match=r"'odd-dist'.*Strategy subclass"):
         strategy_table()
+
+
+# --- end to end -------------------------------------------------------------------------
+
+
+def test_plugin_strategy_runs_through_the_cli(tmp_path):
+    out = tmp_path / "sweep"
+    argv = ["run", "--strategy", "power-margin", "--dataset", "digits", "--backbone"]
+    argv += ["tiny-clip", "--learner", "linear", "--seeds", "0", "--rounds", "2"]
+    assert main([*argv, "--out", str(out)]) == 0
+    rows = results.load(out)
+    assert rows["strategy"].unique().tolist() == ["power-margin"]
+    assert rows.sort_values("round")["n_labelled"].tolist() == [10, 20, 30]
+    (selections_file,) = (out / results.RUNS_DIR).glob("*.selections.json")
+    record = json.loads(selections_file.read_text())
+    picks = [np.asarray(r["indices"]) for r in record["rounds"]]
+    chosen = np.concatenate([record["initial"], *picks])
+    assert [p.size for p in picks] == [10, 10] and np.unique(chosen).size == 30
