@@ -288,3 +288,18 @@ def test_bad_options_are_user_errors(context, options, message):
 def test_a_prompt_learner_needs_the_backbone(context):
     with pytest.raises(InvalidSpecError, match="text tower"):
         CoOpLearner(replace(context, backbone=None))
+
+
+def test_every_round_starts_afresh_unless_warm_started(context):
+    x, y = clusters(3, context.text_embeddings.shape[1], seed=6)
+
+    def two_rounds(**options) -> np.ndarray:
+        learner = CoOpLearner(context, **FAST, **options)
+        learner.fit(x[::2], y[::2], np.random.default_rng(0))
+        learner.fit(x, y, np.random.default_rng(1))
+        return learner.predict_proba(x)
+
+    fresh = CoOpLearner(context, **FAST)
+    fresh.fit(x, y, np.random.default_rng(1))
+    np.testing.assert_array_equal(two_rounds(), fresh.predict_proba(x))
+    assert not np.allclose(two_rounds(warm_start=True), fresh.predict_proba(x))

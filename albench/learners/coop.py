@@ -43,14 +43,16 @@ COOP_DEFAULTS: dict[str, Any] = {
     "weight_decay": 5e-4,
     "adapter_alpha": 0.0,
     "adapter_reduction": 4,
+    "warm_start": False,
 }
 
 
 class ResidualAdapter(nn.Module):
     """CLIP-Adapter on image features: ``normalize(alpha * MLP(f) + (1 - alpha) * f)``.
 
-    The two-layer bottleneck MLP is initialised from ``generator`` (Kaiming-uniform, as
-    ``nn.Linear``), never from the global RNG. ``alpha == 0`` is the identity on unit vectors.
+    ``MLP(f) = ReLU(W2 ReLU(W1 f))`` with ``W1: d -> d / reduction`` (no biases), initialised
+    from ``generator`` (Kaiming-uniform, as ``nn.Linear``), never from the global RNG.
+    ``alpha == 0`` is the identity on unit vectors.
     """
 
     def __init__(self, dim: int, alpha: float, reduction: int, generator: torch.Generator):
@@ -65,7 +67,7 @@ class ResidualAdapter(nn.Module):
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         if self.alpha == 0:
             return F.normalize(features, dim=-1)
-        residual = self.up(F.relu(self.down(features)))
+        residual = F.relu(self.up(F.relu(self.down(features))))
         return F.normalize(self.alpha * residual + (1 - self.alpha) * features, dim=-1)
 
 
@@ -101,6 +103,7 @@ class CoOpLearner(Learner):
         self.device = torch.device(context.device)
         self._text: torch.Tensor | None = None
         self._adapter: ResidualAdapter | None = None
+        self._model: tuple[PromptTextEncoder, ResidualAdapter] | None = None
 
     # --- model -------------------------------------------------------------------------
     def build(self, generator: torch.Generator) -> tuple[PromptTextEncoder, ResidualAdapter]:
@@ -150,9 +153,13 @@ class CoOpLearner(Learner):
     def train(
         self, features: np.ndarray, labels: np.ndarray, generator: torch.Generator
     ) -> tuple[PromptTextEncoder, ResidualAdapter]:
-        """Fit a fresh model with ``steps`` mini-batch steps under a cosine schedule."""
+        """Fit a fresh model (or, with ``warm_start``, the last one) with ``steps`` mini-batch
+        steps under a cosine schedule."""
         o = self.options
-        encoder, adapter = self.build(generator)
+        if o["warm_start"] and self._model is not None:
+            encoder, adapter = self._model
+        else:
+            encoder, adapter = self.build(generator)
         params = [encoder.ctx, *adapter.parameters()] if adapter.alpha else [encoder.ctx]
         optimizer = self._optimizer(params)
         schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=o["steps"])
@@ -170,6 +177,7 @@ class CoOpLearner(Learner):
             raise InvalidSpecError(f"learner {self.name!r} needs at least one labelled sample")
         generator = torch.Generator().manual_seed(torch_seed(rng))
         encoder, adapter = self.train(features, labels, generator)
+        self._model = (encoder, adapter)
         with torch.no_grad():
             self._text = encoder().detach()
         self._adapter = adapter.eval()
