@@ -92,7 +92,7 @@ class TorchvisionSource(Source):
         return (self.root / self.options["marker"]).exists()
 
     def hint(self) -> str:
-        how = "rerun with --download" if self.downloadable() else "fetch it by hand"
+        how = "rerun with --download (download=True)" if self.downloadable() else "fetch it by hand"
         return f"{how} (torchvision {self.class_name} into {self.root})"
 
     def _construct(self, options: dict[str, Any], download: bool) -> Any:
