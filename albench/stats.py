@@ -174,7 +174,7 @@ def wilcoxon_p_floor(n_pairs: int) -> float:
 
 @dataclass(frozen=True)
 class PairedResult:
-    """Paired comparison of a against b: mean of a - b and the two tests' p-values."""
+    """Paired comparison of a against b: pairs used, mean of a - b and both tests' p-values."""
 
     n: int
     mean_diff: float
@@ -182,24 +182,44 @@ class PairedResult:
     wilcoxon_p: float
 
 
-def paired_test(a: Sequence[float], b: Sequence[float]) -> PairedResult:
-    """Two-sided paired t-test (``scipy.stats.ttest_rel``) and Wilcoxon signed-rank test.
+def paired_tests(
+    a: np.ndarray, b: np.ndarray, wilcoxon: bool = True
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Column-wise paired tests of a against b (seeds x comparisons; NaN = missing pair).
 
-    Needs at least two pairs; otherwise both p-values are NaN. Identical samples (all
-    differences zero) have p = 1 for both tests rather than scipy's NaN.
+    Returns per column the number of complete pairs, the mean difference, and the two-sided
+    p-values of the paired t-test (``scipy.stats.ttest_rel``) and, if asked, the Wilcoxon
+    signed-rank test (``scipy.stats.wilcoxon``), both with incomplete pairs omitted. Columns
+    with fewer than two pairs get NaN p-values (nothing can be tested); columns whose
+    differences are all zero get p = 1 rather than scipy's NaN (identical results are a tie).
+    One vectorised scipy call per test keeps the penalty matrix fast.
     """
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    a, b = np.broadcast_arrays(np.asarray(a, dtype=float), np.asarray(b, dtype=float))
     diff = a - b
-    n = diff.size
-    if n < 2:
-        return PairedResult(n, float(diff.mean()) if n else float("nan"), np.nan, np.nan)
-    if np.all(diff == 0):
-        return PairedResult(n, 0.0, 1.0, 1.0)
+    present = ~np.isnan(diff)
+    n = present.sum(axis=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        t_p = float(sps.ttest_rel(a, b).pvalue)
-        w_p = float(sps.wilcoxon(a, b).pvalue)
-    return PairedResult(n, float(diff.mean()), t_p, w_p)
+        mean_diff = np.nanmean(diff, axis=0)
+    tied = np.all(np.where(present, diff == 0, True), axis=0) & (n >= 2)
+    t_p = np.where(tied, 1.0, np.nan)
+    w_p = t_p.copy()
+    testable = (n >= 2) & ~tied
+    if testable.any():
+        x, y = a[:, testable], b[:, testable]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            t_p[testable] = sps.ttest_rel(x, y, axis=0, nan_policy="omit").pvalue
+            if wilcoxon:
+                w_p[testable] = sps.wilcoxon(x, y, axis=0, nan_policy="omit").pvalue
+    return n, mean_diff, t_p, w_p
+
+
+def paired_test(a: Sequence[float], b: Sequence[float]) -> PairedResult:
+    """Paired t-test and Wilcoxon signed-rank test of two samples (see :func:`paired_tests`)."""
+    column = np.asarray(a, dtype=float)[:, None], np.asarray(b, dtype=float)[:, None]
+    n, mean_diff, t_p, w_p = paired_tests(*column)
+    return PairedResult(int(n[0]), float(mean_diff[0]), float(t_p[0]), float(w_p[0]))
 
 
 def _paired_frame(frame: pd.DataFrame, value: str) -> pd.DataFrame:
@@ -232,13 +252,14 @@ def paired_comparisons(
             )
         for role, reference in references.items():
             others = [s for s in table.columns if s != reference]
-            results = [paired_test(table[s], table[reference]) for s in others]
-            t_holm = holm([r.t_p for r in results])
-            w_holm = holm([r.wilcoxon_p for r in results])
-            for i, (strategy, r) in enumerate(zip(others, results, strict=True)):
+            n, diff, t_p, w_p = paired_tests(
+                table[others].to_numpy(), table[[reference]].to_numpy()
+            )
+            t_holm, w_holm = holm(t_p), holm(w_p)
+            for i, strategy in enumerate(others):
                 rows.append(
-                    (*group, strategy, role, reference, r.n, r.mean_diff, r.t_p, t_holm[i],
-                     r.wilcoxon_p, w_holm[i], bool(t_holm[i] < alpha))
+                    (*group, strategy, role, reference, int(n[i]), diff[i], t_p[i], t_holm[i],
+                     w_p[i], w_holm[i], bool(t_holm[i] < alpha))
                 )  # fmt: skip
     columns = [*keys, "strategy", "role", "reference", "n", "mean_diff", "t_p", "t_p_holm",
                "wilcoxon_p", "wilcoxon_p_holm", "significant"]  # fmt: skip
@@ -280,25 +301,24 @@ def penalty_matrix(curves: pd.DataFrame, value: str, alpha: float) -> Penalty:
     """
     strategies = sorted(curves["strategy"].unique())
     k = len(strategies)
-    rounds = sorted(curves["round"].unique())
+    first, second = np.triu_indices(k, 1)
     wins = np.zeros((k, k))
     tested = np.zeros((k, k))
+    rounds = 0
     for _, at_round in curves.groupby("round", sort=True):
         table = at_round.pivot(index="seed", columns="strategy", values=value)
-        table = table.reindex(columns=strategies)
-        for i in range(k):
-            for j in range(i + 1, k):
-                pair = table.iloc[:, [i, j]].dropna()
-                result = paired_test(pair.iloc[:, 0], pair.iloc[:, 1])
-                if np.isnan(result.t_p):
-                    continue
-                tested[i, j] += 1
-                tested[j, i] += 1
-                if result.t_p < alpha:
-                    winner, loser = (i, j) if result.mean_diff > 0 else (j, i)
-                    wins[winner, loser] += 1
-    matrix = pd.DataFrame(wins / len(rounds), index=strategies, columns=strategies)
-    return Penalty(matrix, len(rounds), _outcomes(wins, tested, strategies))
+        values = table.reindex(columns=strategies).to_numpy(float)
+        _, diff, t_p, _ = paired_tests(values[:, first], values[:, second], wilcoxon=False)
+        done = ~np.isnan(t_p)
+        np.add.at(tested, (first[done], second[done]), 1)
+        np.add.at(tested, (second[done], first[done]), 1)
+        won = done & (t_p < alpha)
+        winners = np.where(diff > 0, first, second)[won]
+        losers = np.where(diff > 0, second, first)[won]
+        np.add.at(wins, (winners, losers), 1)
+        rounds += 1
+    matrix = pd.DataFrame(wins / rounds, index=strategies, columns=strategies)
+    return Penalty(matrix, rounds, _outcomes(wins, tested, strategies))
 
 
 def _outcomes(wins: np.ndarray, tested: np.ndarray, strategies: list[str]) -> pd.DataFrame:

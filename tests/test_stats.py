@@ -225,3 +225,29 @@ def test_run_summary_per_run_values():
     assert summary.loc["r1", "aubc_low"] == pytest.approx(0.6)
     assert summary.loc["r1", "final"] == pytest.approx(0.8)
     assert summary.loc["r2", "aubc"] == pytest.approx(0.6)
+
+
+def test_vectorised_paired_tests_equal_scipy_per_column():
+    rng = np.random.default_rng(5)
+    a = rng.normal(0.6, 0.05, (7, 4))
+    b = a - rng.normal(0.01, 0.03, (7, 4))
+    b[:, 1] = a[:, 1]  # identical: a tie, p = 1
+    a[0, 2] = np.nan  # one missing pair: 6 pairs left
+    b[1:, 3] = np.nan  # a single pair: untestable
+    n, diff, t_p, w_p = stats.paired_tests(a, b)
+    assert n.tolist() == [7, 7, 6, 1]
+    assert t_p[0] == pytest.approx(sps.ttest_rel(a[:, 0], b[:, 0]).pvalue)
+    assert w_p[0] == pytest.approx(sps.wilcoxon(a[:, 0], b[:, 0]).pvalue)
+    assert t_p[2] == pytest.approx(sps.ttest_rel(a[1:, 2], b[1:, 2]).pvalue)
+    assert w_p[2] == pytest.approx(sps.wilcoxon(a[1:, 2], b[1:, 2]).pvalue)
+    assert diff[2] == pytest.approx(np.mean(a[1:, 2] - b[1:, 2]))
+    assert (t_p[1], w_p[1]) == (1.0, 1.0)
+    assert np.isnan(t_p[3]) and np.isnan(w_p[3])
+
+
+def test_penalty_matrix_identical_strategies_tie():
+    curves = _curves({"a": 0.0})
+    curves = pd.concat([curves, curves.assign(strategy="b")])
+    penalty = stats.penalty_matrix(curves, "acc", 0.05)
+    assert penalty.matrix.to_numpy().sum() == 0
+    assert penalty.outcomes.loc["a"].tolist() == [0, 4, 0]

@@ -25,7 +25,7 @@ from albench.results import COLUMNS
 
 METRICS = {"accuracy": "accuracy", "balanced_accuracy": "balanced accuracy"}
 ENV_KEYS = ("dataset", "backbone", "learner", "initial", "budget", "pool_size", "test_size")
-WINDOWS = {"aubc": "AUBC, full budget", "aubc_low": "AUBC, low budget", "final": "final value"}
+WINDOWS = {"aubc": "AUBC, full budget", "aubc_low": "AUBC, low budget", "final": "final {}"}
 KEYS = ["group", "env"]
 
 
@@ -181,7 +181,8 @@ def _aubc(ctx: _Context) -> Section:
     }
     blocks: list[FigureBlock | TableBlock] = []
     points = []
-    for value, window in WINDOWS.items():
+    for value, name in WINDOWS.items():
+        window = name.format(ctx.metric_label)
         intervals = stats.strategy_intervals(summary, value, KEYS)
         marks = tables.markers(_comparisons(ctx, summary, value))
         caption = f"{captions[value]} (%); mean ± 95 % t half-width over seeds. Bold: best mean."
@@ -232,7 +233,7 @@ def _tests(ctx: _Context) -> Section:
     for value in ("aubc", "final"):
         comparisons = _comparisons(ctx, summary, value)
         if not comparisons.empty:
-            title = f"Paired tests on {WINDOWS[value]}"
+            title = f"Paired tests on {WINDOWS[value].format(ctx.metric_label)}"
             blocks.append(tables.comparisons_table(comparisons, ctx.options.alpha, title))
     intro = (
         "Each strategy against the baseline and against the strategy with the best mean, "

@@ -7,7 +7,6 @@ Call them inside ``matplotlib.rc_context(style.RC)``.
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Sequence
 
@@ -16,6 +15,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
@@ -23,12 +23,16 @@ from albench.report.style import StrategyStyle
 from albench.stats import Penalty
 
 PANEL = (3.6, 2.7)
-MAX_COLUMNS = 3
 LOG_SPREAD = 30.0
 
 
+def _columns(n: int) -> int:
+    """Three panels a row, four from seven panels on (wide pages suit many datasets)."""
+    return min(n, 3 if n <= 6 else 4)
+
+
 def _panels(n: int, panel: tuple[float, float] = PANEL) -> tuple[Figure, list[Axes]]:
-    columns = min(n, MAX_COLUMNS)
+    columns = _columns(n)
     rows = math.ceil(n / columns)
     figure = Figure(figsize=(panel[0] * columns, panel[1] * rows + 0.8), layout="constrained")
     axes = figure.subplots(rows, columns, squeeze=False).ravel().tolist()
@@ -81,36 +85,37 @@ def learning_curves(
 
 
 def aubc_points(intervals: pd.DataFrame, styles: dict[str, StrategyStyle]) -> Figure:
-    """Mean AUBC with 95 % t-intervals per strategy; rows are environments, columns windows.
+    """Mean AUBC with 95 % t-intervals per strategy, one panel per environment.
 
-    ``intervals`` has columns env, window, strategy, mean, half_width.
+    ``intervals`` has columns env, window, strategy, mean, half_width, with two windows: the
+    first drawn with filled markers, the second (the low-budget window) with hollow ones just
+    below.
     """
     envs = list(dict.fromkeys(intervals["env"]))
     windows = list(dict.fromkeys(intervals["window"]))
     order = list(styles)
     k = len(order)
-    figure = Figure(
-        figsize=(2.2 + 3.4 * len(windows), (0.3 * k + 0.8) * len(envs) + 0.4),
-        layout="constrained",
-    )
-    grid = figure.subplots(len(envs), len(windows), squeeze=False, sharey=True)
-    for (row, env), (column, window) in itertools.product(enumerate(envs), enumerate(windows)):
-        ax = grid[row, column]
-        frame = intervals[(intervals["env"] == env) & (intervals["window"] == window)]
-        for point in frame.itertuples():
+    figure, axes = _panels(len(envs), (PANEL[0] + 0.6, 0.42 * k + 1.1))
+    offsets = dict(zip(windows, (-0.15, 0.15), strict=False))
+    for ax, env in zip(axes, envs, strict=True):
+        for point in intervals[intervals["env"] == env].itertuples():
             style = styles[point.strategy]
+            hollow = point.window != windows[0]
             ax.errorbar(
-                point.mean, order.index(point.strategy), xerr=np.nan_to_num(point.half_width),
-                fmt=style.marker, color=style.color, capsize=3, markersize=5,
+                point.mean, order.index(point.strategy) + offsets[point.window],
+                xerr=np.nan_to_num(point.half_width), fmt=style.marker, color=style.color,
+                markerfacecolor="white" if hollow else style.color, capsize=2.5, markersize=5,
             )  # fmt: skip
         ax.set_yticks(range(k), order)
         ax.set_ylim(k - 0.5, -0.5)
-        if row == 0:
-            ax.set_title(window)
-        if column == 0:
-            ax.set_ylabel(env, fontweight="bold")
-        if row == len(envs) - 1:
-            ax.set_xlabel("AUBC (mean accuracy)")
+        ax.set_title(env)
+        ax.set_xlabel("AUBC (mean accuracy)")
+    key = [
+        Line2D([], [], color="0.3", marker="o", linestyle="none", label=window,
+               markerfacecolor="white" if i else "0.3")
+        for i, window in enumerate(windows)
+    ]  # fmt: skip
+    figure.legend(handles=key, loc="outside lower center", ncols=len(key), frameon=False)
     return figure
 
 

@@ -8,18 +8,16 @@ strategy and plugin names are user input and must never become markup.
 from __future__ import annotations
 
 import base64
-import io
 from pathlib import Path
 
 import jinja2
-import matplotlib
-from matplotlib.figure import Figure
 
 from albench import __version__
-from albench.report.model import Report
-from albench.report.style import RC
+from albench.report.model import PNG_DPI, FigureBlock, Report
 from albench.results import atomic_path
 
+#: Figures are shown at this many CSS pixels per inch (a little larger than true size).
+DISPLAY_DPI = 110
 _ENVIRONMENT = jinja2.Environment(
     loader=jinja2.PackageLoader("albench.report", "templates"),
     autoescape=True,
@@ -29,21 +27,20 @@ _ENVIRONMENT = jinja2.Environment(
 )
 
 
-def png_data_uri(figure: Figure) -> str:
-    """``data:image/png;base64,...`` of the figure."""
-    buffer = io.BytesIO()
-    with matplotlib.rc_context(RC):
-        figure.savefig(buffer, format="png")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+def image(block: FigureBlock) -> dict[str, str]:
+    """``src`` (a base64 PNG data URI) and display ``width`` in CSS pixels of a figure."""
+    png = block.png()
+    width = int.from_bytes(png[16:20], "big")  # the IHDR chunk of every PNG
+    return {
+        "src": "data:image/png;base64," + base64.b64encode(png).decode("ascii"),
+        "width": str(round(width * DISPLAY_DPI / PNG_DPI)),
+    }
 
 
 def render_html(report: Report) -> str:
     """The report as an HTML document (a string)."""
-    images = {id(block.figure): png_data_uri(block.figure) for block in report.figures()}
     template = _ENVIRONMENT.get_template("report.html.j2")
-    return template.render(
-        report=report, image=lambda block: images[id(block.figure)], version=__version__
-    )
+    return template.render(report=report, image=image, version=__version__)
 
 
 def write_html(report: Report, path: Path | str) -> Path:

@@ -6,19 +6,39 @@ PDF renderers only lay it out, so both outputs always show the same numbers and 
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 
+import matplotlib
 import pandas as pd
 from matplotlib.figure import Figure
+
+from albench.report.style import RC
+
+#: Resolution of the figure images: sharp on high-density screens and in print.
+PNG_DPI = 150
 
 
 @dataclass
 class FigureBlock:
-    """A matplotlib figure with a caption."""
+    """A matplotlib figure with a caption.
+
+    :meth:`png` rasterises the figure once; the HTML and PDF renderers share that image.
+    """
 
     title: str
     figure: Figure
     caption: str = ""
+    _png: bytes | None = field(default=None, init=False, repr=False)
+
+    def png(self) -> bytes:
+        """The figure as PNG at :data:`PNG_DPI` (rendered on first use)."""
+        if self._png is None:
+            buffer = io.BytesIO()
+            with matplotlib.rc_context(RC):
+                self.figure.savefig(buffer, format="png", dpi=PNG_DPI)
+            self._png = buffer.getvalue()
+        return self._png
 
 
 @dataclass

@@ -1,9 +1,10 @@
 """Render a :class:`~albench.report.model.Report` as a multi-page PDF (matplotlib PdfPages).
 
 The same content as the HTML page, laid out on A4 landscape pages: text pages for the header,
-legend and notes; one page per figure (the figure drawn at high resolution under its title and
-caption); tables split over as many pages as their rows need. :func:`paginate` decides the
-pages, so the page count is known without rendering.
+legend and notes; one page per figure (the figure's image under its title, caption below);
+tables, cut into pieces of at most :data:`ROWS_PER_PAGE` rows and packed several to a page
+while they fit. :func:`paginate` decides the pages, so the page count is known without
+rendering.
 """
 
 from __future__ import annotations
@@ -24,12 +25,14 @@ from albench.report.style import RC
 from albench.results import atomic_path
 
 PAGE = (11.69, 8.27)
-LINES_PER_PAGE = 38
+TOP, BOTTOM, LEFT = 0.86, 0.05, 0.04
+LINE = 0.024
+ROW = 0.03
 ROWS_PER_PAGE = 22
-WRAP = 130
-FIGURE_DPI = 150
+WRAP = 120
 HIGHLIGHT = "#ddf4ff"
 HEADER = "#eef1f4"
+FONT_SIZES = (9.0, 8.0, 7.0, 6.0, 5.0)
 
 
 @dataclass(frozen=True)
@@ -45,13 +48,26 @@ class FigurePage:
 
 
 @dataclass(frozen=True)
-class TablePage:
-    section: str
+class TablePiece:
+    """Rows ``start:stop`` of a table; ``part`` of ``parts`` when the table is cut."""
+
     block: TableBlock
     start: int
     stop: int
     part: int
     parts: int
+
+    @property
+    def height(self) -> float:
+        """Page height taken: title, header and rows, caption, gap (figure fraction)."""
+        caption = len(textwrap.wrap(self.block.caption, 150)) * 0.022
+        return 0.045 + (self.stop - self.start + 1) * ROW + caption + 0.035
+
+
+@dataclass(frozen=True)
+class TablePage:
+    section: str
+    pieces: tuple[TablePiece, ...]
 
 
 Page = TextPage | FigurePage | TablePage
@@ -65,89 +81,118 @@ def _front_lines(report: Report) -> list[str]:
     return [part for line in lines for part in (textwrap.wrap(line, WRAP) or [""])]
 
 
+def _pieces(block: TableBlock) -> list[TablePiece]:
+    rows = len(block.frame)
+    parts = max(1, -(-rows // ROWS_PER_PAGE))
+    return [
+        TablePiece(block, i * ROWS_PER_PAGE, min(rows, (i + 1) * ROWS_PER_PAGE), i + 1, parts)
+        for i in range(parts)
+    ]
+
+
 def paginate(report: Report) -> list[Page]:
     """The pages of the PDF, in order."""
     lines = _front_lines(report)
+    per_page = int((TOP - BOTTOM) / LINE)
     pages: list[Page] = [
-        TextPage(report.title, tuple(lines[i : i + LINES_PER_PAGE]))
-        for i in range(0, len(lines), LINES_PER_PAGE)
+        TextPage(report.title, tuple(lines[i : i + per_page]))
+        for i in range(0, len(lines), per_page)
     ]
     for section in report.sections:
+        pending: list[TablePiece] = []
         for block in section.blocks:
             if isinstance(block, FigureBlock):
+                if pending:
+                    pages.append(TablePage(section.title, tuple(pending)))
+                    pending = []
                 pages.append(FigurePage(section.title, block))
                 continue
-            rows = len(block.frame)
-            parts = max(1, -(-rows // ROWS_PER_PAGE))
-            pages += [
-                TablePage(section.title, block, i * ROWS_PER_PAGE,
-                          min(rows, (i + 1) * ROWS_PER_PAGE), i + 1, parts)
-                for i in range(parts)
-            ]  # fmt: skip
+            for piece in _pieces(block):
+                if pending and sum(p.height for p in pending) + piece.height > TOP - BOTTOM:
+                    pages.append(TablePage(section.title, tuple(pending)))
+                    pending = []
+                pending.append(piece)
+        if pending:
+            pages.append(TablePage(section.title, tuple(pending)))
     return pages
 
 
-def _page(heading: str, title: str, caption: str = "") -> Figure:
+def _page(heading: str, title: str = "") -> Figure:
     figure = Figure(figsize=PAGE)
     FigureCanvasAgg(figure)
-    figure.text(0.04, 0.955, heading, fontsize=9, color="0.4")
-    figure.text(0.04, 0.915, title, fontsize=14, fontweight="bold")
-    if caption:
-        figure.text(0.04, 0.03, "\n".join(textwrap.wrap(caption, 150)), fontsize=8, color="0.3")
+    figure.text(LEFT, 0.955, heading, fontsize=9, color="0.4")
+    if title:
+        figure.text(LEFT, 0.91, title, fontsize=15, fontweight="bold")
     return figure
+
+
+def _caption(figure: Figure, y: float, text: str) -> None:
+    wrapped = "\n".join(textwrap.wrap(text, 150))
+    figure.text(LEFT, y, wrapped, fontsize=8, color="0.3", va="top", linespacing=1.3)
 
 
 def _draw_text(page: TextPage) -> Figure:
     figure = _page("albench report", page.title)
     for i, line in enumerate(page.lines):
         bold = line in ("LEGEND", "NOTES")
-        figure.text(0.04, 0.86 - i * 0.021, line, fontsize=8.5,
+        figure.text(LEFT, TOP - i * LINE, line, fontsize=9.5,
                     fontweight="bold" if bold else "normal")  # fmt: skip
     return figure
 
 
 def _draw_figure(page: FigurePage) -> Figure:
-    buffer = io.BytesIO()
-    page.block.figure.savefig(buffer, format="png", dpi=FIGURE_DPI)
-    buffer.seek(0)
-    image = matplotlib.image.imread(buffer)
-    figure = _page(page.section, page.block.title, page.block.caption)
-    ax = figure.add_axes((0.04, 0.1, 0.92, 0.78))
+    image = matplotlib.image.imread(io.BytesIO(page.block.png()), format="png")
+    figure = _page(page.section, page.block.title)
+    ax = figure.add_axes((LEFT, 0.1, 1 - 2 * LEFT, 0.78))
     ax.imshow(image, interpolation="antialiased")
     ax.set_axis_off()
+    if page.block.caption:
+        _caption(figure, 0.075, page.block.caption)
     return figure
 
 
-def _draw_table(page: TablePage) -> Figure:
-    block = page.block
-    title = block.title + (f" ({page.part}/{page.parts})" if page.parts > 1 else "")
-    figure = _page(page.section, title, block.caption)
-    ax = figure.add_axes((0.04, 0.1, 0.92, 0.78))
-    ax.set_axis_off()
-    frame = block.frame.iloc[page.start : page.stop]
+def _draw_piece(figure: Figure, piece: TablePiece, top: float) -> None:
+    """One table piece below ``top``: bold title, table (shrunk to the page width), caption."""
+    block = piece.block
+    title = block.title + (f" ({piece.part}/{piece.parts})" if piece.parts > 1 else "")
+    figure.text(LEFT, top, title, fontsize=11, fontweight="bold", va="top")
+    frame = block.frame.iloc[piece.start : piece.stop]
     cells = [[str(i), *map(str, row)] for i, row in zip(frame.index, frame.to_numpy(), strict=True)]
     labels = [block.index_name, *map(str, frame.columns)]
-    for size in (8.5, 7.5, 6.5, 5.5, 4.5):
+    height = (len(cells) + 1) * ROW
+    ax = figure.add_axes((LEFT, top - 0.04 - height, 1 - 2 * LEFT, height))
+    ax.set_axis_off()
+    renderer = figure.canvas.get_renderer()
+    for size in FONT_SIZES:
         table = ax.table(cells, colLabels=labels, loc="upper left", cellLoc="right")
         table.auto_set_font_size(False)
         table.set_fontsize(size)
         table.auto_set_column_width(range(len(labels)))
-        renderer = figure.canvas.get_renderer()
+        for cell in table.get_celld().values():
+            cell.set_height(1 / (len(cells) + 1))
         if table.get_window_extent(renderer).width <= ax.get_window_extent(renderer).width:
             break
         table.remove()
-    highlight = block.highlight.iloc[page.start : page.stop].to_numpy()
+    highlight = block.highlight.iloc[piece.start : piece.stop].to_numpy()
     for (row, column), cell in table.get_celld().items():
-        cell.set_edgecolor("0.8")
-        cell.set_height(0.04)
-        if column == 0:
-            cell.get_text().set_horizontalalignment("left")
+        cell.set_edgecolor("0.82")
+        cell.get_text().set_horizontalalignment("left" if column == 0 else "right")
         if row == 0:
             cell.set_facecolor(HEADER)
             cell.get_text().set_fontweight("bold")
         elif column > 0 and highlight[row - 1, column - 1]:
             cell.set_facecolor(HIGHLIGHT)
             cell.get_text().set_fontweight("bold")
+    if block.caption:
+        _caption(figure, top - 0.05 - height, block.caption)
+
+
+def _draw_tables(page: TablePage) -> Figure:
+    figure = _page(page.section)
+    top = 0.92
+    for piece in page.pieces:
+        _draw_piece(figure, piece, top)
+        top -= piece.height
     return figure
 
 
@@ -156,7 +201,7 @@ def _draw(page: Page) -> Figure:
         return _draw_text(page)
     if isinstance(page, FigurePage):
         return _draw_figure(page)
-    return _draw_table(page)
+    return _draw_tables(page)
 
 
 def write_pdf(report: Report, path: Path | str) -> Path:
