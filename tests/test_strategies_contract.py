@@ -111,6 +111,13 @@ def test_registry_holds_the_built_ins_and_the_example_plugin():
     assert expected <= set(REGISTRY.names())
 
 
+@pytest.mark.parametrize("name", REGISTRY.names())
+def test_metadata_is_complete(name):
+    cls = REGISTRY.cls(name)
+    assert cls.name == name and cls.category and cls.reference
+    assert set(cls.needs) <= set(CAPABILITIES)
+
+
 @pytest.mark.parametrize("spec", SPECS)
 def test_selects_budget_unique_unlabelled(spec):
     pool = Pool()

@@ -1,6 +1,8 @@
 """Sparse neighbourhood graphs over cosine distance, built in row blocks.
 
-Memory is bounded by one block of similarities plus the edges kept, never N x N dense.
+Memory is bounded by one block of similarities plus the edges kept (about 5 bytes per edge:
+int32 column index and int8 value), never N x N dense. The edge count is the sum of ball
+sizes, so it grows with delta: with label-pure balls it stays below N^2 / C.
 Rows must be L2-normalised, so cosine distance is ``1 - x_i . x_j``.
 """
 
@@ -23,7 +25,7 @@ def ball_graph(features: np.ndarray, delta: float) -> sparse.csr_matrix:
         rows.append((r + start).astype(np.int32))
         cols.append(c.astype(np.int32))
     r, c = np.concatenate(rows), np.concatenate(cols)
-    data = np.ones(r.size, dtype=np.int32)
+    data = np.ones(r.size, dtype=np.int8)
     return sparse.csr_matrix((data, (r, c)), shape=(n, n))
 
 

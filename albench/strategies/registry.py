@@ -24,9 +24,12 @@ import sys
 from collections.abc import Iterator
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from albench.errors import AlbenchError, InvalidSpecError, UnknownNameError
+
+if TYPE_CHECKING:
+    from albench.strategies.base import Strategy
 
 GROUP = "albench.strategies"
 BUILT_IN = "built-in"
@@ -150,7 +153,7 @@ def load_plugins() -> None:
     REGISTRY.load_plugins()
 
 
-def get_strategy(spec: str) -> Any:
+def get_strategy(spec: str) -> Strategy:
     """A configured :class:`Strategy` instance from a spec string (see module docstring)."""
     load_plugins()
     spec = spec.strip()
@@ -168,7 +171,9 @@ def get_strategy(spec: str) -> Any:
     return _instantiate(REGISTRY.cls(spec), [], {}, spec)
 
 
-def _instantiate(cls: type, bases: list[Any], options: dict[str, Any], spec: str) -> Any:
+def _instantiate(
+    cls: type[Strategy], bases: list[Strategy], options: dict[str, Any], spec: str
+) -> Strategy:
     if cls.wraps and len(bases) != 1:
         raise InvalidSpecError(f"{cls.name!r} wraps one strategy: write {cls.name}(<strategy>)")
     if not cls.wraps and bases:
@@ -179,8 +184,8 @@ def _instantiate(cls: type, bases: list[Any], options: dict[str, Any], spec: str
         raise InvalidSpecError(f"bad options for strategy {cls.name!r}: {error}") from error
 
 
-def _parse_arguments(inner: str, spec: str) -> tuple[list[Any], dict[str, Any]]:
-    bases: list[Any] = []
+def _parse_arguments(inner: str, spec: str) -> tuple[list[Strategy], dict[str, Any]]:
+    bases: list[Strategy] = []
     options: dict[str, Any] = {}
     for part in _split_top_level(inner, spec):
         keyword = _KEYWORD.match(part)
@@ -228,7 +233,7 @@ def _is_file_spec(spec: str) -> bool:
     return bool(colon) and path.endswith(".py") and name.isidentifier()
 
 
-def load_file_strategy(spec: str) -> type:
+def load_file_strategy(spec: str) -> type[Strategy]:
     """The Strategy subclass named by ``path/to/file.py:ClassName``.
 
     The file is imported once per resolved path as a private module; a class with a ``name``
