@@ -14,6 +14,7 @@ class and estimated on ``purity_sample`` random query points against the whole p
 from __future__ import annotations
 
 import numpy as np
+from scipy import sparse
 
 from albench.errors import InvalidSpecError
 from albench.strategies.ball_graph import ball_graph, impure_radius
@@ -52,7 +53,7 @@ class ProbCover(Strategy):
         self.purity = float(purity)
         self.purity_sample = int(purity_sample)
         self.delta_seed = int(delta_seed)
-        self._graph_for: tuple[np.ndarray, float, object] | None = None
+        self._graph_for: tuple[np.ndarray, float, sparse.csr_matrix] | None = None
 
     def choose_delta(self, features: np.ndarray, n_classes: int) -> float:
         """Largest delta with ball purity >= ``purity`` on k-means pseudo-labels."""
@@ -64,7 +65,7 @@ class ProbCover(Strategy):
         allowed_impure = int(np.floor((1.0 - self.purity) * radius.size))
         return float(min(radius[min(allowed_impure, radius.size - 1)] - ROUNDING_MARGIN, 2.0))
 
-    def _graph(self, ctx: StrategyContext):
+    def _graph(self, ctx: StrategyContext) -> tuple[float, sparse.csr_matrix]:
         """Ball graph of the pool, reused while the strategy sees the same feature array."""
         if self._graph_for is None or self._graph_for[0] is not ctx.features:
             features = unit_rows(ctx.features)
