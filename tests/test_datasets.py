@@ -340,6 +340,12 @@ def test_classnames_txt_forms(tmp_path):
 def test_imagefolder_errors(tmp_path):
     with pytest.raises(DataNotFoundError):
         get_dataset(f"imagefolder:{tmp_path / 'missing'}")
+    (tmp_path / "empty" / "cat").mkdir(parents=True)
+    with pytest.raises(DataNotFoundError, match="no images"):
+        get_dataset(f"imagefolder:{tmp_path / 'empty'}")
+    (tmp_path / "imagenet" / "images" / "train" / "n01").mkdir(parents=True)
+    with pytest.raises(DataNotFoundError, match=r"images/val"):
+        get_dataset("imagenet", data_root=tmp_path)
     make_class_tree(tmp_path / "train", {"a": 1})
     make_class_tree(tmp_path / "test", {"a": 1, "zebra": 1})
     with pytest.raises(InvalidSpecError, match="zebra"):

@@ -100,34 +100,37 @@ class FolderSource(Source):
         return None
 
     def available(self) -> bool:
-        dirs = self._split_dirs()
-        return self.directory.is_dir() and (dirs is None or (self.directory / dirs[0]).is_dir())
+        dirs = self._split_dirs() or ()
+        return self.directory.is_dir() and all((self.directory / d).is_dir() for d in dirs)
 
     def hint(self) -> str:
-        dirs = self._split_dirs() or ("",)
-        return f"put one folder of images per class in {self.directory / dirs[0]}"
+        dirs = self._split_dirs()
+        where = " and ".join(str(self.directory / d) for d in dirs) if dirs else self.directory
+        return f"put one folder of images per class in {where}"
+
+    def _fixed_splits(self, dirs: tuple[str, str], classes: list[str]) -> list[FileSplit]:
+        return [
+            FileSplit(self.directory, *scan(self.directory / d, self.directory, classes))
+            for d in dirs
+        ]
+
+    def _seeded_split(self, classes: list[str]) -> list[FileSplit]:
+        files, labels = scan(self.directory, self.directory, classes)
+        rng = np.random.default_rng(self.options.get("split_seed", DEFAULT_SPLIT_SEED))
+        fraction = self.options.get("test_fraction", DEFAULT_TEST_FRACTION)
+        return [
+            FileSplit(self.directory, [files[i] for i in index], labels[index])
+            for index in stratified_split(labels, fraction, rng)
+        ]
 
     def load(self, download: bool = False) -> Loaded:
         if not self.available():
             raise DataNotFoundError(f"dataset {self.dataset!r}: {self.hint()}")
         dirs = self._split_dirs()
         classes = class_folders(self.directory / dirs[0] if dirs else self.directory)
-        if not classes:
-            raise DataNotFoundError(f"dataset {self.dataset!r}: no class folders; {self.hint()}")
-        if dirs:
-            pool = FileSplit(
-                self.directory, *scan(self.directory / dirs[0], self.directory, classes)
-            )
-            test = FileSplit(
-                self.directory, *scan(self.directory / dirs[1], self.directory, classes)
-            )
-        else:
-            files, labels = scan(self.directory, self.directory, classes)
-            rng = np.random.default_rng(self.options.get("split_seed", DEFAULT_SPLIT_SEED))
-            fraction = self.options.get("test_fraction", DEFAULT_TEST_FRACTION)
-            pool_index, test_index = stratified_split(labels, fraction, rng)
-            pool = FileSplit(self.directory, [files[i] for i in pool_index], labels[pool_index])
-            test = FileSplit(self.directory, [files[i] for i in test_index], labels[test_index])
+        pool, test = self._fixed_splits(dirs, classes) if dirs else self._seeded_split(classes)
+        if len(pool) == 0 or len(test) == 0:
+            raise DataNotFoundError(f"dataset {self.dataset!r}: no images; {self.hint()}")
         names_file = self.directory / CLASSNAMES_FILE
         names = read_classnames(names_file, classes) if names_file.is_file() else tuple(classes)
         return Loaded(pool, test, class_names=names)

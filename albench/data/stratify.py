@@ -30,6 +30,8 @@ def stratified_split(
     if not 0.0 < test_fraction < 1.0:
         raise ValueError(f"test_fraction must lie in (0, 1), got {test_fraction}")
     labels = np.asarray(labels)
+    if len(labels) == 0:
+        return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
     classes, counts = np.unique(labels, return_counts=True)
     quotas = class_quotas(counts, math.ceil(len(labels) * test_fraction))
     test = [
