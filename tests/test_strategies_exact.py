@@ -180,6 +180,16 @@ def test_pcb_takes_candidates_in_base_order_per_least_labelled_class():
     np.testing.assert_array_equal(picks.indices, [5, 4, 2])
 
 
+def test_pcb_with_all_candidates_balances_over_the_whole_ranking():
+    p = np.array([[0.9, 0.1], [0.55, 0.45], [0.6, 0.4], [0.3, 0.7], [0.8, 0.2]])
+    ctx = context(np.zeros((5, 2)), [0], [0], n_classes=2, probabilities=p)
+    # entropy order 1, 2, 3, 4 (pseudo 0, 0, 1, 0); class 1 has no labels -> 3 first
+    picks = get_strategy("pcb(entropy, candidates='all')").select(ctx, 2, None)
+    np.testing.assert_array_equal(picks.indices, [3, 1])
+    budget_only = get_strategy("pcb(entropy, candidates=1)").select(ctx, 2, None)
+    np.testing.assert_array_equal(budget_only.indices, [1, 2])
+
+
 def test_pcb_needs_probabilities_and_its_base_needs():
     assert get_strategy("pcb(badge)").required_capabilities() == {
         "probabilities",

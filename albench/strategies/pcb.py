@@ -2,7 +2,8 @@
 
 "Active Prompt Learning in Vision Language Models" observes that uncertainty or diversity
 sampling on a CLIP learner queries a class-imbalanced set, which hurts prompt learning. PCB
-lets the base strategy propose ``candidates`` x budget samples, pseudo-labels them with the
+lets the base strategy propose ``candidates`` x budget samples (or, with
+``candidates="all"``, rank the whole unlabelled pool), pseudo-labels them with the
 learner's own prediction, and fills the budget one sample at a time from the class with the
 fewest labels so far (labelled set plus picks already made), taking that class's candidates
 in the base strategy's order.
@@ -21,7 +22,7 @@ from albench.strategies.ranking import n_picks
 
 
 class PCB(Strategy):
-    """Wrapper: ``pcb(<strategy>, candidates=4)``."""
+    """Wrapper: ``pcb(<strategy>, candidates=4)`` or ``pcb(<strategy>, candidates="all")``."""
 
     name = "pcb"
     category = "class balance"
@@ -32,11 +33,12 @@ class PCB(Strategy):
     needs = frozenset({"probabilities"})
     wraps = True
 
-    def __init__(self, base: Strategy, *, candidates: float = 4):
+    def __init__(self, base: Strategy, *, candidates: float | str = 4):
         if not isinstance(base, Strategy):
             raise InvalidSpecError(f"pcb wraps a strategy, not {base!r}")
-        if not isinstance(candidates, (int, float)) or candidates < 1:
-            raise InvalidSpecError(f"pcb candidates must be a number >= 1, got {candidates!r}")
+        number = isinstance(candidates, (int, float)) and not isinstance(candidates, bool)
+        if candidates != "all" and not (number and candidates >= 1):
+            raise InvalidSpecError(f"pcb candidates is a number >= 1 or 'all', not {candidates!r}")
         self.base = base
         self.candidates = candidates
 
@@ -46,7 +48,8 @@ class PCB(Strategy):
     def select(self, ctx: StrategyContext, budget: int, rng: np.random.Generator) -> Selection:
         n_unlabelled = ctx.unlabelled.size
         k = n_picks(budget, n_unlabelled)
-        n_candidates = min(math.ceil(self.candidates * k), n_unlabelled)
+        wanted = n_unlabelled if self.candidates == "all" else math.ceil(self.candidates * k)
+        n_candidates = min(wanted, n_unlabelled)
         proposal = self.base.select(ctx, n_candidates, rng)
         pool = np.asarray(proposal.indices, dtype=np.int64)
         pseudo = np.asarray(ctx.probabilities())[pool].argmax(axis=1)
