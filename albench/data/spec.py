@@ -103,7 +103,11 @@ def _as_strings(value: Any, known_names: set[str]) -> tuple[str, ...] | str | No
 def parse_spec(data: dict[str, Any], path: Path) -> DatasetSpec:
     """Validate one spec's JSON content."""
     _check(data.get("name") == path.stem, path, "'name' must equal the file name")
-    _check(isinstance(data.get("n_classes"), int) and data["n_classes"] > 0, path, "n_classes")
+    _check(
+        isinstance(data.get("n_classes"), int) and data["n_classes"] > 0,
+        path,
+        "'n_classes' must be a positive integer",
+    )
     try:
         names = _as_strings(data.get("class_names"), set(_NAMED_CLASS_NAMES))
         templates = _as_strings(data.get("templates"), set(_CODED_TEMPLATES) | set(template_sets()))
@@ -111,14 +115,22 @@ def parse_spec(data: dict[str, Any], path: Path) -> DatasetSpec:
         raise InvalidSpecError(f"dataset spec {path}: not a list of names: {bad}") from None
     _check(templates is not None, path, "'templates' is required")
     if isinstance(names, tuple):
-        _check(len(names) == data["n_classes"], path, f"{len(names)} class names")
+        _check(
+            len(names) == data["n_classes"],
+            path,
+            f"{len(names)} class names for {data['n_classes']} classes",
+        )
     if isinstance(templates, tuple):
         _check(all(PLACEHOLDER in t for t in templates), path, "a template lacks '{}'")
     coop_template = data.get("coop_template", "a photo of a {}.")
     _check(PLACEHOLDER in coop_template, path, "coop_template lacks '{}'")
     sources = data.get("sources")
     _check(isinstance(sources, list) and len(sources) > 0, path, "'sources' must be a list")
-    _check(all(isinstance(s, dict) and "kind" in s for s in sources), path, "source 'kind'")
+    _check(
+        all(isinstance(s, dict) and "kind" in s for s in sources),
+        path,
+        "every source needs a 'kind'",
+    )
     return DatasetSpec(
         name=data["name"],
         n_classes=data["n_classes"],
