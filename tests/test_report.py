@@ -11,6 +11,7 @@ import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 
+import matplotlib
 import matplotlib.image
 import numpy as np
 import pandas as pd
@@ -18,8 +19,16 @@ import pytest
 
 from albench import cli, results, stats
 from albench.errors import ResultsError, UnknownNameError
-from albench.report import ReportOptions, build_report, paginate, render_html, write_pdf
-from albench.report.style import strategy_styles
+from albench.report import (
+    FigureBlock,
+    ReportOptions,
+    build_report,
+    figures,
+    paginate,
+    render_html,
+    write_pdf,
+)
+from albench.report.style import RC, strategy_styles
 
 EVIL = "<script>alert(1)</script>"
 STRATEGIES = ("random", "entropy", EVIL)
@@ -202,6 +211,17 @@ def test_bad_input_raises_user_errors(frame):
         build_report(frame, ReportOptions(baseline="nonesuch"))
 
 
+def test_names_with_dollars_are_not_mathtext():
+    # "$\\frac$" is invalid mathtext: drawing it fails unless math parsing is off
+    curves = pd.DataFrame(
+        {"env": "d", "strategy": "cost$\\frac$", "n_labelled": [1, 2], "mean": 0.5,
+         "half_width": 0.1}
+    )  # fmt: skip
+    with matplotlib.rc_context(RC):
+        figure = figures.learning_curves(curves, strategy_styles(["cost$\\frac$"]), "acc")
+    assert FigureBlock("t", figure).png().startswith(b"\x89PNG")
+
+
 def test_styles_are_distinct_and_order_free():
     styles = strategy_styles(["c", "a", "b"])
     assert list(styles) == ["a", "b", "c"]
@@ -240,20 +260,27 @@ def test_cli_unknown_baseline_exits_2(report_cli, frame, tmp_path, monkeypatch, 
     assert not (tmp_path / "r.html").exists()
 
 
-def _tool_or_skip(path: str | None, what: str) -> str:
-    """The tool's path; a skip with the reason, or a failure in CI where it must exist."""
-    if path and Path(path).exists():
-        return path
-    message = f"{what} not found; install it (Debian: see .ci/run) to run this check"
+def _missing(what: str) -> None:
+    """Skip with the reason, or fail in CI, where every tool of .ci/run must be present."""
+    message = f"{what} not found; install it (see .ci/run) to run this check"
     if os.environ.get("CI") == "true":
         pytest.fail(message)
     pytest.skip(message)
 
 
+def _tool(path: str | None, what: str) -> str:
+    if not (path and Path(path).exists()):
+        _missing(what)
+    return path
+
+
 @pytest.mark.browser
 def test_report_in_headless_chromium(html, tmp_path):
-    chromium = _tool_or_skip(CHROMIUM, "chromium (/usr/bin/chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
+    chromium = _tool(CHROMIUM, "chromium (/usr/bin/chromium)")
+    try:
+        from playwright import sync_api
+    except ImportError:
+        _missing("the playwright Python package")
     page_file = tmp_path / "report.html"
     page_file.write_text(html, encoding="utf-8")
     errors: list[str] = []
@@ -278,7 +305,7 @@ def test_report_in_headless_chromium(html, tmp_path):
 
 
 def test_pdf_pages_match_the_model_and_are_not_blank(report, tmp_path):
-    pdftoppm = _tool_or_skip(shutil.which("pdftoppm"), "pdftoppm (poppler-utils)")
+    pdftoppm = _tool(shutil.which("pdftoppm"), "pdftoppm (poppler-utils)")
     pdf = write_pdf(report, tmp_path / "report.pdf")
     subprocess.run([pdftoppm, "-r", "40", "-png", str(pdf), str(tmp_path / "page")], check=True)
     pages = sorted(tmp_path.glob("page-*.png"))

@@ -20,7 +20,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
-from albench.report.model import FigureBlock, Report, TableBlock
+from albench.report.model import PNG_DPI, FigureBlock, Report, TableBlock
 from albench.report.style import RC
 from albench.results import atomic_path
 
@@ -141,9 +141,14 @@ def _draw_text(page: TextPage) -> Figure:
 
 
 def _draw_figure(page: FigurePage) -> Figure:
+    """The figure's image at its own size, shrunk (never enlarged) to fit under the title."""
     image = matplotlib.image.imread(io.BytesIO(page.block.png()), format="png")
     figure = _page(page.section, page.block.title)
-    ax = figure.add_axes((LEFT, 0.1, 1 - 2 * LEFT, 0.78))
+    box_width, box_height = 1 - 2 * LEFT, 0.78
+    height, width = (n / PNG_DPI for n in image.shape[:2])
+    scale = min(1.0, box_width * PAGE[0] / width, box_height * PAGE[1] / height)
+    w, h = width * scale / PAGE[0], height * scale / PAGE[1]
+    ax = figure.add_axes((LEFT + (box_width - w) / 2, 0.1 + box_height - h, w, h))
     ax.imshow(image, interpolation="antialiased")
     ax.set_axis_off()
     if page.block.caption:
