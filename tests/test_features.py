@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import pickle
 import subprocess
 import sys
 import time
@@ -367,3 +368,22 @@ def test_features_command_no_recompute_exits_2_on_corrupt_entry(
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and "corrupt" in error
     assert main(argv) == 0
+
+
+def test_tiny_clip_on_digits_is_deterministic_and_normalised(tmp_path):
+    from albench.backbones import get_backbone
+    from albench.data import get_dataset
+
+    dataset, backbone = get_dataset("digits"), get_backbone("tiny-clip")
+    pickle.dumps(backbone.transform())  # DataLoader workers started by spawn need this
+    options = {"batch_size": 64, "num_workers": 0, "progress": False}
+    stores = [FeatureStore(tmp_path / "a"), FeatureStore(tmp_path / "b")]
+    a, b = (s.image_features(backbone, dataset, "test", **options) for s in stores)
+    entries = [s.image_entry(backbone, dataset, "test") for s in stores]
+    assert a.shape == (450, backbone.embed_dim)
+    assert (entries[0] / "features.npy").read_bytes() == (entries[1] / "features.npy").read_bytes()
+    np.testing.assert_allclose(np.linalg.norm(a.astype(np.float32), axis=1), 1, atol=2e-3)
+    text = stores[0].text_features(backbone, dataset)
+    assert text.shape == (10, backbone.embed_dim)
+    np.testing.assert_allclose(np.linalg.norm(text, axis=1), 1, atol=1e-6)
+    np.testing.assert_array_equal(b, a)
