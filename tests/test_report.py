@@ -154,11 +154,11 @@ def test_user_names_are_escaped(html):
     assert "<script" not in html.lower()
 
 
-def test_html_is_self_contained(html, parsed):
+def test_html_is_self_contained(report, html, parsed):
     assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", html, re.IGNORECASE)
     assert "<link" not in html and "@import" not in html and "url(" not in html
     assert parsed.images and all(s.startswith("data:image/png;base64,") for s in parsed.images)
-    assert len(parsed.images) == len(build_figures := parsed.images) and build_figures
+    assert len(parsed.images) == len(report.figures())
 
 
 def test_aubc_table_holds_strategies_and_marks_best(frame, parsed):
@@ -200,6 +200,22 @@ def test_cross_dataset_section_has_friedman_and_cd(report, frame, parsed):
     assert "Critical difference — all datasets" in titles
     friedman = parsed.tables["Friedman tests"]["rows"][0]
     assert friedman[1:3] == ["2", "3"]
+
+
+def test_split_sizes_differ_between_datasets_learners_split_groups(frame):
+    varied = frame.assign(test_size=frame["dataset"].map({"eurosat": 500, EVIL: 300}))
+    twice = pd.concat([varied, varied.assign(learner="coop", run_id=varied.run_id + "c")])
+    report = build_report(twice)
+    friedman = next(t for t in report.tables() if t.title == "Friedman tests")
+    assert list(friedman.frame.index) == ["coop", "linear-probe"]
+    assert friedman.frame["datasets (N)"].tolist() == ["2", "2"]
+
+
+def test_default_output_is_named_after_the_first_results(tmp_path):
+    from albench.commands.report import default_out
+
+    assert default_out([tmp_path / "sweep-a", tmp_path / "b"]) == Path("reports/sweep-a.html")
+    assert default_out([tmp_path / "runs.parquet"]) == Path("reports/runs.html")
 
 
 def test_bad_input_raises_user_errors(frame):

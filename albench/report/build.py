@@ -24,7 +24,10 @@ from albench.report.style import RC, StrategyStyle, strategy_styles
 from albench.results import COLUMNS
 
 METRICS = {"accuracy": "accuracy", "balanced_accuracy": "balanced accuracy"}
-ENV_KEYS = ("dataset", "backbone", "learner", "initial", "budget", "pool_size", "test_size")
+#: Choices of the experimenter: runs differing in one of them are never paired or ranked together.
+PROTOCOL_KEYS = ("backbone", "learner", "initial", "budget")
+#: Properties of a dataset's splits: they differ between datasets without splitting a group.
+SPLIT_KEYS = ("pool_size", "test_size")
 WINDOWS = {"aubc": "AUBC, full budget", "aubc_low": "AUBC, low budget", "final": "final {}"}
 KEYS = ["group", "env"]
 
@@ -105,20 +108,27 @@ def prepare(results: pd.DataFrame, options: ReportOptions, notes: list[str]) -> 
     if options.baseline not in known:
         raise UnknownNameError("baseline strategy", options.baseline, known)
     data = data.assign(
-        env=_labels(data, ENV_KEYS, always=("dataset",)),
-        group=_labels(data, ENV_KEYS[1:], always=()),
+        env=_labels(data, ["dataset", *_setting_keys(data)]),
+        group=_labels(data, _setting_keys(data)),
     )
     data = _complete_runs(data, notes)
     _check_pairing(data)
     return data.sort_values(["env", "strategy", "seed", "round"], kind="stable")
 
 
-def _labels(data: pd.DataFrame, keys: Sequence[str], always: Sequence[str]) -> pd.Series:
-    """Readable labels joining the key values that vary in the data (and ``always`` keys)."""
-    shown = [k for k in keys if k in always or data[k].nunique() > 1]
-    if not shown:
+def _setting_keys(data: pd.DataFrame) -> list[str]:
+    """Keys that tell settings apart: protocol keys that vary at all, split keys that vary
+    within one dataset (different test sizes of two datasets are no different settings)."""
+    protocol = [k for k in PROTOCOL_KEYS if data[k].nunique() > 1]
+    within = data.groupby("dataset")[list(SPLIT_KEYS)].nunique().max()
+    return protocol + [k for k in SPLIT_KEYS if within[k] > 1]
+
+
+def _labels(data: pd.DataFrame, keys: Sequence[str]) -> pd.Series:
+    """Readable labels joining the values of ``keys`` ("all datasets" when there are none)."""
+    if not keys:
         return pd.Series("all datasets", index=data.index)
-    return data[shown].astype(str).agg(" · ".join, axis=1)
+    return data[list(keys)].astype(str).agg(" · ".join, axis=1)
 
 
 def _complete_runs(data: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
