@@ -192,6 +192,8 @@ def test_single_seed_and_dataset_are_notes_not_failures(frame):
     small = frame[(frame.seed == 0) & (frame.dataset == "eurosat")]
     notes = " ".join(build_report(small).notes)
     assert "Fewer than 2 seeds" in notes
+    uneven = frame[(frame.strategy != "entropy") | (frame.seed < 2)]
+    assert "ran on different seeds on" in " ".join(build_report(uneven).notes)
     assert "No Friedman test" in notes and "have 3 and 1" in notes
 
 

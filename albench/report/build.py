@@ -217,16 +217,23 @@ def _note_pairs(ctx: _Context, summary: pd.DataFrame) -> None:
     few = sorted(common[common < 2].index)
     if few:
         ctx.notes.append(
-            f"Fewer than 2 seeds shared by all strategies on {', '.join(few)}: no confidence "
-            "intervals or significance tests there."
+            f"Fewer than 2 seeds shared by all strategies on {', '.join(few)}: no significance "
+            "tests there (and no confidence interval for a strategy run on a single seed)."
+        )
+    seeds = summary.groupby(["env", "strategy"], sort=True)["seed"].agg(frozenset)
+    uneven = [env for env, sets in seeds.groupby(level="env", sort=True) if sets.nunique() > 1]
+    if uneven:
+        ctx.notes.append(
+            f"Strategies ran on different seeds on {', '.join(uneven)}: intervals use each "
+            "strategy's own seeds, paired tests only the seeds all strategies share."
         )
     alpha = ctx.options.alpha
     floors = sorted({int(n) for n in common if n >= 2 and stats.wilcoxon_p_floor(n) >= alpha})
     if floors:
         shown = ", ".join(f"{n} pairs: p ≥ {stats.wilcoxon_p_floor(n):.3g}" for n in floors)
         ctx.notes.append(
-            f"The Wilcoxon signed-rank test cannot reach p < {alpha} with fewer than 6 pairs "
-            f"({shown}); its p-values here are floors, not evidence of no difference."
+            f"The Wilcoxon signed-rank test cannot reach p < {alpha} with so few pairs "
+            f"({shown}); its large p-values here are floors, not evidence of no difference."
         )
     present = summary.groupby("env", sort=True)["strategy"].agg(set)
     lacking = [env for env, names in present.items() if ctx.options.baseline not in names]

@@ -144,7 +144,7 @@ def pvalue_matrix(pvalues: pd.DataFrame, alpha: float, title: str) -> TableBlock
 
 def runtime_table(seconds: pd.DataFrame) -> TableBlock:
     """Mean selection and training seconds per round; fastest in bold."""
-    text = seconds.map(lambda v: f"{v:.3g}")
+    text = seconds.map(lambda v: DASH if np.isnan(v) else f"{v:.3g}")
     text.columns = ["selection (s / round)", "training (s / round)"]
     highlight = _best(seconds, lower_is_better=True)
     highlight.columns = text.columns
