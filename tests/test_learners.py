@@ -150,5 +150,5 @@ def test_unknown_learner_and_option_are_user_errors():
 
 def test_hyperparameters_record_defaults():
     hyper = make_learner("linear", _context(), {}).hyperparameters()
-    assert hyper["init"] == "text" and hyper["weight_decay"] == 1e-3
+    assert hyper["init"] == "text" and hyper["weight_decay"] == 1e-4
     assert hyper["optimizer"] == "lbfgs"

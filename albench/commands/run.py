@@ -146,6 +146,7 @@ def _tables(curves: pd.DataFrame, aubc: pd.DataFrame) -> Iterator[Table]:
         table.add_column("AUBC (mean ± sd, seeds)", justify="right", style="bold")
         for strategy, values in wide.iterrows():
             score = scores.loc[strategy]
-            summary = f"{score['aubc']:.4f} ± {score['aubc_std']:.4f} ({score['seeds']})"
+            spread = f" ± {score['aubc_std']:.4f}" if score["seeds"] > 1 else ""
+            summary = f"{score['aubc']:.4f}{spread} ({int(score['seeds'])})"
             table.add_row(strategy, *(f"{v:.3f}" for v in values), summary)
         yield table

@@ -19,6 +19,11 @@ def unit_rows(features: np.ndarray, device: str = "cpu") -> torch.Tensor:
     return torch.nn.functional.normalize(x, dim=1)
 
 
+def as_tensor(array: np.ndarray, device: str = "cpu") -> torch.Tensor:
+    """A float32 tensor copy of ``array`` (cached arrays are read-only memory maps)."""
+    return torch.tensor(np.asarray(array, dtype=np.float32), device=device)
+
+
 def badge_factors(probs: torch.Tensor, x: torch.Tensor) -> GradEmbedding:
     """BADGE factors (Ash et al., ICLR 2020, eq. 1) for a last layer ``logits = x @ W.T``.
 

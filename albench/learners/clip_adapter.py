@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from albench.errors import InvalidSpecError
-from albench.learners._features import badge_factors, torch_generator, unit_rows
+from albench.learners._features import as_tensor, badge_factors, torch_generator, unit_rows
 from albench.learners.base import GradEmbedding, Learner, LearnerContext
 
 
@@ -63,9 +63,7 @@ class ClipAdapter(Learner):
             steps=int(steps),
             warm_start=bool(warm_start),
         )
-        self._text = torch.as_tensor(
-            np.asarray(context.text_embeddings, dtype=np.float32), device=context.device
-        )
+        self._text = as_tensor(context.text_embeddings, context.device)
         self._layers: tuple[torch.Tensor, torch.Tensor] | None = None
 
     def _init_layers(self, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:

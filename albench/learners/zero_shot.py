@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from albench.learners._features import badge_factors, unit_rows
+from albench.learners._features import as_tensor, badge_factors, unit_rows
 from albench.learners.base import GradEmbedding, Learner, LearnerContext
 
 
@@ -31,8 +31,8 @@ class ZeroShot(Learner):
     def __init__(self, context: LearnerContext, *, warm_start: bool = False):
         """``warm_start`` is accepted for a uniform learner interface; nothing is trained."""
         super().__init__(context, warm_start=warm_start)
-        self._weights = float(context.logit_scale) * torch.as_tensor(
-            np.asarray(context.text_embeddings, dtype=np.float32), device=context.device
+        self._weights = float(context.logit_scale) * as_tensor(
+            context.text_embeddings, context.device
         )
 
     def fit(self, features: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> None:
