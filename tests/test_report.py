@@ -220,6 +220,14 @@ def test_default_output_is_named_after_the_first_results(tmp_path):
     assert default_out([tmp_path / "runs.parquet"]) == Path("reports/runs.html")
 
 
+def test_penalty_counts_budget_points_after_the_initial_set(report):
+    outcomes = next(t for t in report.tables() if t.title.startswith("Wins, ties and losses"))
+    counts = outcomes.frame[["wins", "ties", "losses"]].astype(int).sum(axis=1)
+    # 2 opponents x 4 acquisition rounds (round 0 excluded) x 2 datasets
+    assert counts.tolist() == [16, 16, 16]
+    assert outcomes.frame.loc[EVIL, "wins"] == "16"
+
+
 def test_bad_input_raises_user_errors(frame):
     with pytest.raises(ResultsError):
         build_report(frame.iloc[0:0])

@@ -262,7 +262,9 @@ def _tests(ctx: _Context) -> Section:
 def _penalty(ctx: _Context) -> Section:
     metric, alpha = ctx.options.metric, ctx.options.alpha
     blocks: list[FigureBlock | TableBlock] = []
-    for group, frame in ctx.data.groupby("group", sort=True):
+    # round 0 is the shared initial set: no strategy has acted yet, so it is no budget point
+    acquired = ctx.data[ctx.data["round"] > 0]
+    for group, frame in acquired.groupby("group", sort=True):
         per_env = [
             stats.penalty_matrix(env_frame, metric, alpha)
             for _, env_frame in frame.groupby("env", sort=True)
@@ -284,7 +286,12 @@ def _penalty(ctx: _Context) -> Section:
         )
         blocks.append(FigureBlock(title, figures.penalty_heatmap(total), caption))
         blocks.append(tables.outcomes_table(total, f"Wins, ties and losses — {group}"))
-    intro = "Pairwise comparisons at every budget point (Ash et al., ICLR 2020)."
+    intro = (
+        "Pairwise comparisons at every budget point after the first acquisition (Ash et al., "
+        "ICLR 2020)."
+    )
+    if acquired.empty:
+        ctx.notes.append("No acquisition rounds in the results: no pairwise penalty matrix.")
     return Section("Pairwise penalty matrix", intro if blocks else "", blocks)
 
 
