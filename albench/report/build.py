@@ -196,7 +196,8 @@ def _aubc(ctx: _Context) -> Section:
         intervals = stats.strategy_intervals(summary, value, KEYS)
         marks = tables.markers(_comparisons(ctx, summary, value))
         caption = f"{captions[value]} (%); mean ± 95 % t half-width over seeds. Bold: best mean."
-        blocks.append(tables.interval_table(intervals, marks, window, caption))
+        title = window[:1].upper() + window[1:]
+        blocks.append(tables.interval_table(intervals, marks, title, caption))
         if value != "final":
             points.append(intervals.assign(window=window))
     figure = figures.aubc_points(pd.concat(points), ctx.styles)

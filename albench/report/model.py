@@ -15,6 +15,8 @@ from matplotlib.figure import Figure
 
 from albench.report.style import RC
 
+_NUMBER = r"[\s\d.,+\-−±<—↑↓†%]*"
+
 #: Resolution of the figure images: sharp on high-density screens and in print.
 PNG_DPI = 150
 
@@ -54,6 +56,10 @@ class TableBlock:
     highlight: pd.DataFrame
     index_name: str = ""
     caption: str = ""
+
+    def numeric(self) -> list[bool]:
+        """Per column: whether every cell is a number (right-aligned) rather than text."""
+        return [bool(self.frame[c].astype(str).str.fullmatch(_NUMBER).all()) for c in self.frame]
 
 
 @dataclass

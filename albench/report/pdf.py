@@ -179,9 +179,11 @@ def _draw_piece(figure: Figure, piece: TablePiece, top: float) -> None:
             break
         table.remove()
     highlight = block.highlight.iloc[piece.start : piece.stop].to_numpy()
+    numeric = block.numeric()
     for (row, column), cell in table.get_celld().items():
         cell.set_edgecolor("0.82")
-        cell.get_text().set_horizontalalignment("left" if column == 0 else "right")
+        text = column == 0 or not numeric[column - 1]
+        cell.get_text().set_horizontalalignment("left" if text else "right")
         if row == 0:
             cell.set_facecolor(HEADER)
             cell.get_text().set_fontweight("bold")
