@@ -242,7 +242,7 @@ def paired_comparisons(
     for group, frame in summary.groupby(list(keys), sort=True):
         group = group if isinstance(group, tuple) else (group,)
         table = _paired_frame(frame, value)
-        if table.shape[1] < 2:
+        if table.shape[1] < 2 or table.empty:
             continue
         best = str(table.mean().idxmax())
         references = {"best": best}

@@ -130,6 +130,8 @@ def test_paired_comparisons_uses_only_common_seeds():
     summary = _summary({"random": [0.5, 0.6, 0.7], "entropy": [0.6, 0.7]})
     table = stats.paired_comparisons(summary, "aubc", ["dataset"], "random", 0.05)
     assert set(table.n) == {2}
+    disjoint = _summary({"random": [0.5, np.nan], "entropy": [np.nan, 0.7]}).dropna()
+    assert stats.paired_comparisons(disjoint, "aubc", ["dataset"], "random", 0.05).empty
 
 
 def _curves(offsets: dict[str, float], rounds: int = 4, seeds: int = 5) -> pd.DataFrame:
