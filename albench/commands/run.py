@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pandas as pd
+from rich import box
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -107,6 +108,8 @@ def main(args: argparse.Namespace) -> int:
     console, errors = Console(), Console(stderr=True)
 
     def bar(done: Iterator[str], total: int) -> Iterator[str]:
+        if total == 0:
+            return
         columns = (
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -138,15 +141,35 @@ def _tables(curves: pd.DataFrame, aubc: pd.DataFrame) -> Iterator[Table]:
     for group, frame in curves.groupby(keys, sort=False):
         wide = frame.pivot_table(index="strategy", columns="round", values="accuracy", sort=False)
         labels = frame.groupby("round")["n_labelled"].mean()
-        table = Table(title=f"mean test accuracy — {' / '.join(group)}")
-        table.add_column("strategy")
+        title = f"{' / '.join(group)}: mean test accuracy per round"
+        caption = "labels: " + ", ".join(f"{labels[r]:g}" for r in wide.columns)
+        table = Table(
+            title=title, caption=caption, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True
+        )
+        table.add_column("strategy", no_wrap=True)
         for round_ in wide.columns:
-            table.add_column(f"r{round_} ({labels[round_]:g})", justify="right")
-        scores = aubc.set_index([*keys, "strategy"]).loc[group]
-        table.add_column("AUBC (mean ± sd, seeds)", justify="right", style="bold")
+            table.add_column(f"r{round_}", justify="right", no_wrap=True, min_width=5)
         for strategy, values in wide.iterrows():
-            score = scores.loc[strategy]
-            spread = f" ± {score['aubc_std']:.4f}" if score["seeds"] > 1 else ""
-            summary = f"{score['aubc']:.4f}{spread} ({int(score['seeds'])})"
-            table.add_row(strategy, *(f"{v:.3f}" for v in values), summary)
+            table.add_row(strategy, *(f"{v:.3f}" for v in values))
+        yield table
+        scores = aubc.set_index([*keys, "strategy"]).loc[group].sort_values("aubc")[::-1]
+        table = Table(
+            title=f"{' / '.join(group)}: AUBC",
+            box=box.SIMPLE_HEAD,
+            pad_edge=False,
+            collapse_padding=True,
+        )
+        for column in ("strategy", "AUBC", "sd", "seeds", "final"):
+            table.add_column(
+                column, justify="left" if column == "strategy" else "right", no_wrap=True
+            )
+        final = wide.iloc[:, -1]
+        for strategy, score in scores.iterrows():
+            table.add_row(
+                strategy,
+                f"{score['aubc']:.4f}",
+                f"{score['aubc_std']:.4f}" if score["seeds"] > 1 else "-",
+                str(int(score["seeds"])),
+                f"{final[strategy]:.3f}",
+            )
         yield table
