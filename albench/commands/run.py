@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
+import signal
 from collections.abc import Iterator
 from typing import Any
 
@@ -124,7 +126,8 @@ def main(args: argparse.Namespace) -> int:
                 progress.advance(task)
                 yield run_id
 
-    result = run_sweep(sweep, args.out, jobs=args.jobs, progress=bar)
+    with _terminate_as_interrupt():
+        result = run_sweep(sweep, args.out, jobs=args.jobs, progress=bar)
     curves, aubc = summarise(result.rows)
     for table in _tables(curves, aubc):
         console.print(table)
@@ -133,6 +136,20 @@ def main(args: argparse.Namespace) -> int:
         f"results in {result.out}"
     )
     return 0
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a scheduler's or ``kill``'s stop) cleans up like Ctrl-C: finished runs stay."""
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _tables(curves: pd.DataFrame, aubc: pd.DataFrame) -> Iterator[Table]:
