@@ -6,11 +6,15 @@ CUDA inputs stay on the GPU. Numpy inputs are wrapped without copying when alrea
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import numpy as np
 import torch
+from threadpoolctl import threadpool_limits
 
-#: upper bound on the elements of one temporary block (16 Mi floats = 64 MiB)
-BLOCK_ELEMENTS = 1 << 24
+#: upper bound on the elements of one temporary block (4 Mi floats = 16 MiB)
+BLOCK_ELEMENTS = 1 << 22
 
 
 def as_float_tensor(array: np.ndarray | torch.Tensor, name: str) -> torch.Tensor:
@@ -36,3 +40,34 @@ def as_index_array(indices: np.ndarray | torch.Tensor | None, n: int, name: str)
 def row_block(n_cols: int) -> int:
     """Rows per block so that a (rows x n_cols) temporary stays under BLOCK_ELEMENTS."""
     return max(1, BLOCK_ELEMENTS // max(1, n_cols))
+
+
+@contextmanager
+def single_threaded(device: torch.device) -> Iterator[None]:
+    """Run the per-pick loop's small operations on one CPU thread.
+
+    Waking a thread pool for a mat-vec over a few rows costs more than the work, and far
+    more on a loaded machine (each op waits for every pool thread to be scheduled). The
+    large GEMMs run inside :func:`all_threads`. No effect for CUDA tensors.
+    """
+    if device.type != "cpu":
+        yield
+        return
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with threadpool_limits(limits=1, user_api="blas"):
+            yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+@contextmanager
+def all_threads(threads: int) -> Iterator[None]:
+    """Inside :func:`single_threaded`: give a large GEMM ``threads`` torch threads again."""
+    inner = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(inner)

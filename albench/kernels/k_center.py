@@ -17,7 +17,7 @@ from typing import Literal
 import numpy as np
 import torch
 
-from albench.kernels._tensor import as_float_tensor, as_index_array, row_block
+from albench.kernels._tensor import as_float_tensor, as_index_array, row_block, single_threaded
 from albench.kernels.k_center_lazy import lazy_picks
 
 
@@ -80,7 +80,8 @@ def greedy_k_center(
     if first:
         dist[first[0]] = -float("inf")
     pick_loop = {"lazy": lazy_picks, "plain": _plain_picks}[method]
-    positions = first + pick_loop(x, cand_t, dist, k - len(first))
+    with single_threaded(x.device):
+        positions = first + pick_loop(x, cand_t, dist, k - len(first))
     return cand[np.asarray(positions, dtype=np.int64)]
 
 

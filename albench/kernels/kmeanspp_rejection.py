@@ -18,6 +18,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from albench.kernels._tensor import all_threads, single_threaded
+
 #: rows per block of the two-level sampler
 SAMPLER_BLOCK = 1024
 #: rows per block of a fold (keeps the (rows x fold_every) temporaries cache-sized)
@@ -77,17 +79,20 @@ def rejection_picks(
     a_cpu, f_cpu, sq_cpu = (t.cpu().numpy() for t in (a, f, sq))
     pending: list[int] = []
     rejected = 0
-    while len(picks) < k:
-        pick, misses = _draw_one(sampler, chosen, pending, a_cpu, f_cpu, sq_cpu, rng)
-        picks.append(pick)
-        chosen[pick] = True
-        sampler.set(pick, 0.0)
-        pending.append(pick)
-        rejected += misses
-        if len(pending) == fold_every or rejected >= fold_every:
-            _fold(a, f, sq, pending, weights, chosen)
-            sampler.reset()
-            pending, rejected = [], 0
+    threads = torch.get_num_threads()
+    with single_threaded(a.device):
+        while len(picks) < k:
+            pick, misses = _draw_one(sampler, chosen, pending, a_cpu, f_cpu, sq_cpu, rng)
+            picks.append(pick)
+            chosen[pick] = True
+            sampler.set(pick, 0.0)
+            pending.append(pick)
+            rejected += misses
+            if len(pending) == fold_every or rejected >= fold_every:
+                with all_threads(threads):
+                    _fold(a, f, sq, pending, weights, chosen)
+                sampler.reset()
+                pending, rejected = [], 0
     return picks
 
 

@@ -1,0 +1,89 @@
+"""Which kernel and reference runs at which size, and what each case costs.
+
+``make bench`` runs every case here whose size is in ``ALBENCH_BENCH_SIZES`` (default
+``S,M,L``; ``S`` for a quick run). References that cannot allocate their working set on a
+machine of this class are not run; docs/benchmarks.md records the memory they would need.
+``ALBENCH_BENCH_ALL_REFERENCES=1`` also runs the per-pick references at L.
+"""
+
+from __future__ import annotations
+
+import os
+
+from benchmarks.inputs import FEATURE_DIM, SIZES, Size
+
+F32 = 4
+#: the largest working set a case may need (this machine: 24 GiB shared by several users)
+MEMORY_LIMIT = 6 * 2**30
+
+
+def selected_sizes() -> list[str]:
+    names = os.environ.get("ALBENCH_BENCH_SIZES", "S,M,L").split(",")
+    return [n.strip() for n in names if n.strip() in SIZES]
+
+
+def unlabelled(size: Size) -> int:
+    return size.n - size.n_labelled
+
+
+def k_center_flops(size: Size) -> float:
+    """GEMM work of exact greedy k-center: distances of every row to |L| + B centres."""
+    return 2.0 * size.n * FEATURE_DIM * (size.n_labelled + size.budget)
+
+
+def k_center_stream_bytes(size: Size) -> float:
+    """Bytes a plain loop reads: the labelled block once, then all features per pick."""
+    return F32 * size.n * FEATURE_DIM * size.budget
+
+
+def badge_flops(size: Size) -> float:
+    """GEMM work of k-means++ on factors: each row against each centre, (C + h) per pair."""
+    return 2.0 * unlabelled(size) * (size.n_classes + FEATURE_DIM) * size.budget
+
+
+def badge_stream_bytes(size: Size) -> float:
+    """Bytes a plain loop reads: all factors once per pick."""
+    return F32 * unlabelled(size) * (size.n_classes + FEATURE_DIM) * size.budget
+
+
+def feature_bytes(size: Size) -> int:
+    return F32 * size.n * FEATURE_DIM
+
+
+def factor_bytes(size: Size) -> int:
+    return F32 * unlabelled(size) * (size.n_classes + FEATURE_DIM)
+
+
+#: working set (bytes) of each reference at a size
+NEEDS = {
+    "k_center_full_matrix": lambda s: F32 * s.n * s.n,
+    "k_center_pairwise": lambda s: F32 * s.n * s.n_labelled * 2,
+    "badge_materialised": lambda s: F32 * unlabelled(s) * s.n_classes * FEATURE_DIM * 2,
+    "badge_factorised_rv": lambda s: 8 * unlabelled(s) * 6,
+}
+
+#: sizes each reference runs at when memory allows (per-pick references are slow)
+REFERENCE_SIZES = {
+    "k_center_full_matrix": ("S",),
+    "k_center_pairwise": ("S", "M"),
+    "badge_materialised": ("S",),
+    "badge_factorised_rv": ("S", "M"),
+}
+
+
+def reference_skip_reason(name: str, size_name: str) -> str | None:
+    """Why ``name`` does not run at ``size_name`` (None: it runs)."""
+    need = NEEDS[name](SIZES[size_name])
+    if need > MEMORY_LIMIT:
+        return f"cannot allocate: needs {need / 1e9:.0f} GB"
+    sizes = REFERENCE_SIZES[name]
+    if os.environ.get("ALBENCH_BENCH_ALL_REFERENCES") == "1":
+        sizes = (*sizes, "L")
+    if size_name not in sizes:
+        return "not run: time budget of make bench"
+    return None
+
+
+def rounds(size_name: str, reference: bool = False) -> int:
+    """Timed rounds: three for albench at S, one where a single call takes seconds."""
+    return 3 if size_name == "S" and not reference else 1

@@ -1,0 +1,298 @@
+"""Regenerate docs/benchmarks.md from a pytest-benchmark JSON file.
+
+Usage: ``python -m benchmarks.render benchmarks/last-run.json docs/benchmarks.md``. All
+measured numbers come from the JSON; the benchmark plan (:mod:`benchmarks.plan`) only says
+which cases were not run and why.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from benchmarks import plan
+from benchmarks.inputs import FEATURE_DIM, SIZES
+from benchmarks.references import REFERENCES
+
+KERNELS = {
+    "k-center": ("albench-lazy", "albench-plain", "k_center_full_matrix", "k_center_pairwise"),
+    "badge": (
+        "albench-rejection",
+        "albench-inverse-cdf",
+        "badge_materialised",
+        "badge_factorised_rv",
+    ),
+}
+DESCRIPTIONS = {
+    "albench-lazy": "albench `greedy_k_center` (lazy exact, default)",
+    "albench-plain": "albench `greedy_k_center(method='plain')` (one mat-vec per pick)",
+    "albench-rejection": "albench `kmeanspp_select` (rejection sampler, default)",
+    "albench-inverse-cdf": "albench `kmeanspp_select(draws='inverse-cdf')` (one pass per pick)",
+    **{name: text for name, (_, text) in REFERENCES.items()},
+}
+#: (kernel, reference, size, minimum speed-up over the reference)
+SPEED_TARGETS = [
+    ("k-center", "k_center_pairwise", "M", 6),
+    ("k-center", "k_center_pairwise", "L", 6),
+    ("badge", "badge_factorised_rv", "M", 10),
+    ("badge", "badge_materialised", "S", 300),
+]
+#: (kernel, sizes, maximum multiple of the FLOP floor)
+FLOOR_TARGETS = [("k-center", ("M", "L"), 2), ("badge", ("M", "L"), 4)]
+
+
+def load(path: Path) -> tuple[dict[str, Any], dict[tuple[str, str, str], dict[str, Any]], list]:
+    """Machine facts, ``{(kind, impl, size): {median, peak_bytes, ...}}`` of this suite's
+    cases, and the other suites' benchmarks (JSON entries without a ``kind``)."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    cases, others = {}, []
+    for bench in data["benchmarks"]:
+        info = bench["extra_info"]
+        if "kind" not in info:
+            others.append(bench)
+            continue
+        key = (info["kind"], info["impl"], info.get("size", ""))
+        cases[key] = {
+            **info,
+            "median": bench["stats"]["median"],
+            "rounds": bench["stats"]["rounds"],
+        }
+    return {**data["machine_info"], "datetime": data.get("datetime", "")}, cases, others
+
+
+def other_lines(others: list) -> list[str]:
+    """Benchmarks of other suites: group, name, median, rounds and their extra info."""
+    lines = ["| group | benchmark | median | rounds | extra info |", "|---|---|---|---|---|"]
+    for bench in others:
+        extra = ", ".join(f"{k}={v}" for k, v in bench["extra_info"].items())
+        stats = bench["stats"]
+        lines.append(
+            f"| {bench.get('group') or ''} | {bench['name']} | {_seconds(stats['median'])} "
+            f"| {stats['rounds']} | {extra} |"
+        )
+    return lines
+
+
+def rates(cases: dict) -> tuple[float | None, float | None]:
+    """Measured GEMM FLOP/s and streaming bytes/s of this run."""
+    gemm = cases.get(("machine", "gemm", ""))
+    stream = cases.get(("machine", "stream", ""))
+    return (
+        gemm["flops"] / gemm["median"] if gemm else None,
+        stream["bytes"] / stream["median"] if stream else None,
+    )
+
+
+def fit_exponent(points: list[tuple[float, float]]) -> float | None:
+    """Least-squares slope of log(y) on log(x)."""
+    if len(points) < 2:
+        return None
+    xs = [math.log(x) for x, _ in points]
+    ys = [math.log(y) for _, y in points]
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    den = sum((x - mx) ** 2 for x in xs)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / den if den else None
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.3g} s"
+
+
+def _mb(value: float) -> str:
+    return f"{value / 1e6:,.0f} MB"
+
+
+def kernel_table(kind: str, cases: dict, flop_rate: float | None, byte_rate: float | None):
+    impls = KERNELS[kind]
+    lines = [
+        "| size | implementation | median | vs albench | peak extra memory | "
+        "x input | FLOP floor | x FLOP floor | per-pick bandwidth floor |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for size_name in SIZES:
+        ours = cases.get((kind, impls[0], size_name))
+        if ours is None:
+            continue
+        for impl in impls:
+            case = cases.get((kind, impl, size_name))
+            if case is None:
+                reason = _skip_reason(impl, size_name)
+                lines.append(f"| {size_name} | {impl} | {reason} | | | | | | |")
+                continue
+            lines.append(
+                f"| {size_name} | {impl} | "
+                + " | ".join(_row(case, ours, flop_rate, byte_rate))
+                + " |"
+            )
+    return lines
+
+
+def _row(case: dict, ours: dict, flop_rate: float | None, byte_rate: float | None) -> list[str]:
+    """Cells after size and implementation: time, ratio, memory, floors."""
+    floor = case["flops"] / flop_rate if flop_rate else None
+    stream = case["stream_bytes"] / byte_rate if byte_rate else None
+    return [
+        _seconds(case["median"]),
+        f"{case['median'] / ours['median']:.3g}x",
+        _mb(case["peak_bytes"]),
+        f"{case['peak_bytes'] / case['input_bytes']:.2f}",
+        _seconds(floor) if floor else "-",
+        f"{case['median'] / floor:.2f}" if floor else "-",
+        _seconds(stream) if stream else "-",
+    ]
+
+
+def _skip_reason(impl: str, size_name: str) -> str:
+    if impl in REFERENCES:
+        return plan.reference_skip_reason(impl, size_name) or "not in this run"
+    return "not run: time budget of make bench"
+
+
+def exponent_lines(cases: dict) -> list[str]:
+    lines = [
+        "| implementation | sizes | fitted exponent of time in N | exponent of the FLOP count |",
+        "|---|---|---|---|",
+    ]
+    for kind, impls in KERNELS.items():
+        for impl in impls:
+            pts = [
+                (c["n"], c["median"]) for (k, i, _), c in cases.items() if (k, i) == (kind, impl)
+            ]
+            work = [
+                (c["n"], c["flops"]) for (k, i, _), c in cases.items() if (k, i) == (kind, impl)
+            ]
+            slope = fit_exponent(pts)
+            if slope is None:
+                continue
+            sizes = ",".join(s for (k, i, s) in sorted(cases) if (k, i) == (kind, impl))
+            lines.append(f"| {impl} | {sizes} | {slope:.2f} | {fit_exponent(work):.2f} |")
+    return lines
+
+
+def target_lines(cases: dict, flop_rate: float | None) -> list[str]:
+    lines = ["| target | measured | met |", "|---|---|---|"]
+    for kind, ref, size_name, need in SPEED_TARGETS:
+        ours = cases.get((kind, KERNELS[kind][0], size_name))
+        theirs = cases.get((kind, ref, size_name))
+        label = f"{kind} >= {need}x {ref} at {size_name}"
+        if ours and theirs:
+            ratio = theirs["median"] / ours["median"]
+            lines.append(f"| {label} | {ratio:.3g}x | {'yes' if ratio >= need else 'no'} |")
+        else:
+            lines.append(f"| {label} | not measured in this run | - |")
+    for kind, sizes, limit in FLOOR_TARGETS:
+        for size_name in sizes:
+            ours = cases.get((kind, KERNELS[kind][0], size_name))
+            label = f"{kind} within {limit}x of the FLOP floor at {size_name}"
+            if ours and flop_rate:
+                ratio = ours["median"] / (ours["flops"] / flop_rate)
+                lines.append(f"| {label} | {ratio:.2f}x | {'yes' if ratio <= limit else 'no'} |")
+            else:
+                lines.append(f"| {label} | not measured in this run | - |")
+    for size_name in SIZES:
+        ours = cases.get(("k-center", "albench-lazy", size_name))
+        if ours:
+            ratio = ours["peak_bytes"] / ours["input_bytes"]
+            label = f"k-center peak extra memory <= 2x features at {size_name}"
+            lines.append(f"| {label} | {ratio:.2f}x | {'yes' if ratio <= 2 else 'no'} |")
+    return lines
+
+
+def extraction_lines(cases: dict) -> list[str]:
+    pipeline = cases.get(("extraction", "feature-store", ""))
+    raw = cases.get(("extraction", "raw-forward", ""))
+    if not (pipeline and raw):
+        return ["Feature extraction was not measured in this run."]
+    ours = pipeline["images"] / pipeline["median"]
+    bare = raw["images"] / raw["median"]
+    return [
+        f"Backbone `{pipeline['backbone']}`, {pipeline['images']} images of "
+        f"`{pipeline['dataset']}`, batch size {pipeline['batch_size']}.",
+        "",
+        "| path | median | images/s |",
+        "|---|---|---|",
+        f"| FeatureStore.image_features (DataLoader, workers, cache write) "
+        f"| {_seconds(pipeline['median'])} | {ours:,.0f} |",
+        f"| encode_image on pre-made tensors | {_seconds(raw['median'])} | {bare:,.0f} |",
+        "",
+        f"Pipeline throughput is {ours / bare:.0%} of the bare forward (target >= 90%).",
+    ]
+
+
+def render(machine: dict, cases: dict, others: list) -> str:
+    flop_rate, byte_rate = rates(cases)
+    facts = machine.get("albench", {})
+    out = [
+        "# Benchmarks",
+        "",
+        "Generated by `make bench` (`python -m benchmarks.render`); do not edit by hand.",
+        f"Run: {machine.get('datetime', '')}. CPU: {facts.get('cpu_model', '?')}, "
+        f"{facts.get('cpu_count', '?')} logical CPUs, torch {facts.get('torch_version', '?')} "
+        f"with {facts.get('torch_threads', '?')} threads, numpy {facts.get('numpy_version', '?')}.",
+        f"Load average (1/5/15 min) at start {_load(facts.get('load_at_start'))}, at end "
+        f"{_load(facts.get('load_at_end'))}: above the CPU count, other processes shared the "
+        "cores and absolute times are inflated; ratios within the run are the numbers to read.",
+        "",
+        "## Sizes",
+        "",
+        "Synthetic CLIP-like inputs (`benchmarks/inputs.py`): L2-normalised d=512 features from",
+        "C Gaussian class clusters, softmax probabilities; the labelled set is the initial set of",
+        "k-center centres, BADGE runs over the unlabelled rows. float32, selection call only.",
+        "",
+        "| size | pool N | labelled | classes C | budget B |",
+        "|---|---|---|---|---|",
+        *[
+            f"| {s.name} | {s.n:,} | {s.n_labelled:,} | {s.n_classes} | {s.budget} |"
+            for s in SIZES.values()
+        ],
+        "",
+        "## Machine rates in this run",
+        "",
+        f"fp32 GEMM {flop_rate / 1e9:.0f} GFLOP/s; streaming read {byte_rate / 1e9:.1f} GB/s."
+        if flop_rate and byte_rate
+        else "Machine rates were not measured in this run.",
+        "",
+        "FLOP floor: the GEMM work of the exact algorithm at that rate (k-center: "
+        f"2 N d (|L| + B), d = {FEATURE_DIM}; BADGE: 2 N_u (C + d) B). Per-pick bandwidth floor:",
+        "what a plain greedy loop must read (all features, or all factors, once per pick).",
+        "Peak extra memory: growth of the peak resident set during the call over the resident",
+        "set before it (VmHWM reset per round; freed heap trimmed first), numpy and torch alike.",
+        "",
+    ]
+    for kind, title in (("k-center", "Greedy k-center"), ("badge", "BADGE k-means++")):
+        out += [f"## {title}", ""]
+        out += [f"- `{impl}`: {DESCRIPTIONS[impl]}" for impl in KERNELS[kind]]
+        out += ["", *kernel_table(kind, cases, flop_rate, byte_rate), ""]
+    out += ["## Scaling", "", *exponent_lines(cases), ""]
+    out += ["## Targets", "", *target_lines(cases, flop_rate), ""]
+    out += ["## Feature extraction", "", *extraction_lines(cases), ""]
+    if others:
+        out += ["## Other benchmarks", "", *other_lines(others), ""]
+    return "\n".join(out)
+
+
+def _load(values: list[float] | None) -> str:
+    return "/".join(f"{v:.1f}" for v in values) if values else "?"
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2:
+        print("usage: python -m benchmarks.render RUN.json OUT.md", file=sys.stderr)
+        return 2
+    machine, cases, others = load(Path(argv[0]))
+    target = Path(argv[1])
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=target.name, suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(render(machine, cases, others))
+    os.replace(tmp, target)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
