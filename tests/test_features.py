@@ -403,3 +403,13 @@ def test_demo_prints_zero_shot_accuracy_of_the_cached_features(tmp_path, monkeyp
     out = capsys.readouterr().out.splitlines()
     assert out[0].endswith(f"on fake (test): {accuracy:.2%}")
     assert out[1] == f"features cached in {tmp_path / 'features'}"
+
+
+@pytest.mark.parametrize("size", ["0", "-3", "x"])
+def test_features_command_rejects_bad_batch_size(capsys, size):
+    from albench.cli import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(["features", "--dataset", "d", "--backbone", "b", "--batch-size", size])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.strip().endswith(f"must be a positive integer, got {size}")

@@ -13,7 +13,10 @@ SPLITS = ("pool", "test")
 
 
 def _positive_int(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
     return value
@@ -45,7 +48,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Extract (or verify) pool, test and text features; print one line per cache entry."""
+    """Extract (or verify) pool, test and text features; print one line per cache entry.
+
+    Seconds and images/s are those of the extraction that wrote the entry, also when it was
+    already cached.
+    """
     # Imported here so that `albench --help` does not pay for importing torch.
     from albench.backbones import get_backbone
     from albench.data import get_dataset
@@ -62,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         manifest = read_manifest(entry)
         print(
             f"{split:<5} N={n} d={d} {manifest['seconds']:.1f} s "
-            f"{manifest['images_per_second']:,.0f} images/s ({state}) {entry}"
+            f"{manifest['images_per_second']:,.1f} images/s ({state}) {entry}"
         )
     entry = store.text_entry(backbone, dataset)
     classes, d = store.text_features(backbone, dataset).shape
