@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -150,3 +153,36 @@ def test_rejection_sampler_follows_the_d2_law():
     observed = np.array([counts[c] for c in cells])
     assert expected.min() > 5  # chi-square approximation valid on every cell
     assert stats.chisquare(observed, expected).pvalue > 0.001
+
+
+def _peak_rss_growth(fn) -> int:
+    """Bytes the peak resident set grew by during ``fn()`` (Linux VmHWM, reset first).
+
+    glibc serves blocks of 32 MB and more with fresh mmap pages, so an allocation that large
+    always shows up here, whatever the allocator cached before.
+    """
+
+    def kib(field: str) -> int:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+        raise KeyError(field)
+
+    Path("/proc/self/clear_refs").write_text("5")
+    base = kib("VmRSS")
+    fn()
+    return (kib("VmHWM") - base) * 1024
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/clear_refs"), reason="needs Linux procfs")
+def test_kernels_allocate_no_n_by_n_matrix():
+    """N = 4000: one N x N float32 matrix is 64 MB, the N x (C*h) embedding 41 MB."""
+    n, limit = 4000, 32 * 2**20
+    rng = np.random.default_rng(0)
+    x = _unit_rows(rng, n, 128)
+    scale = rng.standard_normal((n, 20)).astype(np.float32)
+    greedy_k_center(x[:500], np.arange(50), 20)  # warm up thread pools
+    kmeanspp_select(scale[:500], x[:500], 20, np.random.default_rng(0))
+    assert _peak_rss_growth(lambda: greedy_k_center(x, np.arange(400), 200)) < limit
+    picks = lambda: kmeanspp_select(scale, x, 200, np.random.default_rng(0))  # noqa: E731
+    assert _peak_rss_growth(picks) < limit
