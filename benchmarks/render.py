@@ -46,6 +46,27 @@ SPEED_TARGETS = [
 FLOOR_TARGETS = [("k-center", ("M", "L"), 2), ("badge", ("M", "L"), 4)]
 
 
+METHOD_NOTES = [
+    "## How the kernels avoid the per-pick pass",
+    "",
+    "A plain greedy loop reads every feature (k-center) or every factor (BADGE) once per pick,",
+    "so it is memory-bound: B passes over the data. Both kernels read far less and stay exact.",
+    "",
+    "- k-center (`albench/kernels/k_center_lazy.py`): distances to the labelled set come from",
+    "  blocked GEMMs (never N x N). Each point's distance to its nearest centre only shrinks, so",
+    "  an old value is an upper bound; a heap pops the largest bounds, refreshes them against",
+    "  the centres added since (one small GEMM) and accepts the best refreshed point once it",
+    "  beats every remaining bound: the same picks as the plain loop (lazy greedy, Minoux 1978).",
+    "- BADGE (`albench/kernels/kmeanspp_rejection.py`): distances from the factors",
+    "  `|a_i|^2 |x_i|^2 + |a_j|^2 |x_j|^2 - 2 (a_i.a_j)(x_i.x_j)` (never N x (C*h)); k-means++",
+    "  draws propose from stale D^2 weights through a two-level sampler and accept with",
+    "  probability D^2_true / D^2_stale, which is exactly the k-means++ law; pending centres",
+    "  are folded into all weights with two GEMMs every 256 picks (or 256 rejections).",
+    "  `draws='inverse-cdf'` keeps the one-uniform-per-pick loop for exact-draw comparisons.",
+    "- The per-pick steps run on one thread; only the GEMMs use the thread pool.",
+]
+
+
 def load(path: Path) -> tuple[dict[str, Any], dict[tuple[str, str, str], dict[str, Any]], list]:
     """Machine facts, ``{(kind, impl, size): {median, peak_bytes, ...}}`` of this suite's
     cases, and the other suites' benchmarks (JSON entries without a ``kind``)."""
@@ -237,6 +258,11 @@ def render(machine: dict, cases: dict, others: list) -> str:
         f"Load average (1/5/15 min) at start {_load(facts.get('load_at_start'))}, at end "
         f"{_load(facts.get('load_at_end'))}: above the CPU count, other processes shared the "
         "cores and absolute times are inflated; ratios within the run are the numbers to read.",
+        "",
+        "Quick run at size S only: `ALBENCH_BENCH_SIZES=S make bench`; add the per-pick",
+        "references at L with `ALBENCH_BENCH_ALL_REFERENCES=1`.",
+        "",
+        *METHOD_NOTES,
         "",
         "## Sizes",
         "",

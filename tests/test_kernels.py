@@ -186,3 +186,28 @@ def test_kernels_allocate_no_n_by_n_matrix():
     assert _peak_rss_growth(lambda: greedy_k_center(x, np.arange(400), 200)) < limit
     picks = lambda: kmeanspp_select(scale, x, 200, np.random.default_rng(0))  # noqa: E731
     assert _peak_rss_growth(picks) < limit
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_kernels_on_cuda_pick_what_they_pick_on_cpu():
+    rng = np.random.default_rng(4)
+    x = _unit_rows(rng, 500, 32)
+    on_gpu = torch.from_numpy(x).cuda()
+    for method in ("lazy", "plain"):
+        expected = greedy_k_center(x, np.arange(20), 30, method=method)
+        assert greedy_k_center(on_gpu, np.arange(20), 30, method=method).tolist() == (
+            expected.tolist()
+        )
+    a, f = _factors(6, n=200)
+    expected = kmeanspp_select(a, f, 15, np.random.default_rng(1), draws="inverse-cdf")
+    got = kmeanspp_select(
+        torch.from_numpy(a).cuda(),
+        torch.from_numpy(f).cuda(),
+        15,
+        np.random.default_rng(1),
+        draws="inverse-cdf",
+    )
+    assert got.tolist() == expected.tolist()
+    picks = kmeanspp_select(torch.from_numpy(a).cuda(), torch.from_numpy(f).cuda(), 50, rng)
+    assert len(set(picks.tolist())) == 50
