@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -211,3 +212,13 @@ def test_kernels_on_cuda_pick_what_they_pick_on_cpu():
     assert got.tolist() == expected.tolist()
     picks = kmeanspp_select(torch.from_numpy(a).cuda(), torch.from_numpy(f).cuda(), 50, rng)
     assert len(set(picks.tolist())) == 50
+
+
+def test_k_center_accepts_read_only_float16_features():
+    """The feature cache serves read-only float16 memory maps."""
+    x = _unit_rows(np.random.default_rng(9), 50, 8).astype(np.float16)
+    x.setflags(write=False)
+    expected = greedy_k_center(x.astype(np.float32), [0, 1], 6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert greedy_k_center(x, [0, 1], 6).tolist() == expected.tolist()

@@ -6,6 +6,7 @@ CUDA inputs stay on the GPU. Numpy inputs are wrapped without copying when alrea
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -18,8 +19,17 @@ BLOCK_ELEMENTS = 1 << 22
 
 
 def as_float_tensor(array: np.ndarray | torch.Tensor, name: str) -> torch.Tensor:
-    """A 2-D float32 tensor view of ``array`` (no copy for float32 inputs)."""
-    tensor = array if isinstance(array, torch.Tensor) else torch.from_numpy(np.asarray(array))
+    """A 2-D float32 tensor view of ``array`` (no copy for float32 inputs).
+
+    Read-only arrays (the feature cache's memory maps) are wrapped as they are: the kernels
+    never write to their inputs.
+    """
+    if isinstance(array, torch.Tensor):
+        tensor = array
+    else:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "The given NumPy array is not writable")
+            tensor = torch.from_numpy(np.asarray(array))
     if tensor.ndim != 2:
         raise ValueError(f"{name} must be 2-D, got shape {tuple(tensor.shape)}")
     return tensor.detach().to(torch.float32).contiguous()
