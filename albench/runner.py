@@ -30,7 +30,7 @@ from albench.learners import Learner, LearnerContext, check_options, get_learner
 from albench.provenance import provenance
 from albench.results import COLUMNS
 from albench.seeding import stream
-from albench.strategies.base import Selection, Strategy, StrategyContext
+from albench.strategies import Selection, Strategy, StrategyContext, get_strategy
 
 #: capabilities the runner itself provides, whatever the learner
 RUNNER_CAPABILITIES = frozenset({"image_features", "text_embeddings"})
@@ -169,8 +169,6 @@ def unit_float32(features: np.ndarray) -> np.ndarray:
 
 def check_spec(spec: RunSpec) -> Strategy:
     """Names, learner options and capabilities, checked before any work; the strategy."""
-    from albench.strategies import get_strategy
-
     strategy = get_strategy(spec.strategy)
     learner_cls = get_learner(spec.learner)
     check_options(spec.learner, spec.learner_options)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from runner_fakes import one_thread  # noqa: F401
 
 from albench.errors import InvalidSpecError, UnknownNameError
 from albench.learners import LearnerContext, get_learner, make_learner
 
 DIM, N_CLASSES = 16, 4
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _context(seed: int = 0) -> LearnerContext:
@@ -69,7 +71,7 @@ def test_clip_adapter_without_labels_is_zero_shot_and_learns_with_labels():
     context = _context()
     features, labels = _blobs(context, noise=0.5)
     zero_shot = make_learner("zero-shot", context, {}).predict_proba(features)
-    adapter = make_learner("clip-adapter", context, {"steps": 300, "lr": 1e-2})
+    adapter = make_learner("clip-adapter", context, {"steps": 100, "lr": 1e-2})
     adapter.fit(features[:0], labels[:0], np.random.default_rng(0))
     np.testing.assert_allclose(adapter.predict_proba(features), zero_shot, atol=1e-6)
     adapter.fit(features, labels, np.random.default_rng(0))
