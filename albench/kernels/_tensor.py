@@ -14,8 +14,10 @@ import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
-#: upper bound on the elements of one temporary block (4 Mi floats = 16 MiB)
-BLOCK_ELEMENTS = 1 << 22
+#: elements of one temporary block (1 Mi floats = 4 MiB), unless that is under MIN_ROWS rows
+BLOCK_ELEMENTS = 1 << 20
+#: fewest rows per GEMM block (smaller blocks lose GEMM efficiency)
+MIN_ROWS = 256
 
 
 def as_float_tensor(array: np.ndarray | torch.Tensor, name: str) -> torch.Tensor:
@@ -48,8 +50,8 @@ def as_index_array(indices: np.ndarray | torch.Tensor | None, n: int, name: str)
 
 
 def row_block(n_cols: int) -> int:
-    """Rows per block so that a (rows x n_cols) temporary stays under BLOCK_ELEMENTS."""
-    return max(1, BLOCK_ELEMENTS // max(1, n_cols))
+    """Rows per block: a (rows x n_cols) temporary of about BLOCK_ELEMENTS elements."""
+    return max(MIN_ROWS, BLOCK_ELEMENTS // max(1, n_cols))
 
 
 @contextmanager

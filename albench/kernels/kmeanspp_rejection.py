@@ -23,7 +23,7 @@ from albench.kernels._tensor import all_threads, single_threaded
 #: rows per block of the two-level sampler
 SAMPLER_BLOCK = 1024
 #: rows per block of a fold (keeps the (rows x fold_every) temporaries cache-sized)
-FOLD_ROWS = 16384
+FOLD_ROWS = 4096
 
 
 class BlockSampler:
@@ -59,6 +59,33 @@ class BlockSampler:
         )
 
 
+class PendingCentres:
+    """Centres chosen since the last fold, their factors copied into contiguous buffers.
+
+    ``a``, ``f``, ``sq``: host (numpy) views of the factors and squared norms.
+    """
+
+    def __init__(self, capacity: int, a: np.ndarray, f: np.ndarray, sq: np.ndarray):
+        self.a, self.f, self.sq = a, f, sq
+        self.rows: list[int] = []
+        self._a = np.empty((capacity, a.shape[1]), dtype=np.float32)
+        self._f = np.empty((capacity, f.shape[1]), dtype=np.float32)
+        self._sq = np.empty(capacity, dtype=np.float32)
+
+    def add(self, i: int) -> None:
+        m = len(self.rows)
+        self._a[m], self._f[m], self._sq[m] = self.a[i], self.f[i], self.sq[i]
+        self.rows.append(i)
+
+    def sq_dist(self, i: int) -> float:
+        """Squared distance from row ``i`` to its nearest pending centre (inf if none)."""
+        m = len(self.rows)
+        if m == 0:
+            return float("inf")
+        cross = (self._a[:m] @ self.a[i]) * (self._f[:m] @ self.f[i])
+        return float(max((self._sq[:m] + self.sq[i] - 2.0 * cross).min(), 0.0))
+
+
 def rejection_picks(
     a: torch.Tensor,
     f: torch.Tensor,
@@ -68,7 +95,10 @@ def rejection_picks(
     rng: np.random.Generator,
     fold_every: int,
 ) -> list[int]:
-    """``k`` k-means++ picks starting from ``first``; see the module docstring."""
+    """``k`` k-means++ picks starting from ``first``; see the module docstring.
+
+    Proposals are checked on host copies of the factors (views for CPU tensors).
+    """
     n = a.shape[0]
     weights = np.full(n, np.inf)  # float64: exact sums for the sampler
     chosen = np.zeros(n, dtype=bool)
@@ -76,27 +106,28 @@ def rejection_picks(
     picks = [first]
     _fold(a, f, sq, picks, weights, chosen)
     sampler = BlockSampler(weights)
-    a_cpu, f_cpu, sq_cpu = (t.cpu().numpy() for t in (a, f, sq))
-    pending: list[int] = []
+    pending = PendingCentres(fold_every, *(t.cpu().numpy() for t in (a, f, sq)))
     rejected = 0
     threads = torch.get_num_threads()
     with single_threaded(a.device):
         while len(picks) < k:
-            pick, misses = _draw_one(sampler, chosen, pending, a_cpu, f_cpu, sq_cpu, rng)
+            pick, misses = _draw_one(sampler, chosen, pending, rng)
             picks.append(pick)
             chosen[pick] = True
             sampler.set(pick, 0.0)
-            pending.append(pick)
+            pending.add(pick)
             rejected += misses
-            if len(pending) == fold_every or rejected >= fold_every:
+            if len(pending.rows) == fold_every or rejected >= fold_every:
                 with all_threads(threads):
-                    _fold(a, f, sq, pending, weights, chosen)
+                    _fold(a, f, sq, pending.rows, weights, chosen)
                 sampler.reset()
-                pending, rejected = [], 0
+                pending.rows, rejected = [], 0
     return picks
 
 
-def _draw_one(sampler, chosen, pending, a, f, sq, rng) -> tuple[int, int]:
+def _draw_one(
+    sampler: BlockSampler, chosen: np.ndarray, pending: PendingCentres, rng: np.random.Generator
+) -> tuple[int, int]:
     """One accepted draw and the number of rejections before it.
 
     Uniform over the unchosen rows when every weight is 0.
@@ -111,10 +142,7 @@ def _draw_one(sampler, chosen, pending, a, f, sq, rng) -> tuple[int, int]:
         stale = weights[i]
         if stale <= 0.0:  # landed on a zero-weight row through rounding: propose again
             continue
-        if not pending:
-            return i, misses
-        cross = (a[pending] @ a[i]) * (f[pending] @ f[i])
-        true = min(stale, float(np.maximum(sq[pending] + sq[i] - 2.0 * cross, 0.0).min()))
+        true = min(stale, pending.sq_dist(i))
         if true == stale or rng.random() * stale < true:
             return i, misses
         sampler.set(i, true)
