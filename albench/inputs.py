@@ -67,4 +67,9 @@ def _build(
         logit_scale=float(backbone.logit_scale),
         backbone=backbone,
         device=device,
+        feature_keys=(
+            store.image_entry(backbone, dataset, "pool").name,
+            store.image_entry(backbone, dataset, "test").name,
+            store.text_entry(backbone, dataset).name,
+        ),
     )

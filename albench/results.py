@@ -2,7 +2,7 @@
 
 Layout of a sweep folder::
 
-    <out>/sweep.json                      the sweep spec and the ids of its runs
+    <out>/sweep.json                      the sweep spec, its run ids and feature cache keys
     <out>/runs/<run_id>.parquet           rows of one finished run (rounds 0..R)
     <out>/runs/<run_id>.selections.json   indices picked per round and pseudo-labels
 
@@ -174,10 +174,13 @@ def write_run(out: Path, run_id: str, rows: pd.DataFrame, selections: dict[str, 
     return path
 
 
-def write_sweep(out: Path, spec: dict[str, Any], run_ids: Sequence[str]) -> Path:
-    """``<out>/sweep.json``: the sweep spec and its run ids, in expansion order."""
+def write_sweep(
+    out: Path, spec: dict[str, Any], run_ids: Sequence[str], features: dict[str, list[str]]
+) -> Path:
+    """``<out>/sweep.json``: the sweep spec, its run ids (in expansion order) and the cache
+    keys of the features each (dataset, backbone) was computed from."""
     path = Path(out) / SWEEP_FILE
-    write_json(path, {"spec": spec, "run_ids": list(run_ids)})
+    write_json(path, {"spec": spec, "run_ids": list(run_ids), "features": features})
     return path
 
 

@@ -152,6 +152,8 @@ class RunInputs:
     logit_scale: float
     backbone: Any = None
     device: str = "cpu"
+    #: identities of the cached features (cache keys); a sweep refuses to resume on others
+    feature_keys: tuple[str, ...] = ()
 
     @property
     def n_classes(self) -> int:

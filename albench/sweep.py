@@ -167,7 +167,7 @@ def run_sweep(
     provider = inputs or default_inputs
     if inputs is None:
         _prepare_features(sweep)
-    _check_sizes(specs, provider)
+    features = _check_sizes(specs, provider)
     out.mkdir(parents=True, exist_ok=True)
     try:
         lock = FileLock(out / ".sweep.lock", timeout=0)
@@ -175,9 +175,9 @@ def run_sweep(
     except Timeout:
         raise AlbenchError(f"another albench run is writing to {out}") from None
     try:
-        _check_same_sweep(out, sweep)
+        _check_same_sweep(out, sweep, features)
         _remove_partial_files(out)
-        write_sweep(out, sweep.identity(), [spec.run_id for spec in specs])
+        write_sweep(out, sweep.identity(), [spec.run_id for spec in specs], features)
         todo = [spec for spec in specs if not is_finished(out, spec.run_id)]
         done = _execute_all(todo, out, sweep.name, provider, jobs)
         finished = list(progress(done, len(todo)) if progress else done)
@@ -217,20 +217,31 @@ def _prepare_features(sweep: SweepSpec) -> None:
         extract_features(dataset, backbone, data_root=sweep.data_root, download=sweep.download)
 
 
-def _check_sizes(specs: Sequence[RunSpec], provider: InputsProvider) -> None:
+def _check_sizes(specs: Sequence[RunSpec], provider: InputsProvider) -> dict[str, list[str]]:
+    """Check every run fits its pool; the feature cache keys per "dataset / backbone"."""
+    features = {}
     for spec in specs:
         inputs = provider(spec.dataset, spec.backbone, spec.data_root)
         check_sizes(spec, len(inputs.pool_labels), inputs.n_classes)
+        features[f"{spec.dataset} / {spec.backbone}"] = list(inputs.feature_keys)
+    return features
 
 
-def _check_same_sweep(out: Path, sweep: SweepSpec) -> None:
+def _check_same_sweep(out: Path, sweep: SweepSpec, features: dict[str, list[str]]) -> None:
+    """Resume only the same sweep on the same features (run ids do not hash the features)."""
     if not (out / "sweep.json").is_file():
         return
-    previous = read_sweep(out).get("spec")
-    if previous != _jsonable(sweep.identity()):
+    previous = read_sweep(out)
+    if previous.get("spec") != _jsonable(sweep.identity()):
         raise InvalidSpecError(
             f"{out} holds a different sweep; pass another --out (or --name) to keep both"
         )
+    for pair, keys in previous.get("features", {}).items():
+        if features.get(pair, keys) != keys:
+            raise InvalidSpecError(
+                f"the features of {pair} changed since {out} was computed (new backbone "
+                "weights, preprocessing or data); pass another --out"
+            )
 
 
 def _jsonable(value: Any) -> Any:

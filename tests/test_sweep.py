@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -11,6 +12,7 @@ from runner_fakes import make_inputs, one_thread, spec_of  # noqa: F401
 
 from albench.cli import main
 from albench.commands.run import learner_options
+from albench.errors import InvalidSpecError
 from albench.results import RUNS_DIR, run_rows_path, run_selections_path
 from albench.sweep import SweepSpec, parse_seeds, run_sweep, summarise
 
@@ -40,14 +42,14 @@ def _stable(rows: pd.DataFrame) -> pd.DataFrame:
 class CountingInputs:
     """Synthetic inputs that raise KeyboardInterrupt on call number ``stop_at``."""
 
-    def __init__(self, stop_at: int | None = None):
-        self.calls, self.stop_at = 0, stop_at
+    def __init__(self, stop_at: int | None = None, key: str = "features-v1"):
+        self.calls, self.stop_at, self.key = 0, stop_at, key
 
     def __call__(self, dataset: str, backbone: str, data_root: str | None):
         self.calls += 1
         if self.calls == self.stop_at:
             raise KeyboardInterrupt
-        return make_inputs(dataset, backbone)
+        return replace(make_inputs(dataset, backbone), feature_keys=(self.key,))
 
 
 def test_expansion_names_and_layout(tmp_path):
@@ -111,10 +113,14 @@ def test_interrupted_sweep_keeps_finished_runs_and_resumes(tmp_path):
     pd.testing.assert_frame_equal(_stable(resumed.rows), _stable(fresh.rows))
 
 
-def test_a_folder_holds_one_sweep(tmp_path):
+def test_a_folder_holds_one_sweep_on_one_set_of_features(tmp_path):
     run_sweep(_sweep(seeds=(0,)), tmp_path, inputs=CountingInputs())
-    with pytest.raises(Exception, match="holds a different sweep"):
+    manifest = json.loads((tmp_path / "sweep.json").read_text())
+    assert manifest["features"] == {"blobs / fake": ["features-v1"]}
+    with pytest.raises(InvalidSpecError, match="holds a different sweep"):
         run_sweep(_sweep(seeds=(0,), rounds=1), tmp_path, inputs=CountingInputs())
+    with pytest.raises(InvalidSpecError, match="features of blobs / fake changed"):
+        run_sweep(_sweep(seeds=(0,)), tmp_path, inputs=CountingInputs(key="features-v2"))
 
 
 def test_seed_and_option_parsing():
