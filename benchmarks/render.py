@@ -294,7 +294,16 @@ def render(machine: dict, cases: dict, others: list) -> str:
         out += [f"## {title}", ""]
         out += [f"- `{impl}`: {DESCRIPTIONS[impl]}" for impl in KERNELS[kind]]
         out += ["", *kernel_table(kind, cases, flop_rate, byte_rate), ""]
-    out += ["## Scaling", "", *exponent_lines(cases), ""]
+    out += [
+        "## Scaling",
+        "",
+        "Least-squares slope of log(median time) on log(N) over the sizes run. |L|, B and C grow",
+        "with N across S/M/L, so the FLOP count's own slope is given for comparison: a time",
+        "slope at or under it means the implementation scales with its arithmetic.",
+        "",
+        *exponent_lines(cases),
+        "",
+    ]
     out += ["## Targets", "", *target_lines(cases, flop_rate), ""]
     out += ["## Feature extraction", "", *extraction_lines(cases), ""]
     if others:
