@@ -7,10 +7,10 @@ import argparse
 from rich.console import Console
 from rich.table import Table
 
-from albench.backbones import backbone_infos
-
 
 def show(args: argparse.Namespace) -> int:
+    from albench.backbones import backbone_infos  # deferred: keeps `albench --help` fast
+
     table = Table(title="backbones (any open_clip MODEL:TAG or MODEL:/path/to/checkpoint works)")
     for column in ("name", "embed dim", "available offline", "source"):
         table.add_column(column, overflow="fold")

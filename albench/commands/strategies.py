@@ -7,8 +7,6 @@ import argparse
 from rich.console import Console
 from rich.table import Table
 
-from albench.strategies import strategy_table
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -20,6 +18,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def show(args: argparse.Namespace) -> int:
+    from albench.strategies import strategy_table  # deferred: keeps `albench --help` fast
+
     table = Table(title="albench strategies")
     for column in ("name", "category", "needs", "origin"):
         table.add_column(column, no_wrap=True)
