@@ -117,7 +117,8 @@ def rejection_picks(
             sampler.set(pick, 0.0)
             pending.add(pick)
             rejected += misses
-            if len(pending.rows) == fold_every or rejected >= fold_every:
+            full = len(pending.rows) == fold_every or rejected >= fold_every
+            if full and len(picks) < k:
                 with all_threads(threads):
                     _fold(a, f, sq, pending.rows, weights, chosen)
                 sampler.reset()
