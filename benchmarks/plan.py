@@ -84,7 +84,7 @@ def reference_skip_reason(name: str, size_name: str) -> str | None:
     return None
 
 
-def rounds(size_name: str, reference: bool = False) -> int:
+def rounds(reference: bool = False) -> int:
     """Timed rounds: three for albench's kernels (a median that shrugs off one slow round on
     a shared machine), one for the references (a single call takes seconds to minutes)."""
     return 1 if reference else 3

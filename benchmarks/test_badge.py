@@ -37,7 +37,7 @@ def test_badge_albench(benchmark, size_name, draws):
     picks = run_case(
         benchmark,
         lambda: kmeanspp_select(scale, x, budget, np.random.default_rng(0), draws=draws),
-        rounds=plan.rounds(size_name),
+        rounds=plan.rounds(),
         info={**info, "impl": f"albench-{draws}"},
     )
     assert len(np.unique(picks)) == budget
@@ -55,7 +55,7 @@ def test_badge_reference(benchmark, size_name, name):
     picks = run_case(
         benchmark,
         lambda: reference(scale, x, budget, np.random.default_rng(0)),
-        rounds=plan.rounds(size_name, reference=True),
+        rounds=plan.rounds(reference=True),
         info={**info, "impl": name},
     )
     assert len(np.unique(picks)) == budget

@@ -37,7 +37,7 @@ def test_k_center_albench(benchmark, size_name, method):
     picks = run_case(
         benchmark,
         lambda: greedy_k_center(features, centres, budget, method=method),
-        rounds=plan.rounds(size_name),
+        rounds=plan.rounds(),
         info={**info, "impl": f"albench-{method}"},
     )
     assert len(np.unique(picks)) == budget
@@ -55,7 +55,7 @@ def test_k_center_reference(benchmark, size_name, name):
     picks = run_case(
         benchmark,
         lambda: reference(features, centres, budget),
-        rounds=plan.rounds(size_name, reference=True),
+        rounds=plan.rounds(reference=True),
         info={**info, "impl": name},
     )
     assert len(np.unique(picks)) == budget
