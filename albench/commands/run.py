@@ -155,6 +155,7 @@ def _terminate_as_interrupt() -> Iterator[None]:
 def _tables(curves: pd.DataFrame, aubc: pd.DataFrame) -> Iterator[Table]:
     """Per (dataset, backbone, learner): accuracy per strategy and round, then AUBC."""
     keys = ["dataset", "backbone", "learner"]
+    by_group = dict(tuple(aubc.groupby(keys, sort=False)))
     for group, frame in curves.groupby(keys, sort=False):
         wide = frame.pivot_table(index="strategy", columns="round", values="accuracy", sort=False)
         labels = frame.groupby("round")["n_labelled"].mean()
@@ -169,7 +170,7 @@ def _tables(curves: pd.DataFrame, aubc: pd.DataFrame) -> Iterator[Table]:
         for strategy, values in wide.iterrows():
             table.add_row(strategy, *(f"{v:.3f}" for v in values))
         yield table
-        scores = aubc.set_index([*keys, "strategy"]).loc[group].sort_values("aubc")[::-1]
+        scores = by_group[group].set_index("strategy").sort_values("aubc", ascending=False)
         table = Table(
             title=f"{' / '.join(group)}: AUBC",
             box=box.SIMPLE_HEAD,
