@@ -11,9 +11,8 @@ import ast
 import contextlib
 import signal
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from rich import box
 from rich.console import Console
 from rich.progress import (
@@ -27,9 +26,11 @@ from rich.progress import (
 from rich.table import Table
 
 from albench.errors import InvalidSpecError
-from albench.initial import INITIAL_POLICIES
-from albench.strategies.registry import split_specs
-from albench.sweep import SweepSpec, parse_list, parse_seeds, run_sweep, summarise
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from albench.sweep import SweepSpec
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -47,7 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add("--seeds", default="0-4", help="ranges and lists, e.g. 0-4 or 0-2,5 (default 0-4)")
     add("--rounds", type=int, default=8, help="acquisition rounds (default 8)")
     add("--budget", default="1/class", help="labels per round: N or k/class (default 1/class)")
-    add("--initial", default="random", choices=sorted(INITIAL_POLICIES))
+    add("--initial", default="random", help="random | zero-shot-kmeans (cold start)")
     add("--initial-size", default="1/class", help="N or k/class (default 1/class)")
     add("--pseudo-labels", action="store_true", help="train on strategies' pseudo-labels")
     add("--pool-subsample", type=int, default=None, metavar="N", help="use N pool images")
@@ -84,6 +85,10 @@ def learner_options(pairs: list[str], warm_start: bool) -> dict[str, Any]:
 
 
 def sweep_spec(args: argparse.Namespace) -> SweepSpec:
+    # deferred: the engine imports torch; parsing and `--help` should not wait for it
+    from albench.strategies.registry import split_specs
+    from albench.sweep import SweepSpec, parse_list, parse_seeds
+
     if args.jobs < 1:
         raise InvalidSpecError("--jobs must be at least 1")
     return SweepSpec(
@@ -106,6 +111,8 @@ def sweep_spec(args: argparse.Namespace) -> SweepSpec:
 
 
 def main(args: argparse.Namespace) -> int:
+    from albench.sweep import run_sweep, summarise
+
     sweep = sweep_spec(args)
     console, errors = Console(), Console(stderr=True)
 
