@@ -268,6 +268,8 @@ def test_hyperparameters_record_every_setting(context):
     settings = DualPromptLearner(context, steps=7).hyperparameters()
     assert settings["steps"] == 7 and settings["n_ctx"] == 16 and settings["lr"] == 0.002
     assert settings["negative_target"] == "complementary" and settings["adapter_alpha"] == 0.2
+    phrase = DualPromptLearner(context, init="a photo of a").hyperparameters()
+    assert phrase["n_ctx"] == 4 and phrase["init"] == "a photo of a"
 
 
 @pytest.mark.parametrize(

@@ -28,7 +28,7 @@ from torch.nn import functional as F
 
 from albench.errors import InvalidSpecError
 from albench.learners.base import GradEmbedding, Learner, LearnerContext
-from albench.learners.prompt_encoder import PromptTextEncoder
+from albench.learners.prompt_encoder import PromptTextEncoder, context_length
 from albench.seeding import torch_seed
 
 COOP_DEFAULTS: dict[str, Any] = {
@@ -99,7 +99,10 @@ class CoOpLearner(Learner):
             )
         if context.backbone is None:
             raise InvalidSpecError(f"learner {self.name!r} needs the backbone's text tower")
-        super().__init__(context, **{**self.defaults, **options})
+        options = {**self.defaults, **options}
+        tower = context.backbone.text_tower
+        options["n_ctx"] = context_length(tower, options["n_ctx"], options["init"])
+        super().__init__(context, **options)
         self.device = torch.device(context.device)
         self._text: torch.Tensor | None = None
         self._adapter: ResidualAdapter | None = None

@@ -35,6 +35,13 @@ PLACEHOLDER = "X"
 INIT_STD = 0.02
 
 
+def context_length(tower: TextTower, n_ctx: int, init: str) -> int:
+    """The number of context vectors: ``n_ctx``, or the token count of an ``init`` phrase."""
+    if init == "random":
+        return n_ctx
+    return int(tower.tokenize([init]).lengths[0]) - 2
+
+
 def _random_init(shape: tuple[int, ...], generator: torch.Generator) -> torch.Tensor:
     return torch.randn(shape, generator=generator) * INIT_STD
 
@@ -72,8 +79,7 @@ class PromptTextEncoder(nn.Module):
         self.n_prompts = n_prompts
         generator = generator if generator is not None else torch.Generator().manual_seed(0)
         phrase = None if init == "random" else init
-        if phrase is not None:
-            n_ctx = self._phrase_length(phrase)
+        n_ctx = context_length(text_tower, n_ctx, init)
         if n_ctx < 1:
             raise InvalidSpecError(f"n_ctx must be at least 1, got {n_ctx}")
         self.n_ctx = n_ctx
@@ -95,9 +101,6 @@ class PromptTextEncoder(nn.Module):
         else:
             ctx = self._phrase_init(phrase).expand(n_prompts, *shape).clone()
         self.ctx = nn.Parameter(ctx)
-
-    def _phrase_length(self, phrase: str) -> int:
-        return int(self.tower.tokenize([phrase]).lengths[0]) - 2
 
     def _phrase_init(self, phrase: str) -> torch.Tensor:
         """Word embeddings of ``phrase`` (without start / end tokens), CoOp's ``ctx_init``."""
