@@ -19,6 +19,8 @@ Options beyond CoOp's (see :mod:`albench.learners.coop`):
 
 * ``adapter_alpha`` 0.2: the paper tunes image embeddings lightly (CLIP-Adapter).
 * ``negative_weight`` 1.0: weight of the negative loss (DeFT sums the terms unweighted).
+  It only matters with SGD: the negative loss alone reaches the negative context, and an
+  Adam(W) step does not depend on the scale of a parameter's gradient.
 * ``warmup_steps`` / ``clean_filter``: DeFT's refinement: after warm-up, samples with
   p_yes(x, y) <= 0.5 are dropped from the CE term (off by default: labels are clean in AL).
 * ``negative_target="correctness"``: the second reading: the negative loss is a binary
