@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from albench.learners.base import GradEmbedding
+from albench.learners.base import GradEmbedding, LearnerContext
 from albench.seeding import torch_seed
 
 
@@ -42,3 +42,23 @@ def torch_generator(rng: np.random.Generator) -> torch.Generator:
     generator = torch.Generator()
     generator.manual_seed(torch_seed(rng))
     return generator
+
+
+class LinearHeadOutputs:
+    """``predict_proba``, ``grad_embedding`` and ``embed`` of a learner whose last layer is
+    linear on the normalised image features; the learner supplies ``_probs(x)``."""
+
+    context: LearnerContext
+
+    def _probs(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def predict_proba(self, features: np.ndarray) -> np.ndarray:
+        return self._probs(unit_rows(features, self.context.device)).cpu().numpy()
+
+    def grad_embedding(self, features: np.ndarray) -> GradEmbedding:
+        x = unit_rows(features, self.context.device)
+        return badge_factors(self._probs(x), x)
+
+    def embed(self, features: np.ndarray) -> np.ndarray:
+        return unit_rows(features, self.context.device).cpu().numpy()

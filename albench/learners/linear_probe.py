@@ -31,14 +31,14 @@ import numpy as np
 import torch
 
 from albench.errors import InvalidSpecError
-from albench.learners._features import as_tensor, badge_factors, torch_generator, unit_rows
-from albench.learners.base import GradEmbedding, Learner, LearnerContext
+from albench.learners._features import LinearHeadOutputs, as_tensor, torch_generator, unit_rows
+from albench.learners.base import Learner, LearnerContext
 
 INITS = ("text", "random")
 RANDOM_INIT_STD = 0.01
 
 
-class LinearProbe(Learner):
+class LinearProbe(LinearHeadOutputs, Learner):
     """Multinomial logistic regression ``softmax(x @ W.T + b)`` on normalised features."""
 
     name: ClassVar[str] = "linear"
@@ -120,16 +120,6 @@ class LinearProbe(Learner):
         if self._weight is None:
             raise RuntimeError("linear probe with random init used before fit")
         return torch.softmax(x @ self._weight.T + self._bias, dim=1)
-
-    def predict_proba(self, features: np.ndarray) -> np.ndarray:
-        return self._probs(unit_rows(features, self.context.device)).cpu().numpy()
-
-    def grad_embedding(self, features: np.ndarray) -> GradEmbedding:
-        x = unit_rows(features, self.context.device)
-        return badge_factors(self._probs(x), x)
-
-    def embed(self, features: np.ndarray) -> np.ndarray:
-        return unit_rows(features, self.context.device).cpu().numpy()
 
     def hyperparameters(self) -> dict[str, Any]:
         return {**self.options, "optimizer": "lbfgs", "logit_scale": self.context.logit_scale}

@@ -14,11 +14,11 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from albench.learners._features import as_tensor, badge_factors, unit_rows
-from albench.learners.base import GradEmbedding, Learner, LearnerContext
+from albench.learners._features import LinearHeadOutputs, as_tensor
+from albench.learners.base import Learner, LearnerContext
 
 
-class ZeroShot(Learner):
+class ZeroShot(LinearHeadOutputs, Learner):
     """The text embeddings as a fixed linear classifier.
 
     Its last layer is ``W = logit_scale * T`` applied to the normalised image feature, so
@@ -40,17 +40,6 @@ class ZeroShot(Learner):
 
     def _probs(self, x: torch.Tensor) -> torch.Tensor:
         return torch.softmax(x @ self._weights.T, dim=1)
-
-    def predict_proba(self, features: np.ndarray) -> np.ndarray:
-        x = unit_rows(features, self.context.device)
-        return self._probs(x).cpu().numpy()
-
-    def grad_embedding(self, features: np.ndarray) -> GradEmbedding:
-        x = unit_rows(features, self.context.device)
-        return badge_factors(self._probs(x), x)
-
-    def embed(self, features: np.ndarray) -> np.ndarray:
-        return unit_rows(features, self.context.device).cpu().numpy()
 
     def hyperparameters(self) -> dict[str, Any]:
         return {"logit_scale": float(self.context.logit_scale), **self.options}
