@@ -33,9 +33,10 @@ ViT-B-32 measured 3.9 images/s in the same conditions.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -48,6 +49,7 @@ from open_clip.zero_shot_metadata import IMAGENET_CLASSNAMES
 from PIL import Image, ImageOps
 from torchvision import transforms
 from transformers import AutoModel, AutoTokenizer
+from transformers.utils import logging as hf_logging
 
 from albench.backbones.base import Backbone, TextTower, TokenizedPrompts
 from albench.backbones.weights import sha256_file
@@ -118,6 +120,18 @@ def load_classifier(image_size: int) -> torch.nn.Module:
     return model.eval().requires_grad_(False)
 
 
+@contextlib.contextmanager
+def _quiet_transformers() -> Iterator[None]:
+    """Hide transformers' per-load weight progress bar (noise on every sweep worker)."""
+    enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if enabled:
+            hf_logging.enable_progress_bar()
+
+
 class MiniLMTextTower(TextTower):
     """all-MiniLM-L6-v2 opened at the word-embedding level.
 
@@ -132,7 +146,8 @@ class MiniLMTextTower(TextTower):
     def __init__(self, device: str = "cpu"):
         path = str(get_model_path())
         self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-        self.bert = AutoModel.from_pretrained(path, local_files_only=True)
+        with _quiet_transformers():
+            self.bert = AutoModel.from_pretrained(path, local_files_only=True)
         self.bert.eval().requires_grad_(False).to(device)
         self.token_dim = int(self.bert.config.hidden_size)
 

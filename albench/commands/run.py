@@ -164,7 +164,9 @@ def _tables(curves: pd.DataFrame, aubc: pd.DataFrame) -> Iterator[Table]:
     keys = ["dataset", "backbone", "learner"]
     by_group = dict(tuple(aubc.groupby(keys, sort=False)))
     for group, frame in curves.groupby(keys, sort=False):
-        wide = frame.pivot_table(index="strategy", columns="round", values="accuracy", sort=False)
+        scores = by_group[group].set_index("strategy").sort_values("aubc", ascending=False)
+        wide = frame.pivot_table(index="strategy", columns="round", values="accuracy")
+        wide = wide.reindex(scores.index)  # both tables list strategies best AUBC first
         labels = frame.groupby("round")["n_labelled"].mean()
         title = f"{' / '.join(group)}: mean test accuracy per round"
         caption = "labels: " + ", ".join(f"{labels[r]:g}" for r in wide.columns)
@@ -177,7 +179,6 @@ def _tables(curves: pd.DataFrame, aubc: pd.DataFrame) -> Iterator[Table]:
         for strategy, values in wide.iterrows():
             table.add_row(strategy, *(f"{v:.3f}" for v in values))
         yield table
-        scores = by_group[group].set_index("strategy").sort_values("aubc", ascending=False)
         table = Table(
             title=f"{' / '.join(group)}: AUBC",
             box=box.SIMPLE_HEAD,
