@@ -13,7 +13,9 @@ def test_demo_runs_its_sweeps_and_writes_both_reports(tmp_path, monkeypatch, cap
     monkeypatch.setattr(demo, "BACKBONE", "tiny-clip")
     monkeypatch.setattr(demo, "SEEDS", "0")
     monkeypatch.setattr(demo, "ROUNDS", 2)
-    monkeypatch.setattr(demo, "SWEEPS", (("linear", "random,margin"), ("zero-shot", "entropy")))
+    monkeypatch.setattr(
+        demo, "SWEEPS", (("linear", "random,margin", ()), ("zero-shot", "entropy", ()))
+    )
 
     assert demo.main() == 0
 
