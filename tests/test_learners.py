@@ -154,3 +154,12 @@ def test_hyperparameters_record_defaults():
     hyper = make_learner("linear", _context(), {}).hyperparameters()
     assert hyper["init"] == "text" and hyper["weight_decay"] == 1e-4
     assert hyper["optimizer"] == "lbfgs"
+
+
+def test_prompt_learner_options_are_checked_before_anything_is_built():
+    from albench.errors import InvalidSpecError
+    from albench.learners.registry import check_options
+
+    check_options("dual-prompt", {"steps": 3, "lr": 0.01})
+    with pytest.raises(InvalidSpecError, match="has no option 'stepz'; options: .*steps"):
+        check_options("dual-prompt", {"stepz": 3})

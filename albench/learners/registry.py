@@ -42,10 +42,15 @@ def get_learner(name: str) -> type[Learner]:
 
 def check_options(name: str, options: Mapping[str, Any]) -> None:
     """Refuse options the learner's constructor does not accept, naming the valid ones."""
-    parameters = inspect.signature(get_learner(name).__init__).parameters
+    cls = get_learner(name)
+    parameters = inspect.signature(cls.__init__).parameters
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
-        return
-    valid = [p for p, spec in parameters.items() if spec.kind is inspect.Parameter.KEYWORD_ONLY]
+        # learners taking **options declare what they accept in a ``defaults`` mapping
+        if not isinstance(getattr(cls, "defaults", None), Mapping):
+            return
+        valid = sorted(cls.defaults)
+    else:
+        valid = [p for p, spec in parameters.items() if spec.kind is inspect.Parameter.KEYWORD_ONLY]
     unknown = sorted(set(options) - set(valid))
     if unknown:
         raise InvalidSpecError(
