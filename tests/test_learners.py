@@ -161,5 +161,5 @@ def test_prompt_learner_options_are_checked_before_anything_is_built():
     from albench.learners.registry import check_options
 
     check_options("dual-prompt", {"steps": 3, "lr": 0.01})
-    with pytest.raises(InvalidSpecError, match="has no option 'stepz'; options: .*steps"):
+    with pytest.raises(InvalidSpecError, match=r"has no option 'stepz'; options: .*steps"):
         check_options("dual-prompt", {"stepz": 3})
