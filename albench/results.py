@@ -37,12 +37,10 @@ provenance
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
-import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +49,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from albench.errors import ResultsError
+from albench.files import atomic_path
 
 _STR, _INT, _FLOAT = pa.string(), pa.int64(), pa.float64()
 
@@ -100,24 +99,6 @@ _SELECTIONS_SUFFIX = ".selections.json"
 
 
 # --------------------------------------------------------------------------- atomic files
-
-
-@contextlib.contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
-    """A hidden temporary sibling of ``path``, renamed onto ``path`` when the block succeeds.
-
-    On any exception (KeyboardInterrupt included) the temporary file is removed and ``path``
-    is left as it was.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    temporary = Path(name)
-    try:
-        yield temporary
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 def write_json(path: Path, payload: Any) -> None:

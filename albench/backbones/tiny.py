@@ -18,7 +18,8 @@ import open_clip
 import torch
 
 from albench.backbones.openclip import OpenClipBackbone, load
-from albench.backbones.weights import cache_dir, write_atomic
+from albench.backbones.weights import cache_dir
+from albench.files import write_atomic
 
 NAME = "tiny-clip"
 MODEL_NAME = "albench-tiny-clip"

@@ -13,9 +13,10 @@ import hashlib
 import json
 import os
 import socket
-import tempfile
 import threading
 from pathlib import Path
+
+from albench.files import write_atomic
 
 _TRUE = {"1", "true", "yes", "on"}
 _DIGESTS: dict[tuple[str, int, int], str] = {}
@@ -28,19 +29,6 @@ def cache_dir() -> Path:
     root = Path(os.environ.get("ALBENCH_CACHE") or Path.home() / ".cache" / "albench")
     root.mkdir(parents=True, exist_ok=True)
     return root
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path`` and rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _digest_file() -> Path:

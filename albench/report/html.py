@@ -13,8 +13,8 @@ from pathlib import Path
 import jinja2
 
 from albench import __version__
+from albench.files import atomic_path
 from albench.report.model import PNG_DPI, FigureBlock, Report
-from albench.results import atomic_path
 
 #: Figures are shown at this many CSS pixels per inch (a little larger than true size).
 DISPLAY_DPI = 110

@@ -20,9 +20,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
+from albench.files import atomic_path
 from albench.report.model import PNG_DPI, FigureBlock, Report, TableBlock
 from albench.report.style import RC
-from albench.results import atomic_path
 
 PAGE = (11.69, 8.27)
 TOP, BOTTOM, LEFT = 0.86, 0.05, 0.04

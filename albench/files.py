@@ -1,0 +1,47 @@
+"""Atomic file writes: nothing half-written is ever visible under a final name.
+
+Every results file, report, cache manifest and checkpoint albench writes goes through
+:func:`atomic_path`: the content is written to a hidden temporary sibling and renamed into
+place, so an interrupted process leaves either the old file or the new one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+
+def _default_mode() -> int:
+    """The mode ``open()`` would give a new file (0666 less the umask)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+@contextlib.contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """A hidden temporary sibling of ``path``, renamed onto ``path`` when the block succeeds.
+
+    On any exception (KeyboardInterrupt included) the temporary file is removed and ``path``
+    is left as it was. The file gets the usual permissions (mkstemp's are owner-only), so
+    results and reports can be shared like any other file.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(handle)
+    temporary = Path(name)
+    try:
+        yield temporary
+        os.chmod(temporary, _default_mode())
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically."""
+    with atomic_path(path) as temporary:
+        temporary.write_bytes(data)
