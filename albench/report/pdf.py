@@ -27,6 +27,7 @@ from albench.report.style import RC
 PAGE = (11.69, 8.27)
 TOP, BOTTOM, LEFT = 0.86, 0.05, 0.04
 LINE = 0.024
+MIN_LINE = 0.018  # front matter is squeezed down to this before it spills onto a new page
 ROW = 0.03
 ROWS_PER_PAGE = 22
 WRAP = 120
@@ -39,6 +40,7 @@ FONT_SIZES = (9.0, 8.0, 7.0, 6.0, 5.0)
 class TextPage:
     title: str
     lines: tuple[str, ...]
+    line_height: float = LINE
 
 
 @dataclass(frozen=True)
@@ -93,9 +95,10 @@ def _pieces(block: TableBlock) -> list[TablePiece]:
 def paginate(report: Report) -> list[Page]:
     """The pages of the PDF, in order."""
     lines = _front_lines(report)
-    per_page = int((TOP - BOTTOM) / LINE)
+    line_height = max(MIN_LINE, min(LINE, (TOP - BOTTOM) / max(1, len(lines))))
+    per_page = int((TOP - BOTTOM) / line_height)
     pages: list[Page] = [
-        TextPage(report.title, tuple(lines[i : i + per_page]))
+        TextPage(report.title, tuple(lines[i : i + per_page]), line_height)
         for i in range(0, len(lines), per_page)
     ]
     for section in report.sections:
@@ -133,9 +136,10 @@ def _caption(figure: Figure, y: float, text: str) -> None:
 
 def _draw_text(page: TextPage) -> Figure:
     figure = _page("albench report", page.title)
+    size = 9.5 * page.line_height / LINE
     for i, line in enumerate(page.lines):
         bold = line in ("LEGEND", "NOTES")
-        figure.text(LEFT, TOP - i * LINE, line, fontsize=9.5,
+        figure.text(LEFT, TOP - i * page.line_height, line, fontsize=size,
                     fontweight="bold" if bold else "normal")  # fmt: skip
     return figure
 
