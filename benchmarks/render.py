@@ -259,8 +259,8 @@ def render(machine: dict, cases: dict, others: list) -> str:
         f"{_load(facts.get('load_at_end'))}: above the CPU count, other processes shared the "
         "cores and absolute times are inflated; ratios within the run are the numbers to read.",
         "",
-        "Quick run at size S only: `ALBENCH_BENCH_SIZES=S make bench`; add the per-pick",
-        "references at L with `ALBENCH_BENCH_ALL_REFERENCES=1`.",
+        "Quick run at size S only: `ALBENCH_BENCH_SIZES=S make bench`; add the per-pick BADGE",
+        "reference at L with `ALBENCH_BENCH_ALL_REFERENCES=1`.",
         "",
         *METHOD_NOTES,
         "",
