@@ -256,8 +256,7 @@ def render(machine: dict, cases: dict, others: list) -> str:
         f"{facts.get('cpu_count', '?')} logical CPUs, torch {facts.get('torch_version', '?')} "
         f"with {facts.get('torch_threads', '?')} threads, numpy {facts.get('numpy_version', '?')}.",
         f"Load average (1/5/15 min) at start {_load(facts.get('load_at_start'))}, at end "
-        f"{_load(facts.get('load_at_end'))}: above the CPU count, other processes shared the "
-        "cores and absolute times are inflated; ratios within the run are the numbers to read.",
+        f"{_load(facts.get('load_at_end'))}{_load_note(facts)}",
         "",
         "Quick run at size S only: `ALBENCH_BENCH_SIZES=S make bench`; add the per-pick BADGE",
         "reference at L with `ALBENCH_BENCH_ALL_REFERENCES=1`.",
@@ -309,6 +308,19 @@ def render(machine: dict, cases: dict, others: list) -> str:
     if others:
         out += ["## Other benchmarks", "", *other_lines(others), ""]
     return "\n".join(out)
+
+
+def _load_note(facts: dict) -> str:
+    """A warning when other processes competed for the cores during the run."""
+    one_minute = [
+        load[0] for load in (facts.get("load_at_start"), facts.get("load_at_end")) if load
+    ]
+    if one_minute and max(one_minute) > float(facts.get("cpu_count") or 1):
+        return (
+            ": above the CPU count, other processes shared the cores and absolute times are"
+            " inflated; ratios within the run are the numbers to read."
+        )
+    return "."
 
 
 def _load(values: list[float] | None) -> str:
