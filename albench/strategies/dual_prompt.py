@@ -20,6 +20,13 @@ from albench.strategies.base import Selection, Strategy, StrategyContext
 from albench.strategies.ranking import n_picks
 
 
+def rank_within_groups(sorted_groups: np.ndarray) -> np.ndarray:
+    """0, 1, 2, ... restarting at every new value of an already sorted group array."""
+    starts = np.flatnonzero(np.r_[True, sorted_groups[1:] != sorted_groups[:-1]])
+    sizes = np.diff(np.r_[starts, sorted_groups.size])
+    return np.arange(sorted_groups.size) - np.repeat(starts, sizes)
+
+
 def round_robin(groups: np.ndarray, scores: np.ndarray, k: int) -> np.ndarray:
     """Positions of ``k`` items taken in turns from each group, lowest score first.
 
@@ -30,9 +37,7 @@ def round_robin(groups: np.ndarray, scores: np.ndarray, k: int) -> np.ndarray:
     """
     order = np.lexsort((np.arange(scores.size), scores, groups))
     sorted_groups = groups[order]
-    starts = np.flatnonzero(np.r_[True, sorted_groups[1:] != sorted_groups[:-1]])
-    sizes = np.diff(np.r_[starts, sorted_groups.size])
-    rank = np.arange(sorted_groups.size) - np.repeat(starts, sizes)
+    rank = rank_within_groups(sorted_groups)
     turn = np.lexsort((sorted_groups, scores[order], rank))
     return order[turn[:k]]
 
@@ -44,9 +49,7 @@ def most_confident(
     only those with score >= ``threshold`` (either limit may be None). Ties to the lower
     position; the result is ordered by group, then descending score."""
     order = np.lexsort((np.arange(scores.size), -scores, groups))
-    sorted_groups = groups[order]
-    starts = np.flatnonzero(np.r_[True, sorted_groups[1:] != sorted_groups[:-1]])
-    rank = np.arange(order.size) - np.repeat(starts, np.diff(np.r_[starts, order.size]))
+    rank = rank_within_groups(groups[order])
     keep = np.ones(order.size, dtype=bool)
     if per_group is not None:
         keep &= rank < per_group
