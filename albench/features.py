@@ -37,6 +37,7 @@ from rich.text import Text
 from albench import __version__
 from albench.backbones.base import Backbone
 from albench.errors import CacheCorruptError
+from albench.files import cache_root, sha256_file
 
 #: bump when the meaning or layout of cached bytes changes; part of every key
 FORMAT_VERSION = 1
@@ -55,8 +56,7 @@ class _Corrupt(Exception):
 
 def default_root() -> Path:
     """``$ALBENCH_CACHE/features``, else ``~/.cache/albench/features``."""
-    base = os.environ.get("ALBENCH_CACHE")
-    return Path(base) / "features" if base else Path.home() / ".cache" / "albench" / "features"
+    return cache_root() / "features"
 
 
 def cache_key(fields: dict[str, Any]) -> str:
@@ -216,14 +216,6 @@ def _hint(dataset: Any, backbone: Backbone) -> str:
     return f"--dataset {dataset.name} --backbone {backbone.id}"
 
 
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _identity(entry: Path, stat: os.stat_result, manifest: dict[str, Any]) -> tuple:
     """What must stay equal for a checksum verified earlier in this process to still hold."""
     return (str(entry), stat.st_ino, stat.st_size, stat.st_mtime_ns, manifest.get("sha256"))
@@ -247,7 +239,7 @@ def _load(entry: Path, dtype: type[np.generic]) -> np.ndarray:
     if stat.st_size != manifest.get("bytes"):
         raise _Corrupt(f"size {stat.st_size} bytes, manifest says {manifest.get('bytes')}")
     if _identity(entry, stat, manifest) not in _VERIFIED:
-        if _file_sha256(path) != manifest.get("sha256"):
+        if sha256_file(path) != manifest.get("sha256"):
             raise _Corrupt("sha256 of features.npy does not match the manifest")
         _VERIFIED.add(_identity(entry, stat, manifest))
     try:
@@ -274,7 +266,7 @@ def _write_entry(
             "shape": list(array.shape),
             "dtype": array.dtype.name,
             "bytes": path.stat().st_size,
-            "sha256": _file_sha256(path),
+            "sha256": sha256_file(path),
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "albench_version": __version__,
             **stats,

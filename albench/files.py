@@ -8,6 +8,7 @@ place, so an interrupted process leaves either the old file or the new one.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import tempfile
 from collections.abc import Iterator
@@ -45,3 +46,18 @@ def write_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically."""
     with atomic_path(path) as temporary:
         temporary.write_bytes(data)
+
+
+def sha256_file(path: Path) -> str:
+    """sha256 hex digest of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def cache_root() -> Path:
+    """albench's cache folder: ``$ALBENCH_CACHE``, else ``~/.cache/albench`` (not created)."""
+    base = os.environ.get("ALBENCH_CACHE")
+    return Path(base) if base else Path.home() / ".cache" / "albench"

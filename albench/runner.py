@@ -31,6 +31,7 @@ from albench.provenance import provenance
 from albench.results import COLUMNS
 from albench.seeding import stream
 from albench.strategies import Selection, Strategy, StrategyContext, get_strategy
+from albench.strategies.clustering import unit_rows
 
 #: capabilities the runner itself provides, whatever the learner
 RUNNER_CAPABILITIES = frozenset({"image_features", "text_embeddings"})
@@ -158,12 +159,6 @@ class RunInputs:
     @property
     def n_classes(self) -> int:
         return len(self.class_names)
-
-
-def unit_float32(features: np.ndarray) -> np.ndarray:
-    """float32 copy with L2-normalised rows (strategies expect normalised pool features)."""
-    x = np.asarray(features, dtype=np.float32)
-    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 
 # --------------------------------------------------------------------------- checks
@@ -307,9 +302,9 @@ class _RunState:
         self.subset = subsample_pool(spec, len(inputs.pool_labels))
         self.n_classes = inputs.n_classes
         self.n_initial, self.budget = check_sizes(spec, len(inputs.pool_labels), self.n_classes)
-        self.pool_x = unit_float32(inputs.pool_features[self.subset])
+        self.pool_x = unit_rows(inputs.pool_features[self.subset])
         self.pool_y = np.asarray(inputs.pool_labels, dtype=np.int64)[self.subset]
-        self.test_x = unit_float32(inputs.test_features)
+        self.test_x = unit_rows(inputs.test_features)
         self.test_y = np.asarray(inputs.test_labels, dtype=np.int64)
         context = LearnerContext(
             class_names=tuple(inputs.class_names),

@@ -234,8 +234,8 @@ def test_corrupt_entry_raises_when_recompute_is_off(store, new_process, corrupt)
 
 def test_checksum_is_verified_once_per_process(store, new_process, monkeypatch):
     hashed = []
-    real = features._file_sha256
-    monkeypatch.setattr(features, "_file_sha256", lambda p: hashed.append(p) or real(p))
+    real = features.sha256_file
+    monkeypatch.setattr(features, "sha256_file", lambda p: hashed.append(p) or real(p))
     extract(store, FakeBackbone())
     assert len(hashed) == 1  # while writing
     extract(store, FakeBackbone())

@@ -9,8 +9,9 @@ from runner_fakes import make_inputs, one_thread, spec_of  # noqa: F401
 from albench.errors import CapabilityError, InvalidSpecError
 from albench.initial import kmeans_initial
 from albench.learners import LearnerContext, make_learner
-from albench.runner import RunSpec, SelectionError, run, unit_float32
+from albench.runner import RunSpec, SelectionError, run
 from albench.seeding import stream
+from albench.strategies.clustering import unit_rows
 
 INPUTS = make_inputs()
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -59,8 +60,8 @@ def test_first_unlabelled_strategy_picks_lowest_free_indices():
 
 def test_row_r_is_the_model_trained_after_r_acquisitions():
     result = run(_spec(strategy="margin", rounds=2), INPUTS)
-    pool_x, pool_y = unit_float32(INPUTS.pool_features), INPUTS.pool_labels
-    test_x = unit_float32(INPUTS.test_features)
+    pool_x, pool_y = unit_rows(INPUTS.pool_features), INPUTS.pool_labels
+    test_x = unit_rows(INPUTS.test_features)
     context = LearnerContext(
         class_names=INPUTS.class_names,
         text_embeddings=INPUTS.text_embeddings,

@@ -9,14 +9,14 @@ a hub client's retries (about 45 s), so the probe is one bounded TCP connect.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import socket
 import threading
 from pathlib import Path
 
-from albench.files import write_atomic
+from albench import files
+from albench.files import cache_root, write_atomic
 
 _TRUE = {"1", "true", "yes", "on"}
 _DIGESTS: dict[tuple[str, int, int], str] = {}
@@ -26,7 +26,7 @@ _PROBE_TIMEOUT_S = 1.5
 
 def cache_dir() -> Path:
     """albench's cache root: ``$ALBENCH_CACHE`` or ``~/.cache/albench`` (created on demand)."""
-    root = Path(os.environ.get("ALBENCH_CACHE") or Path.home() / ".cache" / "albench")
+    root = cache_root()
     root.mkdir(parents=True, exist_ok=True)
     return root
 
@@ -54,11 +54,7 @@ def sha256_file(path: str | Path) -> str:
     stored = _load_digests()
     digest = stored.get(text_key)
     if digest is None:
-        hasher = hashlib.sha256()
-        with open(resolved, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                hasher.update(block)
-        digest = hasher.hexdigest()
+        digest = files.sha256_file(resolved)
         stored = _load_digests()
         stored[text_key] = digest
         write_atomic(_digest_file(), json.dumps(stored, indent=1, sort_keys=True).encode())
