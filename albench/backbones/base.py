@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import torch
 from PIL import Image
 
+from albench.errors import CapabilityError
+
 
 @dataclass(frozen=True)
 class TokenizedPrompts:
@@ -53,6 +55,33 @@ class TextTower(ABC):
         """(n, L, token_dim) input embeddings -> (n, embed_dim) text features (not normalised)."""
 
 
+class VisionTower(ABC):
+    """A ViT image encoder opened at the token level (for visual prompt tuning).
+
+    The tower turns an image into the sequence ``[CLS, patch_1 .. patch_m]`` of
+    ``width``-wide tokens that ``depth`` transformer blocks refine; learnable prompt tokens
+    are inserted after the class token (Jia et al., "Visual Prompt Tuning", ECCV 2022).
+    """
+
+    #: width of one token (the size of a learnable prompt vector)
+    width: int
+    #: number of transformer blocks
+    depth: int
+    #: values in one patch (3 * p * p), the fan-in of the patch embedding
+    patch_dim: int
+
+    @abstractmethod
+    def encode_prompted(self, pixels: torch.Tensor, prompts: torch.Tensor) -> torch.Tensor:
+        """(B, 3, H, W) pixels and (D, n, width) prompts -> (B, embed_dim) image features
+        (not normalised), with gradients flowing into ``prompts`` only.
+
+        D = 1: the n prompts join the sequence before the first block (VPT-shallow);
+        D = ``depth``: before every block, fresh prompts replace the previous block's prompt
+        outputs (VPT-deep). Prompts get no positional embedding; their outputs are dropped
+        before pooling. With n = 0 this is the tower's plain forward.
+        """
+
+
 class Backbone(ABC):
     """Image and text encoders of one joint embedding space."""
 
@@ -89,6 +118,14 @@ class Backbone(ABC):
     @abstractmethod
     def text_tower(self) -> TextTower:
         """The text encoder at token level (frozen; gradients flow to inputs only)."""
+
+    @property
+    def vision_tower(self) -> VisionTower:
+        """The image encoder at token level, for visual prompt tuning (ViT towers only)."""
+        raise CapabilityError(
+            f"backbone {self.id!r} has no ViT image tower to prompt; visual prompt tuning "
+            "(n_vpt) needs an open_clip ViT backbone"
+        )
 
     def to(self, device: torch.device | str) -> Backbone:
         """Move the encoders to ``device``; returns self."""

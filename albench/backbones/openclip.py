@@ -11,6 +11,7 @@ tags, checkpoints and the tiny test model. Tags whose weights were trained with 
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from huggingface_hub import try_to_load_from_cache
 from open_clip.constants import HF_SAFE_WEIGHTS_NAME, HF_WEIGHTS_NAME
 from PIL import Image
 
-from albench.backbones.base import Backbone, TextTower, TokenizedPrompts
+from albench.backbones.base import Backbone, TextTower, TokenizedPrompts, VisionTower
 from albench.backbones.weights import hub_offline_requested, offline, sha256_file
 from albench.errors import CapabilityError, InvalidSpecError, UnknownNameError, WeightsNotFoundError
 
@@ -231,6 +232,51 @@ class OpenClipTextTower(TextTower):
         return projection(x) if isinstance(projection, torch.nn.Linear) else x @ projection
 
 
+class OpenClipVisionTower(VisionTower):
+    """open_clip's ``VisionTransformer`` with prompt tokens after the class token (VPT).
+
+    The tower's own ``_embeds`` (patches, class token, positions, patch dropout, ``ln_pre``)
+    and ``_pool`` (``ln_post``, pooling) run unchanged around the blocks, so every pooling
+    variant behaves as in ``encode_image``; only the sequence between them is ours. The
+    prompts enter after the positional embedding and pass ``ln_pre`` like every token:
+    LayerNorm acts on each token alone, so normalising them apart and inserting them after
+    ``ln_pre`` is the same. The vision transformer has no attention mask: prompts and image
+    tokens attend to each other. ``n = 0`` reproduces ``model.encode_image`` (tested).
+    """
+
+    def __init__(self, visual: torch.nn.Module):
+        self._visual = visual
+        self.width = int(visual.class_embedding.shape[-1])
+        self.depth = len(visual.transformer.resblocks)
+        self.patch_dim = 3 * math.prod(visual.patch_size)
+
+    def _block(self, block: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+        if self._visual.transformer.batch_first:
+            return block(x)
+        return block(x.transpose(0, 1)).transpose(0, 1)
+
+    def encode_prompted(self, pixels: torch.Tensor, prompts: torch.Tensor) -> torch.Tensor:
+        visual = self._visual
+        layers, n, width = prompts.shape
+        if layers not in (1, self.depth) or width != self.width:
+            raise ValueError(
+                f"prompts of shape {tuple(prompts.shape)}; expected (1 or {self.depth}, n, "
+                f"{self.width})"
+            )
+        x = visual._embeds(pixels.to(visual.class_embedding.device))
+        prompts = prompts.to(x.dtype)
+        batch = x.shape[0]
+        first = visual.ln_pre(prompts[0]).expand(batch, -1, -1)
+        x = torch.cat([x[:, :1], first, x[:, 1:]], dim=1)
+        for index, block in enumerate(visual.transformer.resblocks):
+            if index and layers > 1:
+                fresh = prompts[index].expand(batch, -1, -1)
+                x = torch.cat([x[:, :1], fresh, x[:, 1 + n :]], dim=1)
+            x = self._block(block, x)
+        pooled, _ = visual._pool(torch.cat([x[:, :1], x[:, 1 + n :]], dim=1))
+        return pooled if visual.proj is None else pooled @ visual.proj
+
+
 class OpenClipBackbone(Backbone):
     """A frozen open_clip model behind albench's :class:`Backbone` interface."""
 
@@ -289,6 +335,17 @@ class OpenClipBackbone(Backbone):
         if self._text_tower is None:
             self._text_tower = OpenClipTextTower(self.model, self._tokenizer)
         return self._text_tower
+
+    @property
+    def vision_tower(self) -> OpenClipVisionTower:
+        visual = self.model.visual
+        opened = all(hasattr(visual, name) for name in ("_embeds", "_pool"))
+        if not isinstance(visual, open_clip.transformer.VisionTransformer) or not opened:
+            raise CapabilityError(
+                f"backbone {self.id!r} has a {type(visual).__name__} image tower; visual "
+                "prompt tuning (n_vpt) needs an open_clip VisionTransformer"
+            )
+        return OpenClipVisionTower(visual)
 
     def to(self, device: torch.device | str) -> OpenClipBackbone:
         self.model.to(device)
