@@ -49,5 +49,21 @@ class CapabilityError(AlbenchError):
     """A strategy needs a capability the learner does not provide."""
 
 
+class FeatureError(AlbenchError):
+    """Features that cannot be used: NaN or inf values, or dimensions that disagree."""
+
+
+class StrategyError(AlbenchError):
+    """A strategy failed inside a run: it raised, returned an unusable selection or hung.
+
+    The message names the strategy, the round and the run, so that a sweep of many runs
+    points at the one that broke.
+    """
+
+
+class StrategyTimeoutError(StrategyError, TimeoutError):
+    """A plugin strategy took far longer than its own earlier rounds (see albench.guard)."""
+
+
 class ResultsError(AlbenchError):
     """Results files that are missing, unreadable or do not match the schema."""

@@ -9,8 +9,11 @@ the on-disk format version), so a stale entry can never be served for changed in
 An entry is the folder ``<root>/<key[:2]>/<key>/`` with ``features.npy`` and
 ``manifest.json``. It is written into a temporary sibling folder and renamed into place, and a
 file lock on ``<entry>.lock`` makes concurrent processes wait for the first writer and reuse
-its result. Loading verifies the manifest, shape, dtype, file size and (once per process and
-file) the sha256 of the bytes.
+its result. Loading verifies the manifest, shape, dtype, file size, that the feature
+dimension is the backbone's, and (once per process and file) the sha256 of the bytes and
+that every value is finite. An entry that fails is treated as corrupt: recomputed with a
+warning, or refused with ``recompute_corrupt=False``. Features that come out of an encoder
+with NaN or inf are refused before they are cached.
 """
 
 from __future__ import annotations
@@ -36,13 +39,15 @@ from rich.text import Text
 
 from albench import __version__
 from albench.backbones.base import Backbone
-from albench.errors import CacheCorruptError
+from albench.errors import CacheCorruptError, FeatureError
 from albench.files import cache_root, sha256_file
 
 #: bump when the meaning or layout of cached bytes changes; part of every key
 FORMAT_VERSION = 1
 FEATURES_FILE = "features.npy"
 MANIFEST_FILE = "manifest.json"
+#: rows per block when scanning features for NaN / inf (bounds the temporary mask)
+_FINITE_BLOCK = 1 << 16
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +109,7 @@ class FeatureStore:
             label = f"{dataset.name}/{split}" if progress else None
             return _extract_images(backbone, images, path, batch_size, workers, label)
 
-        return self._get(fields, np.float16, build, _hint(dataset, backbone))
+        return self._get(fields, np.float16, build, _hint(dataset, backbone), backbone.embed_dim)
 
     def text_features(self, backbone: Backbone, dataset: Any) -> np.ndarray:
         """(C, d) float32 zero-shot class embeddings, prompt-ensembled over the templates.
@@ -122,7 +127,7 @@ class FeatureStore:
             count = len(dataset.class_names) * len(dataset.templates)
             return {"seconds": seconds, "texts_per_second": count / max(seconds, 1e-9)}
 
-        return self._get(fields, np.float32, build, _hint(dataset, backbone))
+        return self._get(fields, np.float32, build, _hint(dataset, backbone), backbone.embed_dim)
 
     def image_entry(self, backbone: Backbone, dataset: Any, split: str) -> Path:
         """Folder of the image-feature entry of ``split`` (whether or not it exists yet)."""
@@ -142,28 +147,31 @@ class FeatureStore:
         dtype: type[np.generic],
         build: Callable[[Path], dict[str, Any]],
         hint: str,
+        dim: int,
     ) -> np.ndarray:
-        """Load the entry of ``fields``; on a miss build it under the entry's lock."""
+        """Load the entry of ``fields`` ((n, ``dim``) arrays); on a miss build it under its lock."""
         entry = self._entry(fields)
-        loaded = self._load_checked(entry, dtype, hint)
+        loaded = self._load_checked(entry, dtype, hint, dim)
         if loaded is not None:
             return loaded
         entry.parent.mkdir(parents=True, exist_ok=True)
         with FileLock(f"{entry}.lock"):
             if entry.exists():  # another process may have written it while we waited
                 try:
-                    return _load(entry, dtype)
+                    return _load(entry, dtype, dim)
                 except _Corrupt:
                     _discard(entry)
-            _write_entry(entry, fields, build)
-        return _load(entry, dtype)
+            _write_entry(entry, fields, build, dim)
+        return _load(entry, dtype, dim)
 
-    def _load_checked(self, entry: Path, dtype: type[np.generic], hint: str) -> np.ndarray | None:
+    def _load_checked(
+        self, entry: Path, dtype: type[np.generic], hint: str, dim: int
+    ) -> np.ndarray | None:
         """The verified array, or None when it is missing (or corrupt and recomputable)."""
         if not entry.exists():
             return None
         try:
-            return _load(entry, dtype)
+            return _load(entry, dtype, dim)
         except _Corrupt as problem:
             if not self.recompute_corrupt:
                 raise CacheCorruptError(
@@ -226,7 +234,26 @@ def _remember_verified(entry: Path, manifest: dict[str, Any]) -> None:
     _VERIFIED.add(_identity(entry, (entry / FEATURES_FILE).stat(), manifest))
 
 
-def _load(entry: Path, dtype: type[np.generic]) -> np.ndarray:
+def first_nonfinite_row(array: np.ndarray) -> int | None:
+    """Index of the first row holding NaN or inf, else None (scanned in bounded blocks)."""
+    for start in range(0, len(array), _FINITE_BLOCK):
+        block = np.asarray(array[start : start + _FINITE_BLOCK])
+        rows = np.flatnonzero(~np.isfinite(block.reshape(len(block), -1)).all(axis=1))
+        if rows.size:
+            return start + int(rows[0])
+    return None
+
+
+def _check_array(array: np.ndarray, dim: int, finite: bool) -> None:
+    """_Corrupt unless ``array`` is (n, ``dim``) and (when ``finite``) free of NaN and inf."""
+    if array.ndim != 2 or array.shape[1] != dim:
+        raise _Corrupt(f"features of shape {array.shape}, the backbone gives dimension {dim}")
+    row = first_nonfinite_row(array) if finite else None
+    if row is not None:
+        raise _Corrupt(f"NaN or inf in row {row}")
+
+
+def _load(entry: Path, dtype: type[np.generic], dim: int) -> np.ndarray:
     """Memory-map ``features.npy`` after checking it against the manifest; raise _Corrupt."""
     path = entry / FEATURES_FILE
     try:
@@ -238,28 +265,41 @@ def _load(entry: Path, dtype: type[np.generic]) -> np.ndarray:
         raise _Corrupt("manifest does not describe this entry")
     if stat.st_size != manifest.get("bytes"):
         raise _Corrupt(f"size {stat.st_size} bytes, manifest says {manifest.get('bytes')}")
-    if _identity(entry, stat, manifest) not in _VERIFIED:
-        if sha256_file(path) != manifest.get("sha256"):
-            raise _Corrupt("sha256 of features.npy does not match the manifest")
-        _VERIFIED.add(_identity(entry, stat, manifest))
+    verified = _identity(entry, stat, manifest) in _VERIFIED
+    if not verified and sha256_file(path) != manifest.get("sha256"):
+        raise _Corrupt("sha256 of features.npy does not match the manifest")
     try:
         array = np.load(path, mmap_mode="r", allow_pickle=False)
     except (OSError, ValueError) as error:
         raise _Corrupt(f"unreadable features: {error}") from None
     if list(array.shape) != manifest.get("shape") or array.dtype != dtype:
         raise _Corrupt(f"array {array.dtype}{array.shape} differs from its manifest")
+    _check_array(array, dim, finite=not verified)
+    _VERIFIED.add(_identity(entry, stat, manifest))
     return array
 
 
 def _write_entry(
-    entry: Path, fields: dict[str, Any], build: Callable[[Path], dict[str, Any]]
+    entry: Path, fields: dict[str, Any], build: Callable[[Path], dict[str, Any]], dim: int
 ) -> None:
-    """Build into a temporary sibling folder, write the manifest, rename into place."""
+    """Build into a temporary sibling folder, check, write the manifest, rename into place.
+
+    Features that are not (n, ``dim``) or hold NaN / inf are refused (FeatureError) and
+    nothing is cached: every later run would otherwise inherit them.
+    """
     staging = Path(tempfile.mkdtemp(prefix=f".{entry.name}.", suffix=".tmp", dir=entry.parent))
     try:
         path = staging / FEATURES_FILE
         stats = build(path)
         array = np.load(path, mmap_mode="r", allow_pickle=False)
+        try:
+            _check_array(array, dim, finite=True)
+        except _Corrupt as problem:
+            what = f"{fields['dataset']} {fields.get('split', 'class texts')}"
+            raise FeatureError(
+                f"backbone {fields['backbone']} gave unusable features for {what} "
+                f"({problem}); nothing was cached"
+            ) from None
         manifest = {
             "key": entry.name,
             "fields": fields,
@@ -289,7 +329,8 @@ def _discard(entry: Path) -> None:
 
 
 class _Pixels(torch.utils.data.Dataset):
-    """An image split seen through the backbone's transform (runs in DataLoader workers)."""
+    """An image split seen through the per-image part of the backbone's preprocessing (runs
+    in DataLoader workers; the per-batch part runs on the collated batch)."""
 
     def __init__(self, images: Any, transform: Callable[[Any], torch.Tensor]):
         self.images, self.transform = images, transform
@@ -315,8 +356,9 @@ def _extract_images(
 
     ``label`` names the progress bar; None hides it.
     """
+    preprocessing = backbone.preprocessing()
     loader = torch.utils.data.DataLoader(
-        _Pixels(images, backbone.transform()),
+        _Pixels(images, preprocessing.per_image),
         batch_size=batch_size,
         shuffle=False,
         num_workers=workers,
@@ -333,7 +375,8 @@ def _extract_images(
     start, done = time.perf_counter(), 0
     with bar, torch.inference_mode():
         task = bar.add_task("encode", total=len(images))
-        for pixels in loader:
+        for batch in loader:
+            pixels = preprocessing.per_batch(batch)
             features = backbone.encode_image(pixels).float().cpu().numpy()
             out[done : done + len(features)] = features
             done += len(features)

@@ -53,6 +53,7 @@ def _build(
     from albench.features import FeatureStore
 
     dataset = get_dataset(dataset_name, data_root=data_root, download=download)
+    dataset.check_test_classes()
     backbone = get_backbone(backbone_spec, device=device)
     store = FeatureStore()
     pool = store.image_features(backbone, dataset, "pool", progress=progress)

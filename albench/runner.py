@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -24,13 +25,16 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import accuracy_score, balanced_accuracy_score
 
-from albench.errors import AlbenchError, CapabilityError, InvalidSpecError
+from albench.errors import CapabilityError, FeatureError, InvalidSpecError
+from albench.features import first_nonfinite_row
+from albench.guard import SelectGuard
+from albench.guard import SelectionError as SelectionError  # re-exported: run() raises it
 from albench.initial import INITIAL_POLICIES
 from albench.learners import Learner, LearnerContext, check_options, get_learner, make_learner
 from albench.provenance import provenance
 from albench.results import COLUMNS
 from albench.seeding import stream
-from albench.strategies import Selection, Strategy, StrategyContext, get_strategy
+from albench.strategies import Strategy, StrategyContext, get_strategy
 from albench.strategies.clustering import unit_rows
 
 #: capabilities the runner itself provides, whatever the learner
@@ -39,10 +43,9 @@ RUNNER_CAPABILITIES = frozenset({"image_features", "text_embeddings"})
 _METHODS = {"probabilities": "predict_proba"}
 #: the learner that stands in while nothing is labelled (no labels, nothing to fit)
 FALLBACK_LEARNER = "zero-shot"
-
-
-class SelectionError(AlbenchError):
-    """A strategy returned an invalid selection (repeated, labelled or too many indices)."""
+#: seeds are stored as Parquet int64
+MAX_SEED = 2**63 - 1
+_WHOLE = re.compile(r"[0-9]+")
 
 
 # --------------------------------------------------------------------------- counts
@@ -59,7 +62,7 @@ class Count:
     def parse(cls, text: int | str, what: str) -> Count:
         raw = str(text).strip()
         number, per_class = raw.removesuffix("/class"), raw.endswith("/class")
-        if not number.isdigit():
+        if not _WHOLE.fullmatch(number):  # str.isdigit() accepts '²', which int() refuses
             raise InvalidSpecError(
                 f"{what} must be a whole number or 'k/class' (e.g. 1/class), got {raw!r}"
             )
@@ -109,11 +112,13 @@ class RunSpec:
         if self.initial not in INITIAL_POLICIES:
             known = ", ".join(INITIAL_POLICIES)
             raise InvalidSpecError(f"unknown initial policy {self.initial!r}; known: {known}")
-        if int(self.seed) < 0 or int(self.rounds) < 0:
-            raise InvalidSpecError("seed and rounds must be >= 0")
+        if not 0 <= int(self.seed) <= MAX_SEED:
+            raise InvalidSpecError(f"seed must be between 0 and {MAX_SEED}, got {self.seed}")
+        if int(self.rounds) < 1:
+            raise InvalidSpecError(f"rounds must be at least 1, got {self.rounds}")
         if self.pool_subsample is not None and self.pool_subsample < 1:
             raise InvalidSpecError("pool subsample must be a positive number of images")
-        if Count.parse(self.budget, "budget").value == 0 and self.rounds > 0:
+        if Count.parse(self.budget, "budget").value == 0:
             raise InvalidSpecError("budget must be at least 1 label per round")
 
     def identity(self) -> dict[str, Any]:
@@ -156,9 +161,49 @@ class RunInputs:
     #: identities of the cached features (cache keys); a sweep refuses to resume on others
     feature_keys: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        check_inputs(self)
+
     @property
     def n_classes(self) -> int:
         return len(self.class_names)
+
+
+def check_inputs(inputs: RunInputs) -> None:
+    """FeatureError unless the arrays agree in length and dimension and are all finite.
+
+    Cached features were checked when their entry was verified; features a caller injects
+    were not, and a NaN would otherwise surface rounds later as a learner's obscure error.
+    """
+    where = f"run inputs (cache entries {', '.join(inputs.feature_keys)})"
+    where = where if inputs.feature_keys else "run inputs"
+    named = {
+        "pool features": inputs.pool_features,
+        "test features": inputs.test_features,
+        "text embeddings": inputs.text_embeddings,
+    }
+    for name, array in named.items():
+        if np.ndim(array) != 2:
+            raise FeatureError(f"{where}: {name} have shape {np.shape(array)}, not (n, d)")
+    dims = {name: np.shape(array)[1] for name, array in named.items()}
+    if len(set(dims.values())) > 1:
+        shown = ", ".join(f"{name} {dim}" for name, dim in dims.items())
+        raise FeatureError(f"{where}: feature dimensions disagree ({shown})")
+    for split, labels in (("pool", inputs.pool_labels), ("test", inputs.test_labels)):
+        if len(labels) != len(named[f"{split} features"]):
+            raise FeatureError(
+                f"{where}: {len(named[f'{split} features'])} {split} features but "
+                f"{len(labels)} {split} labels"
+            )
+    if len(inputs.class_names) != len(inputs.text_embeddings):
+        raise FeatureError(
+            f"{where}: {len(inputs.class_names)} classes but "
+            f"{len(inputs.text_embeddings)} text embeddings"
+        )
+    for name, array in named.items():
+        row = first_nonfinite_row(array)
+        if row is not None:
+            raise FeatureError(f"{where}: {name} hold NaN or inf (row {row})")
 
 
 # --------------------------------------------------------------------------- checks
@@ -225,29 +270,6 @@ def _providers(
     providers = {capability: compute(capability) for capability in learner.capabilities}
     providers["text_embeddings"] = lambda: inputs.text_embeddings
     return providers
-
-
-def _check_selection(selection: Selection, labelled: np.ndarray, n_pool: int, budget: int):
-    picks = np.asarray(selection.indices, dtype=np.int64).ravel()
-    if len(picks) != budget:
-        raise SelectionError(f"strategy returned {len(picks)} indices for a budget of {budget}")
-    if len(np.unique(picks)) != len(picks):
-        raise SelectionError("strategy returned an index twice")
-    if picks.min(initial=0) < 0 or picks.max(initial=0) >= n_pool:
-        raise SelectionError("strategy returned an index outside the pool")
-    if np.isin(picks, labelled).any():
-        raise SelectionError("strategy returned an already labelled index")
-    return picks
-
-
-def _pseudo(selection: Selection, labelled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The proposed pseudo-labels on samples that are not annotated."""
-    if selection.pseudo_indices is None or selection.pseudo_labels is None:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    indices = np.asarray(selection.pseudo_indices, dtype=np.int64)
-    labels = np.asarray(selection.pseudo_labels, dtype=np.int64)
-    keep = ~np.isin(indices, labelled)
-    return indices[keep], labels[keep]
 
 
 def subsample_pool(spec: RunSpec, n_pool: int) -> np.ndarray:
@@ -326,6 +348,9 @@ class _RunState:
         )
         self.labelled = INITIAL_POLICIES[spec.initial](self.pool_x, self.n_initial, initial_rng)
         self.strategy_rng = stream(spec.seed, "strategy", spec.dataset, spec.strategy)
+        self.guard = SelectGuard(
+            strategy, spec.strategy, spec.run_id, len(self.pool_y), self.n_classes
+        )
         self.pseudo_idx = self.pseudo_y = np.zeros(0, dtype=np.int64)
         self.records: list[dict[str, Any]] = []
 
@@ -338,23 +363,21 @@ class _RunState:
             n_classes=self.n_classes,
             providers=_providers(self.model, self.pool_x, self.inputs),
         )
-        start = time.perf_counter()
-        selection = self.strategy.select(ctx, self.budget, self.strategy_rng)
-        seconds = time.perf_counter() - start
-        picks = _check_selection(selection, self.labelled, len(self.pool_y), self.budget)
-        self.labelled = np.concatenate([self.labelled, picks])
-        if self.spec.pseudo_labels:
-            self.pseudo_idx, self.pseudo_y = _pseudo(selection, self.labelled)
+        picked = self.guard.select(ctx, self.budget, self.strategy_rng, round_)
+        self.labelled = np.concatenate([self.labelled, picked.indices])
+        if self.spec.pseudo_labels:  # the proposals on samples that are not annotated
+            keep = ~np.isin(picked.pseudo_indices, self.labelled)
+            self.pseudo_idx, self.pseudo_y = picked.pseudo_indices[keep], picked.pseudo_labels[keep]
         self.records.append(
             {
                 "round": round_,
-                "indices": self.subset[picks].tolist(),
+                "indices": self.subset[picked.indices].tolist(),
                 "pseudo_indices": self.subset[self.pseudo_idx].tolist(),
                 "pseudo_labels": self.pseudo_y.tolist(),
-                "info": dict(selection.info),
+                "info": picked.info,
             }
         )
-        return seconds
+        return picked.seconds
 
     def fit(self, round_: int) -> dict[str, Any]:
         """Fit this round's model on labels (+ pseudo-labels) and score it on the test split."""

@@ -134,7 +134,7 @@ def test_kmeans_initial_takes_one_point_per_tight_cluster():
     features = np.repeat(centres, 4, axis=0) + np.linspace(0, 0.01, 12)[:, None]
     picks = kmeans_initial(features, 3, np.random.default_rng(0))
     assert sorted(picks // 4) == [0, 1, 2]
-    result = run(_spec(initial="zero-shot-kmeans", rounds=0), INPUTS)
+    result = run(_spec(initial="zero-shot-kmeans", rounds=1), INPUTS)
     assert len(set(result.selections["initial"])) == 4
 
 

@@ -45,10 +45,9 @@ def default_out(results: list[Path]) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    from albench import results
-    from albench.report import ReportOptions, build_report, write_html, write_pdf
+    from albench.report import ReportOptions, build_report, load_results, write_html, write_pdf
 
-    frame = results.load(args.results)
+    frame = load_results(args.results)
     options = ReportOptions(
         metric=args.metric,
         baseline=args.baseline,

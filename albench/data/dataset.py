@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import numpy as np
+
 from albench.data.splits import ImageSplit
-from albench.errors import UnknownNameError
+from albench.errors import InvalidSpecError, UnknownNameError
 
 SPLITS = ("pool", "test")
 
@@ -51,6 +53,21 @@ class Dataset:
     @property
     def n_classes(self) -> int:
         return len(self.class_names)
+
+    def check_test_classes(self) -> None:
+        """InvalidSpecError naming the classes that have no image in the test split.
+
+        Such a class has no accuracy of its own, and balanced accuracy would silently
+        average over fewer classes than the model predicts; runs refuse the dataset.
+        """
+        counts = np.bincount(self.split("test").labels, minlength=self.n_classes)
+        empty = [self.class_names[k] for k in np.flatnonzero(counts == 0)]
+        if empty:
+            shown = ", ".join(repr(name) for name in empty[:5]) + (", ..." if empty[5:] else "")
+            raise InvalidSpecError(
+                f"dataset {self.name!r}: {len(empty)} class(es) have no test images: {shown}; "
+                "add test images of each class or remove the class"
+            )
 
     def split(self, which: str) -> ImageSplit:
         """The ``"pool"`` or ``"test"`` split."""

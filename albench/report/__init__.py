@@ -6,6 +6,7 @@ once; ``write_html`` and ``write_pdf`` lay the same content out.
 
 from albench.report.build import ReportOptions, build_report
 from albench.report.html import render_html, write_html
+from albench.report.load import load_results
 from albench.report.model import FigureBlock, Report, Section, TableBlock
 from albench.report.pdf import paginate, write_pdf
 
@@ -16,6 +17,7 @@ __all__ = [
     "Section",
     "TableBlock",
     "build_report",
+    "load_results",
     "paginate",
     "render_html",
     "write_html",
