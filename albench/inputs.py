@@ -7,6 +7,8 @@ same (dataset, backbone), which is what parallel sweep workers do.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from albench.runner import RunInputs
@@ -34,6 +36,25 @@ def load_inputs(
     if key not in _LOADED:
         _LOADED[key] = _build(dataset, backbone, data_root, False, device, False)
     return _LOADED[key]
+
+
+class DatasetImages:
+    """``"pool"`` / ``"test"`` -> the image split of a dataset, loaded on first use.
+
+    Only learners that train on pixels (visual prompt tuning) ask, so a sweep of
+    feature-space learners never keeps a dataset's images in memory.
+    """
+
+    def __init__(self, dataset: str, data_root: str | None):
+        self.dataset, self.data_root = dataset, data_root
+        self._loaded: Any = None
+
+    def __call__(self, which: str) -> Any:
+        if self._loaded is None:
+            from albench.data import get_dataset
+
+            self._loaded = get_dataset(self.dataset, data_root=self.data_root)
+        return self._loaded.split(which)
 
 
 #: (dataset, backbone, data_root, device) -> inputs loaded by this process
@@ -73,4 +94,5 @@ def _build(
             store.image_entry(backbone, dataset, "test").name,
             store.text_entry(backbone, dataset).name,
         ),
+        images=DatasetImages(dataset_name, data_root),
     )

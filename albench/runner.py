@@ -31,6 +31,7 @@ from albench.guard import SelectGuard
 from albench.guard import SelectionError as SelectionError  # re-exported: run() raises it
 from albench.initial import INITIAL_POLICIES
 from albench.learners import Learner, LearnerContext, check_options, get_learner, make_learner
+from albench.learners.images import ImageRows, split_rows
 from albench.provenance import provenance
 from albench.results import COLUMNS
 from albench.seeding import stream
@@ -146,7 +147,9 @@ class RunInputs:
 
     ``pool_features`` / ``test_features``: (N, d) image features (any float dtype; learners
     re-normalise); ``text_embeddings``: (C, d) normalised class embeddings; ``backbone``:
-    only needed by prompt learners.
+    only needed by prompt learners. ``images``: ``"pool"`` / ``"test"`` -> the image split
+    behind those features (row i is feature row i), for learners that train on pixels
+    (visual prompt tuning); None when the inputs are features only.
     """
 
     pool_features: np.ndarray
@@ -160,6 +163,7 @@ class RunInputs:
     device: str = "cpu"
     #: identities of the cached features (cache keys); a sweep refuses to resume on others
     feature_keys: tuple[str, ...] = ()
+    images: Callable[[str], Any] | None = None
 
     def __post_init__(self) -> None:
         check_inputs(self)
@@ -337,6 +341,7 @@ class _RunState:
         )
         self.learner = make_learner(spec.learner, context, spec.learner_options)
         self.fallback = make_learner(FALLBACK_LEARNER, context, {})
+        self.pool_rows, self.test_rows = self._image_rows(spec, inputs)
         self.model: Learner = self.fallback
         initial_rng = stream(
             spec.seed,
@@ -354,6 +359,28 @@ class _RunState:
         self.pseudo_idx = self.pseudo_y = np.zeros(0, dtype=np.int64)
         self.records: list[dict[str, Any]] = []
 
+    def _image_rows(self, spec: RunSpec, inputs: RunInputs) -> tuple[Any, Any]:
+        """Pool and test rows with their images, for a learner that trains on pixels (else
+        None). Pool row r is image ``subset[r]`` of the pool split, as its features are."""
+        if not self.learner.needs_images:
+            return None, None
+        if inputs.images is None:
+            raise CapabilityError(
+                f"learner {spec.learner!r} with these options trains on images, but the run's "
+                "inputs hold features only (no images)"
+            )
+        n_pool, n_test = len(inputs.pool_labels), len(self.test_y)
+        pool = split_rows(inputs.images, "pool", n_pool, self.pool_x, self.subset)
+        test = split_rows(inputs.images, "test", n_test, self.test_x, np.arange(n_test))
+        return pool, test
+
+    def _seen(self) -> tuple[np.ndarray | ImageRows, np.ndarray | ImageRows]:
+        """Pool and test rows as the current model takes them: cached features, or
+        ImageRows for a learner that trains on images (strategies keep ``pool_x``)."""
+        if self.model.needs_images:
+            return self.pool_rows, self.test_rows
+        return self.pool_x, self.test_x
+
     def acquire(self, round_: int) -> float:
         """Let the strategy pick ``budget`` samples with the current model; seconds taken."""
         ctx = StrategyContext(
@@ -361,7 +388,7 @@ class _RunState:
             labelled=self.labelled,
             labelled_labels=self.pool_y[self.labelled],
             n_classes=self.n_classes,
-            providers=_providers(self.model, self.pool_x, self.inputs),
+            providers=_providers(self.model, self._seen()[0], self.inputs),
         )
         picked = self.guard.select(ctx, self.budget, self.strategy_rng, round_)
         self.labelled = np.concatenate([self.labelled, picked.indices])
@@ -386,9 +413,10 @@ class _RunState:
         self.model = self.learner if len(train_idx) else self.fallback
         rng = stream(self.spec.seed, "learner", self.spec.dataset, str(round_))
         start = time.perf_counter()
-        self.model.fit(self.pool_x[train_idx], train_y, rng)
+        pool, test = self._seen()
+        self.model.fit(pool[train_idx], train_y, rng)
         train_seconds = time.perf_counter() - start
-        predicted = self.model.predict_proba(self.test_x).argmax(axis=1)
+        predicted = self.model.predict_proba(test).argmax(axis=1)
         n_pseudo = len(self.pseudo_idx)
         correct = self.pool_y[self.pseudo_idx] == self.pseudo_y
         return {

@@ -5,11 +5,13 @@ builds one after checking its options.
 """
 
 from albench.learners.base import LEARNERS, GradEmbedding, Learner, LearnerContext
+from albench.learners.images import ImageRows
 from albench.learners.registry import check_options, get_learner, learner_names, make_learner
 
 __all__ = [
     "LEARNERS",
     "GradEmbedding",
+    "ImageRows",
     "Learner",
     "LearnerContext",
     "check_options",

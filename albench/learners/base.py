@@ -3,11 +3,16 @@
 A learner is fitted from scratch on the labelled set every round (unless warm-started) and
 then queried on the pool and the test split. Optional outputs are declared in
 ``capabilities``; a strategy that needs one the learner lacks is refused before a run starts.
+
+A learner that runs the image encoder itself (visual prompt tuning) sets ``needs_images``;
+it is then given :class:`~albench.learners.images.ImageRows` (the rows' cached features and
+their images) wherever the methods below say "features".
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -59,6 +64,9 @@ class Learner(ABC):
 
     name: ClassVar[str] = ""
     capabilities: ClassVar[frozenset[str]] = frozenset({"probabilities"})
+    #: True when the learner takes ImageRows instead of feature arrays (set per instance,
+    #: as it may depend on the options)
+    needs_images: bool = False
 
     def __init_subclass__(cls, **kwargs: Any):
         super().__init_subclass__(**kwargs)
@@ -68,6 +76,14 @@ class Learner(ABC):
     def __init__(self, context: LearnerContext, **options: Any):
         self.context = context
         self.options = options
+
+    @classmethod
+    def check_option_values(cls, options: Mapping[str, Any]) -> None:
+        """Refuse option values that cannot work here, before any run starts (default: none).
+
+        Called with the user's options (defaults not merged) by ``check_options``.
+        """
+        return None
 
     @abstractmethod
     def fit(self, features: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> None:

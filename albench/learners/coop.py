@@ -13,13 +13,20 @@ Defaults and their sources (also in ``docs/protocol.md``):
   10-class task. Active learning refits every round, so each round gets a fixed budget of
   200 steps whatever the labelled-set size (cheap on CPU, equal across rounds).
 * adapter: bottleneck 4 and residual ratio 0.2 (CLIP-Adapter's ImageNet setting).
+* ``n_vpt`` > 0 adds visual prompt tuning (:mod:`albench.learners.visual_prompts`): the
+  image side becomes pixels -> prompted image tower -> adapter, the learner takes
+  :class:`~albench.learners.images.ImageRows` instead of feature arrays, and it needs an
+  accelerator. Learner outputs (probabilities, correctness, BADGE's gradient embeddings,
+  ``embed``) then come from the prompted tower, but strategies that read the pool's image
+  features (``image_features``: coreset, ProbCover, TypiClust, and the zero-shot k-means
+  initial set) still see the cached, unprompted ones.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from typing import Any, ClassVar
+from collections.abc import Iterator, Mapping
+from typing import Any, ClassVar, TypeAlias
 
 import numpy as np
 import torch
@@ -28,7 +35,14 @@ from torch.nn import functional as F
 
 from albench.errors import InvalidSpecError
 from albench.learners.base import GradEmbedding, Learner, LearnerContext
+from albench.learners.images import ImageRows
 from albench.learners.prompt_encoder import PromptTextEncoder, context_length
+from albench.learners.visual_prompts import (
+    ENCODE_BATCH,
+    VPT_DEFAULTS,
+    VisualPrompts,
+    check_vpt_options,
+)
 from albench.seeding import torch_seed
 
 COOP_DEFAULTS: dict[str, Any] = {
@@ -44,6 +58,7 @@ COOP_DEFAULTS: dict[str, Any] = {
     "adapter_alpha": 0.0,
     "adapter_reduction": 4,
     "warm_start": False,
+    **VPT_DEFAULTS,
 }
 
 
@@ -69,6 +84,26 @@ class ResidualAdapter(nn.Module):
             return F.normalize(features, dim=-1)
         residual = F.relu(self.up(F.relu(self.down(features))))
         return F.normalize(self.alpha * residual + (1 - self.alpha) * features, dim=-1)
+
+    def trainable(self) -> list[nn.Parameter]:
+        """The weights the forward pass uses (none at ``alpha == 0``)."""
+        return list(self.parameters()) if self.alpha else []
+
+
+class PromptedAdapter(nn.Module):
+    """The image side with VPT: pixels -> prompted image tower -> residual adapter."""
+
+    def __init__(self, visual: VisualPrompts, adapter: ResidualAdapter):
+        super().__init__()
+        self.visual = visual
+        self.adapter = adapter
+
+    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+        return self.adapter(self.visual(pixels))
+
+
+#: what maps a learner's inputs (cached features, or pixels with VPT) to f'
+ImageSide: TypeAlias = ResidualAdapter | PromptedAdapter
 
 
 def batch_indices(n: int, batch_size: int, steps: int, generator: torch.Generator) -> Iterator:
@@ -100,17 +135,29 @@ class CoOpLearner(Learner):
         if context.backbone is None:
             raise InvalidSpecError(f"learner {self.name!r} needs the backbone's text tower")
         options = {**self.defaults, **options}
+        check_vpt_options(self.name, options, context.device)
         tower = context.backbone.text_tower
         options["n_ctx"] = context_length(tower, options["n_ctx"], options["init"])
+        if options["vpt_lr"] is None:
+            options["vpt_lr"] = options["lr"]
         super().__init__(context, **options)
         self.device = torch.device(context.device)
+        self.needs_images = bool(options["n_vpt"])
+        if self.needs_images:
+            self._vision = context.backbone.vision_tower
+            self._transform = context.backbone.transform()
         self._text: torch.Tensor | None = None
-        self._adapter: ResidualAdapter | None = None
-        self._model: tuple[PromptTextEncoder, ResidualAdapter] | None = None
+        self._adapter: ImageSide | None = None
+        self._model: tuple[PromptTextEncoder, ImageSide] | None = None
+        self._encoded: tuple[ImageRows, torch.Tensor] | None = None
+
+    @classmethod
+    def check_option_values(cls, options: Mapping[str, Any]) -> None:
+        check_vpt_options(cls.name, options, None)
 
     # --- model -------------------------------------------------------------------------
-    def build(self, generator: torch.Generator) -> tuple[PromptTextEncoder, ResidualAdapter]:
-        """A freshly initialised prompt encoder and adapter (re-initialised every round)."""
+    def build(self, generator: torch.Generator) -> tuple[PromptTextEncoder, ImageSide]:
+        """A freshly initialised prompt encoder and image side (re-initialised every round)."""
         o = self.options
         encoder = PromptTextEncoder(
             self.context.backbone.text_tower,
@@ -122,23 +169,57 @@ class CoOpLearner(Learner):
             n_prompts=self.n_prompts,
         )
         dim = int(self.context.text_embeddings.shape[1])
+        adapter: ImageSide
         adapter = ResidualAdapter(dim, o["adapter_alpha"], o["adapter_reduction"], generator)
+        if o["n_vpt"]:
+            deep = o["vpt_deep"]
+            visual = VisualPrompts(self._vision, o["n_vpt"], deep=deep, generator=generator)
+            adapter = PromptedAdapter(visual, adapter)
         return encoder.to(self.device), adapter.to(self.device)
 
-    def _optimizer(self, params: list[nn.Parameter]) -> torch.optim.Optimizer:
+    def _param_groups(self, encoder: PromptTextEncoder, adapter: ImageSide) -> list[dict]:
+        """The text context and the adapter at ``lr``; visual prompts at ``vpt_lr``."""
+        if isinstance(adapter, PromptedAdapter):
+            visual = {"params": [adapter.visual.prompts], "lr": self.options["vpt_lr"]}
+            return [{"params": [encoder.ctx, *adapter.adapter.trainable()]}, visual]
+        return [{"params": [encoder.ctx, *adapter.trainable()]}]
+
+    def _optimizer(self, groups: list[dict]) -> torch.optim.Optimizer:
         o = self.options
         if o["optimizer"] == "sgd":
             return torch.optim.SGD(
-                params, lr=o["lr"], momentum=o["momentum"], weight_decay=o["weight_decay"]
+                groups, lr=o["lr"], momentum=o["momentum"], weight_decay=o["weight_decay"]
             )
         if o["optimizer"] == "adamw":
-            return torch.optim.AdamW(params, lr=o["lr"], weight_decay=o["weight_decay"])
+            return torch.optim.AdamW(groups, lr=o["lr"], weight_decay=o["weight_decay"])
         raise InvalidSpecError(f"unknown optimizer {o['optimizer']!r}; known: sgd, adamw")
+
+    def _rows(self, inputs: Any) -> ImageRows:
+        if not isinstance(inputs, ImageRows):
+            raise TypeError(f"learner {self.name!r} with n_vpt trains on ImageRows, not arrays")
+        return inputs
+
+    def _training_inputs(self, inputs: Any) -> torch.Tensor:
+        """What training batches are cut from: the cached features or, with VPT, the
+        preprocessed labelled images (decoded once per fit; the labelled set is small)."""
+        if self.needs_images:
+            return self._rows(inputs).pixels(self._transform).to(self.device)
+        return torch.as_tensor(inputs, dtype=torch.float32, device=self.device)
+
+    @torch.no_grad()
+    def encode(self, adapter: ImageSide, inputs: Any) -> torch.Tensor:
+        """f' of ``inputs`` (features, or with VPT images, ENCODE_BATCH at a time)."""
+        if not self.needs_images:
+            return adapter(torch.as_tensor(inputs, dtype=torch.float32, device=self.device))
+        batches = self._rows(inputs).batches(self._transform, ENCODE_BATCH)
+        parts = [adapter(pixels.to(self.device)) for pixels in batches]
+        dim = int(self.context.text_embeddings.shape[1])
+        return torch.cat(parts) if parts else torch.zeros((0, dim), device=self.device)
 
     def loss(
         self,
         encoder: PromptTextEncoder,
-        adapter: ResidualAdapter,
+        adapter: ImageSide,
         features: torch.Tensor,
         labels: torch.Tensor,
         index: torch.Tensor,
@@ -147,15 +228,16 @@ class CoOpLearner(Learner):
     ) -> torch.Tensor:
         """Cross-entropy of the positive logits (CoOp) on one batch.
 
-        ``index``: positions of the batch in the training set; ``step``: the step number.
+        ``features``: the batch's cached features, or its pixels with VPT. ``index``:
+        positions of the batch in the training set; ``step``: the step number.
         """
         text = encoder()[0]
         logits = self.context.logit_scale * adapter(features) @ text.T
         return F.cross_entropy(logits, labels)
 
     def train(
-        self, features: np.ndarray, labels: np.ndarray, generator: torch.Generator
-    ) -> tuple[PromptTextEncoder, ResidualAdapter]:
+        self, features: Any, labels: np.ndarray, generator: torch.Generator
+    ) -> tuple[PromptTextEncoder, ImageSide]:
         """Fit a fresh model (or, with ``warm_start``, the last one) with ``steps`` mini-batch
         steps under a cosine schedule."""
         o = self.options
@@ -163,10 +245,9 @@ class CoOpLearner(Learner):
             encoder, adapter = self._model
         else:
             encoder, adapter = self.build(generator)
-        params = [encoder.ctx, *adapter.parameters()] if adapter.alpha else [encoder.ctx]
-        optimizer = self._optimizer(params)
+        optimizer = self._optimizer(self._param_groups(encoder, adapter))
         schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=o["steps"])
-        x = torch.as_tensor(features, dtype=torch.float32, device=self.device)
+        x = self._training_inputs(features)
         y = torch.as_tensor(labels, dtype=torch.long, device=self.device)
         for step, batch in enumerate(batch_indices(len(y), o["batch_size"], o["steps"], generator)):
             optimizer.zero_grad(set_to_none=True)
@@ -179,6 +260,7 @@ class CoOpLearner(Learner):
         if len(labels) == 0:
             raise InvalidSpecError(f"learner {self.name!r} needs at least one labelled sample")
         generator = torch.Generator().manual_seed(torch_seed(rng))
+        self._encoded = None
         encoder, adapter = self.train(features, labels, generator)
         self._model = (encoder, adapter)
         with torch.no_grad():
@@ -186,15 +268,24 @@ class CoOpLearner(Learner):
         self._adapter = adapter.eval()
 
     # --- inference -----------------------------------------------------------------------
-    def _fitted(self) -> tuple[torch.Tensor, ResidualAdapter]:
+    def _fitted(self) -> tuple[torch.Tensor, ImageSide]:
         if self._text is None or self._adapter is None:
             raise RuntimeError(f"learner {self.name!r} is not fitted")
         return self._text, self._adapter
 
-    @torch.no_grad()
-    def _adapted(self, features: np.ndarray) -> torch.Tensor:
+    def _adapted(self, features: Any) -> torch.Tensor:
+        """f' of ``features`` under the fitted model.
+
+        With VPT the last rows encoded are kept until the next fit: a strategy asks for
+        probabilities, correctness and gradient embeddings of the same pool rows, and each
+        would otherwise run the image encoder over the whole pool again.
+        """
         _, adapter = self._fitted()
-        return adapter(torch.as_tensor(features, dtype=torch.float32, device=self.device))
+        if not self.needs_images:
+            return self.encode(adapter, features)
+        if self._encoded is None or self._encoded[0] is not features:
+            self._encoded = (features, self.encode(adapter, features))
+        return self._encoded[1]
 
     @torch.no_grad()
     def logits(self, features: np.ndarray) -> torch.Tensor:

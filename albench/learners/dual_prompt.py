@@ -27,6 +27,9 @@ Options beyond CoOp's (see :mod:`albench.learners.coop`):
   cross-entropy at each sample's out-of-fold predicted class with target 1[y_hat = y], so
   the negative prompt learns from the positive prompt's real mistakes (``folds`` folds; costs
   ``folds`` extra positive-only fits per round).
+* ``n_vpt`` / ``vpt_deep`` / ``vpt_lr``: visual prompt tuning in place of cached image
+  features (see :mod:`albench.learners.coop` and :mod:`albench.learners.visual_prompts`);
+  off by default, refused without an accelerator unless ``vpt_allow_cpu``.
 """
 
 from __future__ import annotations
@@ -168,8 +171,8 @@ class DualPromptLearner(CoOpLearner):
             encoder, adapter = coop.train(features[~held], labels[~held], generator)
             with torch.no_grad():
                 text = encoder()[0]
-                x = torch.as_tensor(features[held], dtype=torch.float32, device=self.device)
-                predicted[torch.from_numpy(held)] = (adapter(x) @ text.T).argmax(1).cpu()
+                x = coop.encode(adapter, features[held])
+                predicted[torch.from_numpy(held)] = (x @ text.T).argmax(1).cpu()
         return predicted
 
     # --- inference -----------------------------------------------------------------------

@@ -41,7 +41,8 @@ def get_learner(name: str) -> type[Learner]:
 
 
 def check_options(name: str, options: Mapping[str, Any]) -> None:
-    """Refuse options the learner's constructor does not accept, naming the valid ones."""
+    """Refuse options the learner's constructor does not accept, naming the valid ones, and
+    values the learner refuses (its ``check_option_values``)."""
     cls = get_learner(name)
     parameters = inspect.signature(cls.__init__).parameters
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
@@ -56,6 +57,7 @@ def check_options(name: str, options: Mapping[str, Any]) -> None:
         raise InvalidSpecError(
             f"learner {name!r} has no option {unknown[0]!r}; options: {', '.join(valid) or 'none'}"
         )
+    cls.check_option_values(options)
 
 
 def make_learner(name: str, context: LearnerContext, options: Mapping[str, Any]) -> Learner:
