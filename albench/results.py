@@ -2,9 +2,15 @@
 
 Layout of a sweep folder::
 
-    <out>/sweep.json                      the sweep spec, its run ids and feature cache keys
+    <out>/sweeps/<digest>.json            one record per sweep run into the folder: its spec,
+                                          run ids and the feature cache keys it used
     <out>/runs/<run_id>.parquet           rows of one finished run (rounds 0..R)
     <out>/runs/<run_id>.selections.json   indices picked per round and pseudo-labels
+    <out>/runs/<run_id>.claim             lock file of a run being computed (``albench.claims``)
+
+A folder may hold several sweeps (overlapping or not): runs are shared by id, and each sweep
+adds its own record. Folders written before records existed hold one ``sweep.json`` in the
+same format, which :func:`read_sweeps` still reads.
 
 Every file is written to a hidden temporary name in the same folder and renamed into place
 (``os.replace``), so a reader never sees half a file, an interrupted sweep leaves only
@@ -37,6 +43,7 @@ provenance
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -93,6 +100,7 @@ SCHEMA = pa.schema(
 COLUMNS: tuple[str, ...] = tuple(SCHEMA.names)
 
 SWEEP_FILE = "sweep.json"
+SWEEPS_DIR = "sweeps"
 RUNS_DIR = "runs"
 _ROWS_SUFFIX = ".parquet"
 _SELECTIONS_SUFFIX = ".selections.json"
@@ -158,15 +166,28 @@ def write_run(out: Path, run_id: str, rows: pd.DataFrame, selections: dict[str, 
 def write_sweep(
     out: Path, spec: dict[str, Any], run_ids: Sequence[str], features: dict[str, list[str]]
 ) -> Path:
-    """``<out>/sweep.json``: the sweep spec, its run ids (in expansion order) and the cache
-    keys of the features each (dataset, backbone) was computed from."""
-    path = Path(out) / SWEEP_FILE
+    """``<out>/sweeps/<digest>.json``: a sweep's spec, its run ids (in expansion order) and
+    the cache keys of the features each "dataset / backbone" was computed from.
+
+    The digest hashes the spec, so rerunning a sweep rewrites its own record and another
+    sweep into the same folder adds one.
+    """
+    canonical = json.dumps(spec, sort_keys=True, separators=(",", ":"), default=str)
+    digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+    path = Path(out) / SWEEPS_DIR / f"{digest}.json"
     write_json(path, {"spec": spec, "run_ids": list(run_ids), "features": features})
     return path
 
 
-def read_sweep(out: Path) -> dict[str, Any]:
-    path = Path(out) / SWEEP_FILE
+def read_sweeps(out: Path) -> list[dict[str, Any]]:
+    """Every sweep record of a folder: a legacy ``sweep.json`` first, then ``sweeps/*.json``."""
+    folder = Path(out)
+    legacy = [folder / SWEEP_FILE] if (folder / SWEEP_FILE).is_file() else []
+    records = sorted(p for p in (folder / SWEEPS_DIR).glob("*.json") if not p.name.startswith("."))
+    return [_read_record(path) for path in [*legacy, *records]]
+
+
+def _read_record(path: Path) -> dict[str, Any]:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:

@@ -1,16 +1,27 @@
 """Sweeps: the cross product of datasets x backbones x learners x strategies x seeds.
 
-:func:`run_sweep` validates every run before doing any work, makes sure the features of
-each (dataset, backbone) are cached once up front (parallel workers only read the cache),
-skips runs whose results already exist (resume), runs the rest in-process or with joblib's
-loky processes, and writes each run atomically (``albench.results``). Each run uses one
-torch/BLAS thread whatever ``jobs`` is, so results do not depend on the parallelism.
+:func:`run_sweep` validates every run and checks the results folder is writable before doing
+any work, makes sure the features of each (dataset, backbone) are cached once up front,
+records the sweep in the folder, and computes every run not finished yet through a backend
+(``albench.backends``: this process, local processes, or a Dask cluster). Each run uses one
+torch/BLAS thread whatever the backend, so results do not depend on the parallelism.
+
+Several sweeps may share a folder, at the same time too: each run is computed under its
+claim (``albench.claims``), so a run is computed once and written once whoever wants it. A
+run another process holds is skipped at first; once this sweep has nothing else to do, it
+waits for those runs (computing any whose holder died), so that when :func:`run_sweep`
+returns every run of the sweep is finished. The driver process alone writes results; a run is
+visible only once complete (``albench.results``), so a sweep killed at any moment leaves
+finished runs and nothing half-written, and rerunning it computes only what is missing.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from itertools import product
@@ -18,18 +29,24 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import torch
-from filelock import FileLock, Timeout
-from joblib import Parallel, delayed
-from threadpoolctl import threadpool_limits
 
-from albench.errors import AlbenchError, InvalidSpecError, UnknownNameError
-from albench.results import RUNS_DIR, is_finished, load, read_sweep, write_run, write_sweep
-from albench.runner import RunInputs, RunSpec, check_sizes, check_spec, run
+from albench.backends import Backend, InputsProvider, LocalBackend, Session
+from albench.claims import Claim, folder_lock, remove_orphans, remove_temporaries, try_claim
+from albench.errors import InvalidSpecError, ResultsError, UnknownNameError
+from albench.results import (
+    RUNS_DIR,
+    SWEEPS_DIR,
+    is_finished,
+    load,
+    read_sweeps,
+    write_run,
+    write_sweep,
+)
+from albench.runner import RunInputs, RunSpec, check_sizes, check_spec
 from albench.stats import aubc
 
-#: (dataset, backbone, data_root) -> features of a run; must be picklable for ``jobs > 1``
-InputsProvider = Callable[[str, str, "str | None"], RunInputs]
+#: seconds between looks at runs another process is computing
+POLL_SECONDS = 0.5
 
 _RANGE = re.compile(r"^(\d+)-(\d+)$")
 
@@ -126,12 +143,17 @@ class SweepSpec:
 
 @dataclass(frozen=True)
 class SweepResult:
-    """Where the results are, all rows of the sweep, and what this call computed."""
+    """Where the results are, all rows of the sweep, and who computed which run.
+
+    ``computed``: runs this call computed; ``skipped``: runs already finished when it
+    started; ``elsewhere``: runs another process finished while this call ran.
+    """
 
     out: Path
     rows: pd.DataFrame
     computed: tuple[str, ...]
     skipped: tuple[str, ...]
+    elsewhere: tuple[str, ...] = ()
 
 
 # --------------------------------------------------------------------------- running
@@ -153,44 +175,43 @@ def run_sweep(
     out: Path | str | None = None,
     *,
     jobs: int = 1,
+    backend: Backend | None = None,
     inputs: InputsProvider | None = None,
     progress: Callable[[Iterator[str], int], Iterator[str]] | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> SweepResult:
     """Run every missing run of ``sweep`` into ``out`` (see the module docstring).
 
-    ``inputs`` replaces the feature cache (tests, custom features); ``progress`` wraps the
-    iterator of finished run ids (e.g. a progress bar) and gets the number of runs to do.
+    ``backend`` defaults to the local one with ``jobs`` processes. ``inputs`` replaces the
+    feature cache (tests, custom features); ``progress`` wraps the iterator of finished run
+    ids (e.g. a progress bar) and gets the number of runs to do; ``notify`` gets one line
+    when the sweep starts waiting for runs another process computes.
     """
     out = Path(out) if out is not None else default_out(sweep)
+    backend = backend if backend is not None else LocalBackend(jobs=jobs)
     specs = sweep.runs()
     validate(specs)
+    check_writable(out)
     provider = inputs or default_inputs
-    if inputs is None:
-        _prepare_features(sweep)
-    features = _check_sizes(specs, provider)
-    out.mkdir(parents=True, exist_ok=True)
-    try:
-        lock = FileLock(out / ".sweep.lock", timeout=0)
-        lock.acquire()
-    except Timeout:
-        raise AlbenchError(f"another albench run is writing to {out}") from None
-    try:
-        _check_same_sweep(out, sweep, features)
-        _remove_partial_files(out)
-        write_sweep(out, sweep.identity(), [spec.run_id for spec in specs], features)
+    outcome: dict[str, list[str]] = {_COMPUTED: [], _ELSEWHERE: []}
+    with backend.open(provider) as session:  # an unreachable cluster fails before features
+        if inputs is None:
+            _prepare_features(sweep)
+        features = _check_sizes(specs, provider)
+        (out / RUNS_DIR).mkdir(parents=True, exist_ok=True)
+        _record(out, sweep, specs, features)
+        remove_orphans(out)
         todo = [spec for spec in specs if not is_finished(out, spec.run_id)]
-        done = _execute_all(todo, out, sweep.name, provider, jobs)
-        finished = list(progress(done, len(todo)) if progress else done)
-    finally:
-        _remove_partial_files(out)
-        lock.release()
+        done = _drive(todo, out, sweep.name, session, outcome, notify or (lambda line: None))
+        list(progress(done, len(todo)) if progress else done)
     ids = {spec.run_id for spec in specs}
     rows = load(out)
     return SweepResult(
         out=out,
         rows=rows[rows["run_id"].isin(ids)].reset_index(drop=True),
-        computed=tuple(finished),
+        computed=tuple(outcome[_COMPUTED]),
         skipped=tuple(spec.run_id for spec in specs if spec not in todo),
+        elsewhere=tuple(outcome[_ELSEWHERE]),
     )
 
 
@@ -202,6 +223,22 @@ def validate(specs: Sequence[RunSpec]) -> None:
         if key not in seen:
             check_spec(spec)
             seen.add(key)
+
+
+def check_writable(out: Path) -> None:
+    """ResultsError unless results can be written under ``out``; creates nothing.
+
+    Checked before features are extracted, so a mistaken ``--out`` costs no compute.
+    """
+    folders = [out, out / RUNS_DIR, out / SWEEPS_DIR]
+    existing = [folder for folder in folders if folder.exists()]
+    if not existing:
+        existing = [next(parent for parent in out.absolute().parents if parent.exists())]
+    for folder in existing:
+        if not folder.is_dir():
+            raise ResultsError(f"cannot write results to {out}: {folder} is not a folder")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise ResultsError(f"cannot write results to {out}: {folder} is not writable")
 
 
 def _prepare_features(sweep: SweepSpec) -> None:
@@ -227,21 +264,25 @@ def _check_sizes(specs: Sequence[RunSpec], provider: InputsProvider) -> dict[str
     return features
 
 
-def _check_same_sweep(out: Path, sweep: SweepSpec, features: dict[str, list[str]]) -> None:
-    """Resume only the same sweep on the same features (run ids do not hash the features)."""
-    if not (out / "sweep.json").is_file():
-        return
-    previous = read_sweep(out)
-    if previous.get("spec") != _jsonable(sweep.identity()):
-        raise InvalidSpecError(
-            f"{out} holds a different sweep; pass another --out (or --name) to keep both"
-        )
-    for pair, keys in previous.get("features", {}).items():
-        if features.get(pair, keys) != keys:
-            raise InvalidSpecError(
-                f"the features of {pair} changed since {out} was computed (new backbone "
-                "weights, preprocessing or data); pass another --out"
-            )
+def _record(
+    out: Path, sweep: SweepSpec, specs: Sequence[RunSpec], features: dict[str, list[str]]
+) -> None:
+    """Add this sweep's record to the folder, refusing features that changed under it.
+
+    Run ids do not hash the features, so every sweep sharing a folder must have used the
+    same cached features for each (dataset, backbone) it shares with the others.
+    """
+    with folder_lock(out):
+        for record in read_sweeps(out):
+            for pair, keys in record.get("features", {}).items():
+                if features.get(pair, keys) != keys:
+                    raise InvalidSpecError(
+                        f"the features of {pair} changed since {out} was computed (new "
+                        "backbone weights, preprocessing or data); pass another --out"
+                    )
+        for partial in (out / SWEEPS_DIR).glob(".*.tmp"):
+            partial.unlink(missing_ok=True)
+        write_sweep(out, _jsonable(sweep.identity()), [s.run_id for s in specs], features)
 
 
 def _jsonable(value: Any) -> Any:
@@ -249,32 +290,75 @@ def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value))
 
 
-def _remove_partial_files(out: Path) -> None:
-    """Temporary files of writes that were killed (only while holding the sweep lock)."""
-    for partial in (out / RUNS_DIR).glob(".*.tmp"):
-        partial.unlink(missing_ok=True)
+_COMPUTED, _ELSEWHERE = "computed", "elsewhere"
 
 
-def _execute_all(
-    todo: list[RunSpec], out: Path, name: str, provider: InputsProvider, jobs: int
+def _drive(
+    todo: Sequence[RunSpec],
+    out: Path,
+    name: str,
+    session: Session,
+    outcome: dict[str, list[str]],
+    notify: Callable[[str], None],
 ) -> Iterator[str]:
-    if jobs <= 1 or len(todo) <= 1:
-        return (execute(spec, out, name, provider) for spec in todo)
-    parallel = Parallel(n_jobs=jobs, backend="loky", return_as="generator_unordered")
-    return iter(parallel(delayed(execute)(spec, out, name, provider) for spec in todo))
+    """Claim, submit, collect and write runs until every run of ``todo`` is finished.
 
-
-def execute(spec: RunSpec, out: Path, sweep: str, provider: InputsProvider) -> str:
-    """Run one spec on one thread and write its results; its run id."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+    Yields each run id as it finishes, here or in another process, and appends it to
+    ``outcome[_COMPUTED]`` or ``outcome[_ELSEWHERE]``. At most ``session.capacity`` runs
+    are in flight; each holds its claim from submission until its result is written.
+    """
+    queue: deque[RunSpec] = deque(todo)
+    held: list[RunSpec] = []
+    running: dict[Any, tuple[RunSpec, Claim]] = {}
+    told = False
     try:
-        with threadpool_limits(limits=1):
-            result = run(spec, provider(spec.dataset, spec.backbone, spec.data_root), sweep=sweep)
+        while queue or held or running:
+            queue.extend(held)
+            held.clear()
+            while queue and len(running) < session.capacity:
+                spec = queue.popleft()
+                claim = try_claim(out, spec.run_id)
+                if claim is None:
+                    held.append(spec)
+                elif is_finished(out, spec.run_id):
+                    claim.release(finished=True)
+                    outcome[_ELSEWHERE].append(spec.run_id)
+                    yield spec.run_id
+                else:
+                    remove_temporaries(out, spec.run_id)
+                    running[_submit(session, spec, name, claim)] = (spec, claim)
+            if running:
+                for future in session.wait(list(running)):
+                    spec, claim = running.pop(future)
+                    try:
+                        result = future.result()
+                        write_run(out, spec.run_id, result.rows, result.selections)
+                    except BaseException:
+                        claim.release(finished=False)
+                        raise
+                    claim.release(finished=True)
+                    outcome[_COMPUTED].append(spec.run_id)
+                    yield spec.run_id
+            elif held:
+                if not told:
+                    notify(
+                        f"{len(held)} runs are being computed by another process; waiting for "
+                        "them (runs whose process stops are computed here)"
+                    )
+                    told = True
+                time.sleep(POLL_SECONDS)
     finally:
-        torch.set_num_threads(threads)
-    write_run(out, spec.run_id, result.rows, result.selections)
-    return spec.run_id
+        for _, claim in running.values():
+            claim.release(finished=False)
+
+
+def _submit(session: Session, spec: RunSpec, name: str, claim: Claim) -> Any:
+    """Submit a claimed run; the claim is released if submission fails."""
+    try:
+        return session.submit(spec, name)
+    except BaseException:
+        claim.release(finished=False)
+        raise
 
 
 # --------------------------------------------------------------------------- summary

@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import pytest
-from runner_fakes import make_inputs, one_thread, spec_of  # noqa: F401
+from runner_fakes import one_thread  # noqa: F401
+from sweep_fakes import CountingInputs, stable
 
 from albench.cli import main
 from albench.commands.run import learner_options
 from albench.errors import InvalidSpecError
-from albench.results import RUNS_DIR, run_rows_path, run_selections_path
+from albench.results import RUNS_DIR, read_sweeps, run_rows_path, run_selections_path
 from albench.sweep import SweepSpec, parse_seeds, run_sweep, summarise
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-
-#: columns that legitimately differ between two computations of the same run
-VOLATILE = ["select_seconds", "train_seconds", "finished_at"]
 
 
 def _sweep(**changes) -> SweepSpec:
@@ -35,23 +32,6 @@ def _sweep(**changes) -> SweepSpec:
     return SweepSpec(**fields)
 
 
-def _stable(rows: pd.DataFrame) -> pd.DataFrame:
-    return rows.drop(columns=VOLATILE).sort_values(["run_id", "round"]).reset_index(drop=True)
-
-
-class CountingInputs:
-    """Synthetic inputs that raise KeyboardInterrupt on call number ``stop_at``."""
-
-    def __init__(self, stop_at: int | None = None, key: str = "features-v1"):
-        self.calls, self.stop_at, self.key = 0, stop_at, key
-
-    def __call__(self, dataset: str, backbone: str, data_root: str | None):
-        self.calls += 1
-        if self.calls == self.stop_at:
-            raise KeyboardInterrupt
-        return replace(make_inputs(dataset, backbone), feature_keys=(self.key,))
-
-
 def test_expansion_names_and_layout(tmp_path):
     sweep = _sweep()
     assert sweep.name == "blobs-fake-linear"
@@ -63,7 +43,7 @@ def test_expansion_names_and_layout(tmp_path):
         ("entropy", 1),
     ]
     result = run_sweep(sweep, tmp_path, inputs=CountingInputs())
-    manifest = json.loads((tmp_path / "sweep.json").read_text())
+    [manifest] = read_sweeps(tmp_path)
     assert manifest["run_ids"] == [s.run_id for s in specs]
     assert manifest["spec"]["strategies"] == ["random", "entropy"]
     assert len(result.rows) == 4 * 3 and len(result.computed) == 4
@@ -84,13 +64,13 @@ def test_resume_recomputes_only_the_missing_run_identically(tmp_path):
     second = run_sweep(_sweep(), tmp_path, inputs=CountingInputs())
     assert second.computed == (victim,)
     assert len(second.skipped) == 3
-    pd.testing.assert_frame_equal(_stable(first.rows), _stable(second.rows))
+    pd.testing.assert_frame_equal(stable(first.rows), stable(second.rows))
 
 
 def test_jobs_do_not_change_results(tmp_path):
     one = run_sweep(_sweep(), tmp_path / "one", jobs=1, inputs=CountingInputs())
     two = run_sweep(_sweep(), tmp_path / "two", jobs=2, inputs=CountingInputs())
-    pd.testing.assert_frame_equal(_stable(one.rows), _stable(two.rows))
+    pd.testing.assert_frame_equal(stable(one.rows), stable(two.rows))
     for run_id in one.rows["run_id"].unique():
         picks = [
             json.loads(run_selections_path(out, run_id).read_text())
@@ -110,15 +90,35 @@ def test_interrupted_sweep_keeps_finished_runs_and_resumes(tmp_path):
     resumed = run_sweep(sweep, tmp_path, inputs=CountingInputs())
     assert len(resumed.computed) == 2 and len(resumed.skipped) == 2
     fresh = run_sweep(sweep, tmp_path / "fresh", inputs=CountingInputs())
-    pd.testing.assert_frame_equal(_stable(resumed.rows), _stable(fresh.rows))
+    pd.testing.assert_frame_equal(stable(resumed.rows), stable(fresh.rows))
 
 
-def test_a_folder_holds_one_sweep_on_one_set_of_features(tmp_path):
+def test_a_folder_holds_several_sweeps_on_one_set_of_features(tmp_path):
+    first = run_sweep(_sweep(seeds=(0,)), tmp_path, inputs=CountingInputs())
+    other = run_sweep(
+        _sweep(seeds=(0, 1), strategies=("entropy", "margin")), tmp_path, inputs=CountingInputs()
+    )
+    shared = set(first.rows["run_id"]) & set(other.rows["run_id"])
+    assert len(shared) == 1 and shared <= set(other.skipped)  # entropy / seed 0
+    assert len(other.computed) == 3
+    records = read_sweeps(tmp_path)
+    assert sorted(r["spec"]["strategies"] for r in records) == [
+        ["entropy", "margin"],
+        ["random", "entropy"],
+    ]
+    assert all(r["features"] == {"blobs / fake": ["features-v1"]} for r in records)
+    assert len(list((tmp_path / RUNS_DIR).glob("*.parquet"))) == 2 + 3
+    with pytest.raises(InvalidSpecError, match="features of blobs / fake changed"):
+        run_sweep(_sweep(seeds=(2,)), tmp_path, inputs=CountingInputs(key="features-v2"))
+    assert len(read_sweeps(tmp_path)) == 2
+
+
+def test_a_legacy_sweep_json_still_guards_its_features(tmp_path):
     run_sweep(_sweep(seeds=(0,)), tmp_path, inputs=CountingInputs())
-    manifest = json.loads((tmp_path / "sweep.json").read_text())
-    assert manifest["features"] == {"blobs / fake": ["features-v1"]}
-    with pytest.raises(InvalidSpecError, match="holds a different sweep"):
-        run_sweep(_sweep(seeds=(0,), rounds=1), tmp_path, inputs=CountingInputs())
+    [record] = (tmp_path / "sweeps").glob("*.json")
+    record.rename(tmp_path / "sweep.json")  # the layout of folders written before records
+    again = run_sweep(_sweep(seeds=(0,)), tmp_path, inputs=CountingInputs())
+    assert again.computed == () and len(again.skipped) == 2
     with pytest.raises(InvalidSpecError, match="features of blobs / fake changed"):
         run_sweep(_sweep(seeds=(0,)), tmp_path, inputs=CountingInputs(key="features-v2"))
 

@@ -1,7 +1,10 @@
 """`albench run`: a sweep of strategies x datasets x backbones x learners x seeds.
 
-A thin shell over :func:`albench.sweep.run_sweep`: parse, build the SweepSpec, show one
-progress bar for the whole sweep, then the summary tables and where the results are.
+A thin shell over :func:`albench.sweep.run_sweep`: parse, build the SweepSpec and the
+backend, show one progress bar for the whole sweep, then the summary tables and where the
+results are. Ctrl-C (or SIGTERM) stops the sweep with one line saying how many runs are
+finished and how to resume, and exit status 130 (the shell's code for an interrupt); the
+finished runs are kept and the same command finishes the rest.
 """
 
 from __future__ import annotations
@@ -10,7 +13,9 @@ import argparse
 import ast
 import contextlib
 import signal
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich import box
@@ -26,6 +31,9 @@ from rich.progress import (
 from rich.table import Table
 
 from albench.errors import InvalidSpecError
+
+#: exit status after Ctrl-C or SIGTERM (128 + SIGINT, what shells report for an interrupt)
+EXIT_INTERRUPTED = 130
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -60,7 +68,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="KEY=VALUE",
         help="learner option (repeatable), e.g. weight_decay=1e-4",
     )
-    add("--jobs", type=int, default=1, help="parallel runs (joblib processes)")
+    add("--jobs", type=int, default=1, help="parallel runs on this machine (local backend)")
+    add(
+        "--backend",
+        default="local",
+        help="where runs compute: local (this machine, --jobs) or dask (--scheduler / --workers)",
+    )
+    add("--scheduler", default=None, metavar="ADDRESS", help="Dask scheduler, tcp://HOST:PORT")
+    add("--workers", type=int, default=None, metavar="N", help="start a local Dask cluster of N")
     add("--out", default=None, help="results folder (default results/<sweep name>)")
     add("--name", default="", help="sweep name (default from dataset/backbone/learner)")
     add("--data-root", default=None, help="where datasets live")
@@ -89,8 +104,6 @@ def sweep_spec(args: argparse.Namespace) -> SweepSpec:
     from albench.strategies.registry import split_specs
     from albench.sweep import SweepSpec, parse_list, parse_seeds
 
-    if args.jobs < 1:
-        raise InvalidSpecError("--jobs must be at least 1")
     return SweepSpec(
         datasets=parse_list(args.dataset),
         backbones=parse_list(args.backbone),
@@ -111,9 +124,14 @@ def sweep_spec(args: argparse.Namespace) -> SweepSpec:
 
 
 def main(args: argparse.Namespace) -> int:
-    from albench.sweep import run_sweep, summarise
+    from albench.backends import make_backend
+    from albench.sweep import default_out, run_sweep, summarise
 
     sweep = sweep_spec(args)
+    backend = make_backend(
+        args.backend, jobs=args.jobs, scheduler=args.scheduler, workers=args.workers
+    )
+    out = Path(args.out) if args.out is not None else default_out(sweep)
     console, errors = Console(), Console(stderr=True)
 
     def bar(done: Iterator[str], total: int) -> Iterator[str]:
@@ -133,16 +151,35 @@ def main(args: argparse.Namespace) -> int:
                 progress.advance(task)
                 yield run_id
 
-    with _terminate_as_interrupt():
-        result = run_sweep(sweep, args.out, jobs=args.jobs, progress=bar)
+    try:
+        with _terminate_as_interrupt():
+            result = run_sweep(
+                sweep, out, backend=backend, progress=bar, notify=lambda line: errors.print(line)
+            )
+    except KeyboardInterrupt:
+        print(_resume_line(sweep, out), file=sys.stderr)
+        return EXIT_INTERRUPTED
     curves, aubc = summarise(result.rows)
     for table in _tables(curves, aubc):
         console.print(table)
+    elsewhere = f", {len(result.elsewhere)} by another process" if result.elsewhere else ""
     console.print(
-        f"{len(result.computed)} runs computed, {len(result.skipped)} already done; "
-        f"results in {result.out}"
+        f"{len(result.computed)} runs computed, {len(result.skipped)} already done"
+        f"{elsewhere}; results in {result.out}"
     )
     return 0
+
+
+def _resume_line(sweep: SweepSpec, out: Path) -> str:
+    """The one line printed on Ctrl-C: what is kept and how to finish."""
+    from albench.results import is_finished
+
+    specs = sweep.runs()
+    finished = sum(is_finished(out, spec.run_id) for spec in specs)
+    return (
+        f"albench: interrupted; {finished} of {len(specs)} runs are finished in {out}; "
+        "rerun the same albench run command to finish the rest"
+    )
 
 
 @contextlib.contextmanager

@@ -1,0 +1,278 @@
+"""Where a sweep's runs are computed: in this process, in local processes, or on Dask.
+
+A backend only computes: it takes a :class:`RunSpec` and gives back a future of its
+:class:`RunResult`. The sweep driver (``albench.sweep``) decides what to submit, holds the
+run claims (``albench.claims``), keeps a bounded number of runs in flight
+(:attr:`Session.capacity`) and writes every result itself, so workers never touch the
+results folder and need no shared file system with it.
+
+Both backends speak ``concurrent.futures``-style futures rather than ``joblib.Parallel``:
+the driver must take a run's claim right before that run is dispatched and write each result
+as it arrives, which a submit / wait loop does plainly and a generator consumed by joblib's
+dispatch thread does not.
+
+``local`` runs in this process (``jobs == 1``) or in joblib's loky worker processes (the pool
+``joblib.Parallel`` uses), each worker loading features from the local cache. ``dask`` uses
+``dask.distributed`` directly, not joblib's Dask backend, because features must travel to
+workers once per (dataset, backbone), not once per run: the driver loads them and
+``Client.scatter(..., broadcast=True)`` sends one copy to every worker, and each run's task
+takes the scattered future as its argument. Every run uses one torch / BLAS thread whatever
+the backend, so results are identical across backends and worker counts.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import threading
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol
+
+import torch
+from threadpoolctl import threadpool_limits
+
+from albench.errors import AlbenchError, InvalidSpecError, UnknownNameError
+from albench.runner import RunInputs, RunResult, RunSpec, run
+
+#: (dataset, backbone, data_root) -> features of a run; picklable for worker processes
+InputsProvider = Callable[[str, str, "str | None"], RunInputs]
+
+
+class Session(Protocol):
+    """An open backend: submit runs, wait for some to finish."""
+
+    @property
+    def capacity(self) -> int:
+        """How many runs the driver keeps in flight (submitted, not yet collected)."""
+
+    def submit(self, spec: RunSpec, sweep: str) -> Any:
+        """A future whose ``result()`` is the run's :class:`RunResult`."""
+
+    def wait(self, futures: Collection[Any]) -> set[Any]:
+        """Block until at least one of ``futures`` is done; the done ones."""
+
+
+class Backend(Protocol):
+    """A configured backend; :meth:`open` starts it for one sweep."""
+
+    name: ClassVar[str]
+
+    def open(self, provider: InputsProvider) -> contextmanager[Session]:  # type: ignore[valid-type]
+        ...
+
+
+# --------------------------------------------------------------------------- one run
+
+
+class _OneThread:
+    """One torch / BLAS thread while any run of this process computes (threads included).
+
+    Dask workers may run several runs in threads of one process; the limits are process-wide,
+    so they are set by the first run to start and restored by the last one to finish.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._active = 0
+        self._saved: tuple[int, Any] | None = None
+
+    @contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._lock:
+            if self._active == 0:
+                threads = torch.get_num_threads()
+                torch.set_num_threads(1)
+                self._saved = (threads, threadpool_limits(limits=1))
+            self._active += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._active -= 1
+                if self._active == 0 and self._saved is not None:
+                    threads, limiter = self._saved
+                    limiter.restore_original_limits()
+                    torch.set_num_threads(threads)
+                    self._saved = None
+
+
+one_thread = _OneThread()
+
+
+def compute_run(spec: RunSpec, inputs: RunInputs, sweep: str) -> RunResult:
+    """One run on one thread (what every backend executes)."""
+    with one_thread():
+        return run(spec, inputs, sweep=sweep)
+
+
+def compute_with_provider(spec: RunSpec, provider: InputsProvider, sweep: str) -> RunResult:
+    """One run whose features the worker loads itself (local backends share the cache)."""
+    return compute_run(spec, provider(spec.dataset, spec.backbone, spec.data_root), sweep)
+
+
+# --------------------------------------------------------------------------- local
+
+
+class _InlineSession:
+    """Runs in this process, one at a time: ``submit`` computes and returns a done future."""
+
+    capacity = 1
+
+    def __init__(self, provider: InputsProvider):
+        self.provider = provider
+
+    def submit(self, spec: RunSpec, sweep: str) -> concurrent.futures.Future:
+        future: concurrent.futures.Future = concurrent.futures.Future()
+        future.set_result(compute_with_provider(spec, self.provider, sweep))
+        return future
+
+    def wait(self, futures: Collection[Any]) -> set[Any]:
+        return set(futures)
+
+
+class _ProcessSession:
+    """joblib's loky worker processes; each loads (and keeps) features from the cache."""
+
+    def __init__(self, provider: InputsProvider, jobs: int):
+        from joblib.externals.loky import get_reusable_executor
+
+        self.provider, self.capacity = provider, jobs
+        self.executor = get_reusable_executor(max_workers=jobs, timeout=300)
+
+    def submit(self, spec: RunSpec, sweep: str) -> concurrent.futures.Future:
+        return self.executor.submit(compute_with_provider, spec, self.provider, sweep)
+
+    def wait(self, futures: Collection[Any]) -> set[Any]:
+        done, _ = concurrent.futures.wait(futures, return_when=concurrent.futures.FIRST_COMPLETED)
+        return done
+
+    def abort(self) -> None:
+        """Stop runs still computing (the sweep was interrupted or failed)."""
+        self.executor.shutdown(wait=False, kill_workers=True)
+
+
+@dataclass(frozen=True)
+class LocalBackend:
+    """``--backend local``: ``jobs`` runs at once on this machine (1: in this process)."""
+
+    name: ClassVar[str] = "local"
+    jobs: int = 1
+
+    def __post_init__(self) -> None:
+        if self.jobs < 1:
+            raise InvalidSpecError("--jobs must be at least 1")
+
+    @classmethod
+    def from_options(cls, jobs: int, scheduler: str | None, workers: int | None) -> LocalBackend:
+        if scheduler is not None or workers is not None:
+            raise InvalidSpecError(
+                "--scheduler and --workers belong to --backend dask; the local backend takes --jobs"
+            )
+        return cls(jobs=jobs)
+
+    @contextmanager
+    def open(self, provider: InputsProvider) -> Iterator[Session]:
+        if self.jobs == 1:
+            yield _InlineSession(provider)
+            return
+        session = _ProcessSession(provider, self.jobs)
+        try:
+            yield session
+        except BaseException:
+            session.abort()
+            raise
+
+
+# --------------------------------------------------------------------------- dask
+
+
+class _DaskSession:
+    """Runs as Dask tasks; features scattered to every worker once per (dataset, backbone)."""
+
+    def __init__(self, client: Any, provider: InputsProvider):
+        self.client, self.provider = client, provider
+        self.scattered: dict[tuple[str, str, str | None], Any] = {}
+
+    @property
+    def capacity(self) -> int:
+        """Two runs per worker thread: each thread has the next run queued when one ends."""
+        return 2 * max(1, sum(self.client.nthreads().values()))
+
+    def submit(self, spec: RunSpec, sweep: str) -> Any:
+        pair = (spec.dataset, spec.backbone, spec.data_root)
+        if pair not in self.scattered:
+            inputs = self.provider(*pair)
+            self.scattered[pair] = self.client.scatter(inputs, broadcast=True, hash=False)
+        return self.client.submit(compute_run, spec, self.scattered[pair], sweep, pure=False)
+
+    def wait(self, futures: Collection[Any]) -> set[Any]:
+        from distributed import wait
+
+        done, _ = wait(list(futures), return_when="FIRST_COMPLETED")
+        return set(done)
+
+
+@dataclass(frozen=True)
+class DaskBackend:
+    """``--backend dask``: an existing cluster (``scheduler`` address) or a local one
+    (``workers`` processes of one thread each)."""
+
+    name: ClassVar[str] = "dask"
+    scheduler: str | None = None
+    workers: int | None = None
+    #: seconds to wait for the scheduler to answer
+    connect_timeout: float = 10.0
+
+    def __post_init__(self) -> None:
+        if (self.scheduler is None) == (self.workers is None):
+            raise InvalidSpecError(
+                "--backend dask needs either --scheduler tcp://HOST:PORT (an existing "
+                "cluster) or --workers N (a local one)"
+            )
+        if self.workers is not None and self.workers < 1:
+            raise InvalidSpecError("--workers must be at least 1")
+
+    @classmethod
+    def from_options(cls, jobs: int, scheduler: str | None, workers: int | None) -> DaskBackend:
+        if jobs != 1:
+            raise InvalidSpecError("--jobs belongs to --backend local; Dask takes --workers")
+        return cls(scheduler=scheduler, workers=workers)
+
+    @contextmanager
+    def open(self, provider: InputsProvider) -> Iterator[Session]:
+        from distributed import Client, LocalCluster
+
+        cluster = None
+        try:
+            if self.scheduler is not None:
+                client = Client(self.scheduler, timeout=self.connect_timeout)
+            else:
+                cluster = LocalCluster(
+                    n_workers=self.workers, threads_per_worker=1, dashboard_address=None
+                )
+                client = Client(cluster)
+        except (OSError, TimeoutError) as error:
+            where = self.scheduler or "a local cluster"
+            raise AlbenchError(f"cannot reach the Dask scheduler at {where}: {error}") from None
+        try:
+            yield _DaskSession(client, provider)
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+
+
+#: ``--backend`` name -> backend class (``from_options(jobs, scheduler, workers)``)
+BACKENDS: dict[str, type[LocalBackend] | type[DaskBackend]] = {
+    backend.name: backend for backend in (LocalBackend, DaskBackend)
+}
+
+
+def make_backend(
+    name: str, *, jobs: int = 1, scheduler: str | None = None, workers: int | None = None
+) -> Backend:
+    """The backend called ``name``, checking that it takes the options given."""
+    if name not in BACKENDS:
+        raise UnknownNameError("backend", name, BACKENDS)
+    return BACKENDS[name].from_options(jobs, scheduler, workers)
