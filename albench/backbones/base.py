@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import torch
 from PIL import Image
 
+from albench.backbones.preprocess import Preprocessing, split_transform
 from albench.errors import CapabilityError
 
 
@@ -91,6 +92,8 @@ class Backbone(ABC):
     embed_dim: int
     #: temperature applied to cosine similarities for classification (CLIP's exp(logit_scale))
     logit_scale: float
+    #: memory layout ``encode_image`` computes in; batched preprocessing writes pixels in it
+    pixel_format: torch.memory_format = torch.contiguous_format
 
     @property
     @abstractmethod
@@ -104,7 +107,12 @@ class Backbone(ABC):
 
     @abstractmethod
     def transform(self) -> Callable[[Image.Image], torch.Tensor]:
-        """PIL image -> preprocessed tensor, applied in DataLoader workers."""
+        """PIL image -> preprocessed (C, H, W) tensor."""
+
+    def preprocessing(self) -> Preprocessing:
+        """:meth:`transform` split for extraction: the PIL work per image in DataLoader
+        workers, the float conversion per batch in :attr:`pixel_format` (same pixels)."""
+        return split_transform(self.transform(), self.pixel_format)
 
     @abstractmethod
     def encode_image(self, pixels: torch.Tensor) -> torch.Tensor:

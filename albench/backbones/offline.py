@@ -222,6 +222,9 @@ def conse_embedding(
 class OfflineBackbone(Backbone):
     """EfficientNet-Lite0 + all-MiniLM-L6-v2 joined by ConSE (see module docstring)."""
 
+    #: extraction hands the classifier channels-last batches, sparing it a layout copy
+    pixel_format = torch.channels_last
+
     def __init__(self, config: ConseConfig = DEFAULT, *, device: str = "cpu"):
         self.config = config
         self.id = NAME
