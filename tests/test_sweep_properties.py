@@ -6,8 +6,8 @@ budgets, rounds, initial sets, seeds, pool subsamples, pseudo-labels; some of th
 on purpose) and the synthetic features it runs on (tests/runner_fakes.py). A finished
 sweep's rows must pass the results schema and the protocol's invariants; its selections
 must be disjoint, inside the (sub)sampled pool and exactly one budget per round. Prompt
-learners (coop, dual-prompt) are left out: they need a backbone's text tower, and their
-training would take most of the time budget of this file.
+learners (coop, dual-prompt) are drawn only among the invalid choices: synthetic features
+have no backbone text tower, and training them would take most of this file's time.
 """
 
 from __future__ import annotations
@@ -36,6 +36,8 @@ WRAPPERS = [name for name in REGISTRY.names() if REGISTRY.cls(name).wraps]
 PLUGINS = HERE / "bad_plugins.py"
 #: (learner, options): clip-adapter trains for 20 steps instead of 200, to keep this file fast
 LEARNERS = [("zero-shot", {}), ("linear", {}), ("linear", {}), ("clip-adapter", {"steps": 20})]
+#: need a backbone's text tower, which synthetic features lack: they must refuse cleanly
+PROMPT_LEARNERS = ["coop", "dual-prompt"]
 #: strategies from tests/runner_fakes.py that pseudo-label or need a capability
 FAKES = [spec_of("ConfidentPseudo"), spec_of("FirstUnlabelled")]
 #: plugins that break the select contract (tests/bad_plugins.py): the run must stop cleanly
@@ -85,7 +87,10 @@ sweeps = st.fixed_dictionaries(
         "strategies": st.lists(_strategy_spec, min_size=1, max_size=2, unique=True),
         "learner": mostly(
             st.sampled_from(LEARNERS),
-            st.sampled_from([("linear", {"bogus": 1}), ("clip-adapter", {"steps": 0})]),
+            st.sampled_from(
+                [("linear", {"bogus": 1}), ("clip-adapter", {"steps": 0})]
+                + [(prompt, {}) for prompt in PROMPT_LEARNERS]
+            ),
         ),
         "seeds": st.tuples(mostly(st.integers(0, 2**63 - 1), st.integers(-3, -1))),
         "rounds": mostly(st.integers(1, 3), st.integers(-1, 0)),
