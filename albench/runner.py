@@ -176,8 +176,9 @@ class RunInputs:
 def check_inputs(inputs: RunInputs) -> None:
     """FeatureError unless the arrays agree in length and dimension and are all finite.
 
-    Cached features were checked when their entry was verified; features a caller injects
-    were not, and a NaN would otherwise surface rounds later as a learner's obscure error.
+    Features from the cache were checked when their entry was verified, but a caller may
+    inject any arrays, and a NaN would otherwise surface rounds later as a learner's obscure
+    error. The scan reads the arrays once per construction (once per process for a sweep).
     """
     where = f"run inputs (cache entries {', '.join(inputs.feature_keys)})"
     where = where if inputs.feature_keys else "run inputs"
