@@ -28,7 +28,9 @@ from albench.backbones.base import Backbone
 from albench.cli import main
 from albench.errors import FeatureError
 from albench.features import FeatureStore, read_manifest
+from albench.guard import MIN_LIMIT_SECONDS, SelectGuard, is_built_in
 from albench.results import RUNS_DIR
+from albench.strategies import get_strategy
 
 HERE = Path(__file__).resolve().parent
 PLUGINS = HERE / "bad_plugins.py"
@@ -444,6 +446,21 @@ def test_broken_plugin_is_named_with_its_round_and_finished_runs_stay(env, capsy
     second = error_line(capsys)
     assert where.search(second)[0] == where.search(first)[0] and message in second
     assert snapshot(out / RUNS_DIR) == runs
+
+
+def test_only_plugins_are_timed_and_their_limit_is_ten_medians_or_one_second():
+    plugin = get_strategy(f"{PLUGINS}:TooFew")
+    assert is_built_in(get_strategy("pcb(badge)"))
+    assert not is_built_in(plugin) and not is_built_in(get_strategy(f"pcb({PLUGINS}:TooFew)"))
+    guard = SelectGuard(plugin, "p", "run", n_pool=10, n_classes=2)
+    assert guard.limit() is None  # round 1: nothing to compare with
+    guard.seconds += [0.2, 0.9, 0.3]
+    assert guard.limit() == pytest.approx(3.0)
+    guard.seconds[:] = [0.001]
+    assert guard.limit() == MIN_LIMIT_SECONDS == 1.0
+    built_in = SelectGuard(get_strategy("random"), "random", "run", n_pool=10, n_classes=2)
+    built_in.seconds += [0.001]
+    assert built_in.limit() is None
 
 
 # --------------------------------------------------------------------------- report
