@@ -23,6 +23,8 @@ the backend, so results are identical across backends and worker counts.
 from __future__ import annotations
 
 import concurrent.futures
+import logging
+import signal
 import threading
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
@@ -111,6 +113,25 @@ def compute_with_provider(spec: RunSpec, provider: InputsProvider, sweep: str) -
     return compute_run(spec, provider(spec.dataset, spec.backbone, spec.data_root), sweep)
 
 
+@contextmanager
+def _workers_ignore_ctrl_c() -> Iterator[None]:
+    """Worker processes started in this block ignore Ctrl-C for their whole life.
+
+    A terminal sends Ctrl-C to the whole process group; the driver stops the sweep and its
+    workers itself, and workers hit too would print tracebacks of their own. An ignored
+    signal stays ignored across fork and exec (and Python and asyncio then leave it so);
+    the driver ignores it only while starting workers, a moment.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set handlers (and receives Ctrl-C)
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 # --------------------------------------------------------------------------- local
 
 
@@ -138,10 +159,12 @@ class _ProcessSession:
         from joblib.externals.loky import get_reusable_executor
 
         self.provider, self.capacity = provider, jobs
-        self.executor = get_reusable_executor(max_workers=jobs, timeout=300)
+        with _workers_ignore_ctrl_c():
+            self.executor = get_reusable_executor(max_workers=jobs, timeout=300)
 
     def submit(self, spec: RunSpec, sweep: str) -> concurrent.futures.Future:
-        return self.executor.submit(compute_with_provider, spec, self.provider, sweep)
+        with _workers_ignore_ctrl_c():  # loky starts its workers and threads on submit
+            return self.executor.submit(compute_with_provider, spec, self.provider, sweep)
 
     def wait(self, futures: Collection[Any]) -> set[Any]:
         done, _ = concurrent.futures.wait(futures, return_when=concurrent.futures.FIRST_COMPLETED)
@@ -248,9 +271,13 @@ class DaskBackend:
             if self.scheduler is not None:
                 client = Client(self.scheduler, timeout=self.connect_timeout)
             else:
-                cluster = LocalCluster(
-                    n_workers=self.workers, threads_per_worker=1, dashboard_address=None
-                )
+                with _workers_ignore_ctrl_c():
+                    cluster = LocalCluster(
+                        n_workers=self.workers,
+                        threads_per_worker=1,
+                        dashboard_address=None,
+                        silence_logs=logging.CRITICAL,  # run errors reach the driver as results
+                    )
                 client = Client(cluster)
         except (OSError, TimeoutError) as error:
             where = self.scheduler or "a local cluster"

@@ -201,3 +201,20 @@ def test_temporary_files_of_a_live_claim_are_left_alone(tmp_path):
     remove_orphans(tmp_path)
     assert not partial.exists()
     assert claim_path(tmp_path, other).is_file()  # an unfinished run keeps its (free) claim file
+
+
+def test_worker_processes_started_by_a_backend_ignore_ctrl_c():
+    """Ctrl-C at a terminal reaches the whole process group: local workers (loky, Dask) are
+    started so that they ignore it, and only the driver reports the interrupt."""
+    import subprocess
+    import sys
+
+    from albench.backends import _workers_ignore_ctrl_c
+
+    code = "import signal; print(signal.getsignal(signal.SIGINT) == signal.SIG_IGN)"
+    probe = [sys.executable, "-c", code]
+    with _workers_ignore_ctrl_c():
+        inside = subprocess.run(probe, capture_output=True, text=True, check=True).stdout
+    outside = subprocess.run(probe, capture_output=True, text=True, check=True).stdout
+    assert (inside.strip(), outside.strip()) == ("True", "False")
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
