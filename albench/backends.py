@@ -27,7 +27,7 @@ import logging
 import signal
 import threading
 from collections.abc import Callable, Collection, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
@@ -60,8 +60,8 @@ class Backend(Protocol):
 
     name: ClassVar[str]
 
-    def open(self, provider: InputsProvider) -> contextmanager[Session]:  # type: ignore[valid-type]
-        ...
+    def open(self, provider: InputsProvider) -> AbstractContextManager[Session]:
+        """Start workers (or connect); closed, and its runs stopped, when the block ends."""
 
 
 # --------------------------------------------------------------------------- one run
