@@ -93,7 +93,7 @@ def test_sigkill_at_several_points_then_rerun_equals_an_uninterrupted_sweep(
 ):
     out, markers = tmp_path / "killed", tmp_path / "markers"
     markers.mkdir()
-    env = {"ALBENCH_TEST_MARKERS": str(markers), "ALBENCH_TEST_PAUSE": "0.2"}
+    env = {"ALBENCH_TEST_MARKERS": str(markers), "ALBENCH_TEST_PAUSE": "0.3"}
 
     # 1. right after the first result file appears
     child = start(_argv(out), tmp_path / "1.log", env)
@@ -134,7 +134,7 @@ def test_sigkill_at_several_points_then_rerun_equals_an_uninterrupted_sweep(
 @pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
 def test_interrupt_stops_with_one_line_saying_how_to_resume(tmp_path, features, capsys, how):
     out = tmp_path / "out"
-    env = {"ALBENCH_TEST_PAUSE": "0.2"}
+    env = {"ALBENCH_TEST_PAUSE": "0.5"}  # the signal lands well before the sweep ends
     child = start(_argv(out), tmp_path / "child.log", env)
     wait_until(lambda: len(_finished(out)) >= 1, child)
     if how == "ctrl-c":
