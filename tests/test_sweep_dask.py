@@ -14,7 +14,7 @@ from sweep_fakes import CountingInputs, stable
 from albench.backends import DaskBackend, LocalBackend, make_backend
 from albench.cli import main
 from albench.errors import AlbenchError, InvalidSpecError, UnknownNameError
-from albench.results import run_selections_path
+from albench.results import load, run_selections_path
 from albench.sweep import SweepSpec, run_sweep
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -113,3 +113,14 @@ def test_unreachable_scheduler_is_refused_before_any_feature_is_loaded(tmp_path)
     ):
         run_sweep(SWEEP, tmp_path, backend=backend, inputs=inputs)
     assert inputs.calls == 0 and not (tmp_path / "runs").exists()
+
+
+def test_cli_sweep_on_a_dask_scheduler_equals_jobs_1(tmp_path, cluster, capsys):
+    argv = ["run", "--dataset", "digits", "--backbone", "tiny-clip", "--learner", "zero-shot"]
+    argv += ["--strategy", "random,margin", "--seeds", "0-1", "--rounds", "2"]
+    argv += ["--pool-subsample", "300"]
+    dask = ["--backend", "dask", "--scheduler", cluster.scheduler_address]
+    assert main([*argv, *dask, "--out", str(tmp_path / "dask")]) == 0
+    assert "4 runs computed, 0 already done" in capsys.readouterr().out
+    assert main([*argv, "--jobs", "1", "--out", str(tmp_path / "local")]) == 0
+    pd.testing.assert_frame_equal(stable(load(tmp_path / "dask")), stable(load(tmp_path / "local")))
