@@ -216,10 +216,11 @@ class _DaskSession:
     def __init__(self, client: Any, provider: InputsProvider):
         self.client, self.provider = client, provider
         self.scattered: dict[tuple[str, str, str | None], Any] = {}
+        self.capacity = self._capacity()
 
-    @property
-    def capacity(self) -> int:
-        """Two runs per worker thread: each thread has the next run queued when one ends."""
+    def _capacity(self) -> int:
+        """Two runs per worker thread, so each thread has its next run queued; asked of the
+        scheduler again after each wait, since workers come and go (adaptive clusters)."""
         return 2 * max(1, sum(self.client.nthreads().values()))
 
     def submit(self, spec: RunSpec, sweep: str) -> Any:
@@ -233,6 +234,7 @@ class _DaskSession:
         from distributed import wait
 
         done, _ = wait(list(futures), return_when="FIRST_COMPLETED")
+        self.capacity = self._capacity()
         return set(done)
 
 

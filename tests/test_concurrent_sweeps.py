@@ -4,6 +4,8 @@ if its holder gives up."""
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
 import re
 import threading
 from pathlib import Path
@@ -15,6 +17,7 @@ from runner_fakes import one_thread  # noqa: F401
 from sweep_fakes import CountingInputs, stable
 
 from albench import sweep as sweep_module
+from albench.backends import compute_with_provider
 from albench.claims import try_claim
 from albench.cli import main
 from albench.results import RUNS_DIR, load, read_sweeps, write_run
@@ -190,3 +193,52 @@ def test_two_sweeps_in_one_process_share_runs_through_claims(tmp_path):
     assert sum(len(r.computed) for r in results) == 9
     assert all(len(r.computed) + len(r.skipped) + len(r.elsewhere) == 6 for r in results)
     assert len(list((tmp_path / RUNS_DIR).glob("*.parquet"))) == 9
+
+
+class _QueueSession:
+    """A backend that finishes runs only when waited on, checking the driver's bookkeeping:
+    never more than ``capacity`` runs in flight, each holding its claim meanwhile."""
+
+    capacity = 3
+
+    def __init__(self, out: Path, provider):
+        self.out, self.provider = out, provider
+        self.pending: list[tuple[concurrent.futures.Future, object, str]] = []
+        self.most_in_flight = 0
+
+    def submit(self, spec, sweep):
+        future = concurrent.futures.Future()
+        self.pending.append((future, spec, sweep))
+        self.most_in_flight = max(self.most_in_flight, len(self.pending))
+        return future
+
+    def wait(self, futures):
+        for _, spec, _ in self.pending:
+            assert try_claim(self.out, spec.run_id) is None  # held by the driver
+        future, spec, sweep = self.pending.pop(0)
+        future.set_result(compute_with_provider(spec, self.provider, sweep))
+        return {future}
+
+
+def test_runs_in_flight_are_bounded_and_claimed(tmp_path):
+    sessions = []
+
+    class QueueBackend:
+        name = "queue"
+
+        @contextlib.contextmanager
+        def open(self, provider):
+            sessions.append(_QueueSession(tmp_path, provider))
+            yield sessions[-1]
+
+    sweep = SweepSpec(
+        datasets=("blobs",),
+        backbones=("fake",),
+        learners=("zero-shot",),
+        strategies=("random", "entropy", "margin"),
+        seeds=(0, 1, 2),
+        rounds=1,
+    )
+    result = run_sweep(sweep, tmp_path, backend=QueueBackend(), inputs=CountingInputs())
+    assert len(result.computed) == 9 and sessions[0].most_in_flight == 3
+    assert sorted(p.name for p in (tmp_path / RUNS_DIR).glob("*.claim")) == []
