@@ -48,7 +48,10 @@ from albench.stats import aubc
 #: seconds between looks at runs another process is computing
 POLL_SECONDS = 0.5
 
-_RANGE = re.compile(r"^(\d+)-(\d+)$")
+_RANGE = re.compile(r"^([0-9]+)-([0-9]+)$")
+_SEED = re.compile(r"^[0-9]+$")
+#: more seeds than this in one sweep is a typo (e.g. 0-99999), not a protocol
+MAX_SEEDS = 10_000
 
 
 # --------------------------------------------------------------------------- parsing
@@ -60,8 +63,11 @@ def parse_seeds(text: str) -> tuple[int, ...]:
     for part in (p.strip() for p in str(text).split(",")):
         bounds = _RANGE.match(part)
         if bounds and int(bounds[1]) <= int(bounds[2]):
-            seeds.update(range(int(bounds[1]), int(bounds[2]) + 1))
-        elif part.isdigit():
+            first, last = int(bounds[1]), int(bounds[2])
+            if last - first >= MAX_SEEDS:
+                raise InvalidSpecError(f"seed range {part!r} holds more than {MAX_SEEDS} seeds")
+            seeds.update(range(first, last + 1))
+        elif _SEED.match(part):
             seeds.add(int(part))
         else:
             raise InvalidSpecError(f"bad seeds {text!r}: use ranges and lists like 0-4 or 0-2,5")

@@ -261,16 +261,17 @@ def test_rounds_below_one(env, capsys, rounds):
         "",
         "-1",
         "0-2,",
-        pytest.param(
-            "²",
-            marks=pytest.mark.xfail(
-                strict=True, reason="sweep.parse_seeds: str.isdigit() accepts '²', int() not"
-            ),
-        ),
+        "²",
+        "١",
     ],
 )
 def test_malformed_seed_ranges(env, capsys, seeds):
     assert f"bad seeds {seeds!r}" in refuse_run(env, capsys, "--seeds", seeds)
+
+
+def test_seed_range_too_large(env, capsys):
+    line = refuse_run(env, capsys, "--seeds", "0-99999999999")
+    assert "seed range '0-99999999999' holds more than 10000 seeds" in line
 
 
 def test_budget_larger_than_the_pool_is_refused_not_clamped(env, capsys):
