@@ -24,6 +24,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from itertools import product
 from pathlib import Path
 from typing import Any
@@ -108,11 +109,13 @@ class SweepSpec:
     name: str = ""
     data_root: str | None = None
     download: bool = False
+    device: str = "cpu"
 
     def __post_init__(self) -> None:
         for what in ("datasets", "backbones", "learners", "strategies", "seeds"):
             if not getattr(self, what):
                 raise InvalidSpecError(f"a sweep needs at least one of {what}")
+        check_device(self.device)
         if not self.name:
             parts = (self.datasets, self.backbones, self.learners)
             object.__setattr__(self, "name", "-".join(_slug(p) for p in parts))
@@ -140,9 +143,9 @@ class SweepSpec:
         ]
 
     def identity(self) -> dict[str, Any]:
-        """What defines the sweep's results (not where its data lives)."""
+        """What defines the sweep's results (not where its data lives or runs)."""
         fields = asdict(self)
-        for location in ("data_root", "download"):
+        for location in ("data_root", "download", "device"):
             fields.pop(location)
         return fields
 
@@ -169,11 +172,31 @@ def default_out(sweep: SweepSpec) -> Path:
     return Path("results") / sweep.name
 
 
-def default_inputs(dataset: str, backbone: str, data_root: str | None) -> RunInputs:
-    """Cached features through the FeatureStore (``albench.inputs``)."""
+def check_device(device: str) -> None:
+    """InvalidSpecError unless ``device`` names a torch device this machine has.
+
+    Checked when the sweep is specified, so ``--device cuda`` on a machine without a GPU
+    fails before any feature is extracted.
+    """
+    import torch
+
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise InvalidSpecError(f"unknown device {device!r}; use cpu, cuda or cuda:N") from None
+    if parsed.type == "cuda" and not torch.cuda.is_available():
+        raise InvalidSpecError(f"device {device!r}: no CUDA device is visible on this machine")
+    if parsed.type not in {"cpu", "cuda"}:
+        raise InvalidSpecError(f"device {device!r}: albench runs on cpu or cuda")
+
+
+def default_inputs(
+    dataset: str, backbone: str, data_root: str | None, device: str = "cpu"
+) -> RunInputs:
+    """Cached features through the FeatureStore (``albench.inputs``), backbone on ``device``."""
     from albench.inputs import load_inputs
 
-    return load_inputs(dataset, backbone, data_root=data_root)
+    return load_inputs(dataset, backbone, data_root=data_root, device=device)
 
 
 def run_sweep(
@@ -198,7 +221,7 @@ def run_sweep(
     specs = sweep.runs()
     validate(specs)
     check_writable(out)
-    provider = inputs or default_inputs
+    provider = inputs or partial(default_inputs, device=sweep.device)
     outcome: dict[str, list[str]] = {_COMPUTED: [], _ELSEWHERE: []}
     with backend.open(provider) as session:  # an unreachable cluster fails before features
         if inputs is None:
@@ -257,7 +280,13 @@ def _prepare_features(sweep: SweepSpec) -> None:
         if dataset not in known and not dataset.startswith("imagefolder:"):
             raise UnknownNameError("dataset", dataset, known)
     for dataset, backbone in product(sweep.datasets, sweep.backbones):
-        extract_features(dataset, backbone, data_root=sweep.data_root, download=sweep.download)
+        extract_features(
+            dataset,
+            backbone,
+            data_root=sweep.data_root,
+            download=sweep.download,
+            device=sweep.device,
+        )
 
 
 def _check_sizes(specs: Sequence[RunSpec], provider: InputsProvider) -> dict[str, list[str]]:

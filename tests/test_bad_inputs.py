@@ -274,6 +274,19 @@ def test_seed_range_too_large(env, capsys):
     assert "seed range '0-99999999999' holds more than 10000 seeds" in line
 
 
+@pytest.mark.parametrize(
+    ("device", "message"),
+    [
+        ("mps", "albench runs on cpu or cuda"),
+        ("gpu", "unknown device 'gpu'; use cpu, cuda or cuda:N"),
+        ("cuda", "device 'cuda': no CUDA device is visible on this machine"),
+    ],
+)
+def test_device_this_machine_lacks(env, capsys, monkeypatch, device, message):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert message in refuse_run(env, capsys, "--device", device)
+
+
 def test_budget_larger_than_the_pool_is_refused_not_clamped(env, capsys):
     line = refuse_run(env, capsys, "--budget", "4/class")
     pool = len(CLASSES) * POOL_PER_CLASS

@@ -162,3 +162,33 @@ def test_cli_keeps_wrapper_arguments_whole():
     assert spec.strategies == ("random", "pcb(badge, candidates=4)", "entropy")
     assert spec.seeds == (0, 1, 2, 3, 4)
     assert np.all([s.budget == "1/class" for s in spec.runs()])
+
+
+def test_device_reaches_extraction_and_inputs_but_not_the_run_ids(tmp_path, monkeypatch):
+    """``--device cuda:1`` encodes and loads there; results stay those of the same sweep."""
+    import torch
+    from runner_fakes import make_inputs
+
+    import albench.inputs
+
+    seen: list[tuple[str, str]] = []
+
+    def extract(dataset, backbone, *, data_root, download, device):
+        seen.append(("extract", device))
+
+    def load(dataset, backbone, *, data_root, device):
+        seen.append(("load", device))
+        return make_inputs(dataset, backbone)
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(albench.inputs, "extract_features", extract)
+    monkeypatch.setattr(albench.inputs, "load_inputs", load)
+    monkeypatch.setattr("albench.data.dataset_names", lambda: ("blobs",))
+    on_gpu = _sweep(seeds=(0,), device="cuda:1")
+    result = run_sweep(on_gpu, tmp_path / "out")
+    assert set(seen) == {("extract", "cuda:1"), ("load", "cuda:1")}
+    assert [spec.run_id for spec in on_gpu.runs()] == [
+        spec.run_id for spec in _sweep(seeds=(0,)).runs()
+    ]
+    assert on_gpu.identity() == _sweep(seeds=(0,)).identity()
+    assert len(result.computed) == 2

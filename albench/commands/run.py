@@ -80,6 +80,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add("--name", default="", help="sweep name (default from dataset/backbone/learner)")
     add("--data-root", default=None, help="where datasets live")
     add("--download", action="store_true", help="download missing datasets")
+    add(
+        "--device",
+        default="cpu",
+        help="torch device for extraction and learners: cpu (default), cuda or cuda:N",
+    )
     parser.set_defaults(func=main)
 
 
@@ -120,6 +125,7 @@ def sweep_spec(args: argparse.Namespace) -> SweepSpec:
         name=args.name,
         data_root=args.data_root,
         download=args.download,
+        device=args.device,
     )
 
 
