@@ -1,4 +1,4 @@
-"""Run-level facts for docs/benchmarks.md: CPU model, threads, versions, machine load."""
+"""Run-level facts for docs/benchmarks.md: CPU model, threads, versions, machine load, GPU."""
 
 from __future__ import annotations
 
@@ -33,4 +33,6 @@ def pytest_benchmark_update_machine_info(config, machine_info):
         "numpy_version": numpy.__version__,
         "load_at_start": list(_LOAD_AT_START),
         "load_at_end": list(os.getloadavg()),
+        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        "cuda_version": torch.version.cuda,
     }

@@ -68,9 +68,15 @@ METHOD_NOTES = [
 ]
 
 
+def on_gpu(kind: str) -> str:
+    """The case kind under which ``kind``'s runs on the CUDA device are keyed."""
+    return f"{kind}@cuda"
+
+
 def load(path: Path) -> tuple[dict[str, Any], dict[tuple[str, str, str], dict[str, Any]], list]:
     """Machine facts, ``{(kind, impl, size): {median, peak_bytes, ...}}`` of this suite's
-    cases, and the other suites' benchmarks (JSON entries without a ``kind``)."""
+    cases (kind :func:`on_gpu` for cases run on the GPU), and the other suites' benchmarks
+    (JSON entries without a ``kind``)."""
     data = json.loads(path.read_text(encoding="utf-8"))
     cases, others = {}, []
     for bench in data["benchmarks"]:
@@ -78,7 +84,8 @@ def load(path: Path) -> tuple[dict[str, Any], dict[tuple[str, str, str], dict[st
         if "kind" not in info:
             others.append(bench)
             continue
-        key = (info["kind"], info["impl"], info.get("size", ""))
+        kind = on_gpu(info["kind"]) if info.get("device") == "cuda" else info["kind"]
+        key = (kind, info["impl"], info.get("size", ""))
         cases[key] = {
             **info,
             "median": bench["stats"]["median"],
@@ -130,11 +137,15 @@ def _mb(value: float) -> str:
 
 
 def kernel_table(kind: str, cases: dict, flop_rate: float | None, byte_rate: float | None):
+    """One row per implementation and size; a last "GPU median" column when the run has
+    GPU cases of ``kind`` (blank for implementations not run there)."""
     impls = KERNELS[kind]
+    gpu = any(k == on_gpu(kind) for k, _, _ in cases)
     lines = [
         "| size | implementation | median | vs albench | peak extra memory | "
-        "x input | FLOP floor | x FLOP floor | per-pick bandwidth floor |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "x input | FLOP floor | x FLOP floor | per-pick bandwidth floor |"
+        + (" GPU median |" if gpu else ""),
+        "|---|---|---|---|---|---|---|---|---|" + ("---|" if gpu else ""),
     ]
     for size_name in SIZES:
         ours = cases.get((kind, impls[0], size_name))
@@ -143,15 +154,27 @@ def kernel_table(kind: str, cases: dict, flop_rate: float | None, byte_rate: flo
         for impl in impls:
             case = cases.get((kind, impl, size_name))
             if case is None:
-                reason = _skip_reason(impl, size_name)
-                lines.append(f"| {size_name} | {impl} | {reason} | | | | | | |")
-                continue
-            lines.append(
-                f"| {size_name} | {impl} | "
-                + " | ".join(_row(case, ours, flop_rate, byte_rate))
-                + " |"
-            )
+                row = f"| {size_name} | {impl} | {_skip_reason(impl, size_name)} | | | | | | |"
+            else:
+                row = (
+                    f"| {size_name} | {impl} | "
+                    + " | ".join(_row(case, ours, flop_rate, byte_rate))
+                    + " |"
+                )
+            if gpu:
+                row += _gpu_cell(cases.get((on_gpu(kind), impl, size_name)), case)
+            lines.append(row)
     return lines
+
+
+def _gpu_cell(gpu_case: dict | None, cpu_case: dict | None) -> str:
+    """The last cell: GPU median, and how many times faster it is than the CPU run."""
+    if gpu_case is None:
+        return " |"
+    text = _seconds(gpu_case["median"])
+    if cpu_case is not None:
+        text += f" ({cpu_case['median'] / gpu_case['median']:.3g}x faster than CPU)"
+    return f" {text} |"
 
 
 def _row(case: dict, ours: dict, flop_rate: float | None, byte_rate: float | None) -> list[str]:
@@ -265,6 +288,7 @@ def render(machine: dict, cases: dict, others: list) -> str:
         f"Run: {machine.get('datetime', '')}. CPU: {facts.get('cpu_model', '?')}, "
         f"{facts.get('cpu_count', '?')} logical CPUs, torch {facts.get('torch_version', '?')} "
         f"with {facts.get('torch_threads', '?')} threads, numpy {facts.get('numpy_version', '?')}.",
+        *_gpu_line(facts),
         f"Load average (1/5/15 min) at start {_load(facts.get('load_at_start'))}, at end "
         f"{_load(facts.get('load_at_end'))}{_load_note(facts)}",
         "",
@@ -318,6 +342,17 @@ def render(machine: dict, cases: dict, others: list) -> str:
     if others:
         out += ["## Other benchmarks", "", *other_lines(others), ""]
     return "\n".join(out)
+
+
+def _gpu_line(facts: dict) -> list[str]:
+    """The GPU the "GPU median" columns ran on; nothing for a run without one."""
+    if not facts.get("gpu"):
+        return []
+    return [
+        f"GPU: {facts['gpu']}, CUDA {facts.get('cuda_version', '?')}; the GPU median columns "
+        "time albench's kernels there, inputs moved to the device first, each round ended by "
+        "`torch.cuda.synchronize()`."
+    ]
 
 
 def _load_note(facts: dict) -> str:

@@ -1,0 +1,132 @@
+"""docs/benchmarks.md rendering from a small synthetic pytest-benchmark JSON.
+
+The GPU column only appears on machines with CUDA, so its logic is exercised here on
+made-up numbers: the column and the GPU line appear exactly when GPU cases exist, and
+removing them gives back the CPU-only document unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from benchmarks import render
+
+FACTS = {
+    "cpu_model": "Test CPU",
+    "cpu_count": 2,
+    "torch_threads": 2,
+    "torch_version": "2.x",
+    "numpy_version": "2.x",
+    "load_at_start": [0.1, 0.1, 0.1],
+    "load_at_end": [0.2, 0.2, 0.2],
+    "gpu": None,
+    "cuda_version": None,
+}
+GPU_LINE = "GPU: Test GPU 80GB, CUDA 12.9;"
+
+
+def _bench(median: float, **info) -> dict:
+    return {"name": f"test_{info.get('impl', 'x')}", "group": None, "extra_info": info,
+            "stats": {"median": median, "rounds": 3}}  # fmt: skip
+
+
+def _kernel(kind: str, impl: str, size: str, median: float, **extra) -> dict:
+    floor = {"flops": 1e9, "stream_bytes": 1e9, "input_bytes": 1e6, "peak_bytes": 2e6}
+    return _bench(median, kind=kind, impl=impl, size=size, n=10_000, **floor, **extra)
+
+
+def _cpu_run() -> dict:
+    extraction = _bench(
+        11.0, kind="extraction", impl="feature-store", backbone="offline-effnet-minilm",
+        dataset="digits", images=440, batch_size=64, raw_seconds=[10.0, 11.0, 12.0],
+        pipeline_seconds=[11.0, 11.0, 13.0],
+    )  # fmt: skip
+    return {
+        "datetime": "2026-01-01T00:00:00",
+        "machine_info": {"albench": dict(FACTS)},
+        "benchmarks": [
+            _bench(0.01, kind="machine", impl="gemm", flops=1e9),
+            _bench(0.1, kind="machine", impl="stream", bytes=1e9),
+            _kernel("k-center", "albench-lazy", "S", 0.2),
+            _kernel("k-center", "albench-plain", "S", 0.4),
+            _kernel("k-center", "k_center_pairwise", "S", 2.0),
+            _kernel("badge", "albench-rejection", "S", 0.05),
+            extraction,
+        ],
+    }
+
+
+def _gpu_run() -> dict:
+    run = _cpu_run()
+    run["machine_info"]["albench"].update(gpu="Test GPU 80GB", cuda_version="12.9")
+    run["benchmarks"] += [
+        _kernel("k-center", "albench-lazy", "S", 0.02, device="cuda"),
+        _kernel("k-center", "albench-plain", "S", 0.004, device="cuda"),
+        _kernel("k-center", "albench-plain", "M", 0.03, device="cuda"),
+        _kernel("badge", "albench-rejection", "S", 0.01, device="cuda"),
+    ]
+    return run
+
+
+def _render(run: dict, tmp_path: Path) -> str:
+    source, target = tmp_path / "run.json", tmp_path / "out" / "benchmarks.md"
+    source.write_text(json.dumps(run), encoding="utf-8")
+    assert render.main([str(source), str(target)]) == 0
+    return target.read_text(encoding="utf-8")
+
+
+def _table(document: str, title: str) -> list[str]:
+    section = document.split(f"## {title}\n", 1)[1].split("\n## ", 1)[0]
+    return [line for line in section.splitlines() if line.startswith("|")]
+
+
+def test_cpu_only_run_has_no_gpu_column_or_line(tmp_path):
+    document = _render(_cpu_run(), tmp_path)
+    assert "GPU" not in document
+    table = _table(document, "Greedy k-center")
+    assert table[0].endswith("| per-pick bandwidth floor |")
+    assert table[2].startswith("| S | albench-lazy | 0.2 s | 1x |")
+    assert table[4] == "| S | k_center_full_matrix | not in this run | | | | | | |"
+
+
+def test_gpu_column_holds_gpu_medians_and_speed_ups(tmp_path):
+    document = _render(_gpu_run(), tmp_path)
+    assert f"\n{GPU_LINE}" in document
+    table = _table(document, "Greedy k-center")
+    assert table[0].endswith("| per-pick bandwidth floor | GPU median |")
+    assert table[1] == "|---" * 10 + "|"
+    assert all(row.count("|") == 11 for row in table)
+    assert table[2].endswith("| 0.02 s (10x faster than CPU) |")
+    assert table[3].endswith("| 0.004 s (100x faster than CPU) |")
+    assert table[4] == "| S | k_center_full_matrix | not in this run | | | | | | | |"
+    assert table[5].endswith("| 2 s | 10x | 2 MB | 2.00 | 0.01 s | 200.00 | 0.1 s | |")
+    # M has no CPU run of the default kernel, so no rows for it (as in CPU-only runs)
+    assert not any(row.startswith("| M |") for row in table)
+    badge = _table(document, "BADGE k-means++")
+    assert badge[2].endswith("| 0.01 s (5x faster than CPU) |")
+    skipped = "| S | albench-inverse-cdf | not run: time budget of make bench |"
+    assert badge[3] == skipped + " | | | | | | |"
+
+
+def test_gpu_additions_leave_the_cpu_document_unchanged(tmp_path):
+    gpu = _render(_gpu_run(), tmp_path)
+    stripped = []
+    for line in gpu.splitlines():
+        if line.startswith(GPU_LINE):
+            continue
+        if line.startswith("|") and line.count("|") == 11:  # a kernel table row: drop the GPU cell
+            line = line[: line[:-1].rindex("|") + 1]
+        stripped.append(line)
+    assert "\n".join(stripped) + "\n" == _render(_cpu_run(), tmp_path)
+
+
+def test_extraction_verdict_is_the_median_of_paired_ratios(tmp_path):
+    document = _render(_cpu_run(), tmp_path)
+    section = document.split("## Feature extraction\n", 1)[1]
+    assert "| encode_image on pre-made tensors | 11 s | 40 |" in section
+    assert "| FeatureStore.image_features (DataLoader, workers, cache write) | 11 s | 40 |\n" in (
+        section
+    )
+    # pairs: 10/11, 11/11, 12/13 -> 91%, 100%, 92%
+    assert "92% of the bare forward, median of the pairs (range 91% to 100%;" in section
