@@ -13,8 +13,9 @@ import pytest
 import torch
 from PIL import Image
 from sklearn.datasets import load_sample_image
+from torchvision import transforms
 
-from albench.backbones.offline import DEFAULT, image_transform
+from albench.backbones.offline import DEFAULT, GrayToRGB, image_transform
 from albench.backbones.preprocess import PilToUint8, split_transform
 
 
@@ -71,3 +72,13 @@ def test_transforms_without_to_tensor_normalize_stay_whole():
 def test_non_8_bit_images_are_refused(mode):
     with pytest.raises(ValueError, match=f"8-bit images, got mode '{mode}'"):
         PilToUint8()(Image.new(mode, (4, 4)))
+
+
+@pytest.mark.parametrize("shape", [(8, 8), (300, 41), (17, 250), (231, 300)])
+def test_resizing_one_grey_band_equals_resizing_three(shape):
+    """Why the offline transform may resize before GrayToRGB: PIL filters bands alike."""
+    grey = Image.fromarray(np.random.default_rng(1).integers(0, 256, shape, dtype=np.uint8))
+    resize = transforms.Resize(224, interpolation=transforms.InterpolationMode.BICUBIC)
+    late = np.asarray(GrayToRGB()(resize(grey)))
+    early = np.asarray(resize(grey.convert("RGB")))
+    assert late.shape == (*early.shape[:2], 3) and np.array_equal(late, early)

@@ -79,7 +79,8 @@ class DarkBackgroundToLight:
     ImageNet photographs of objects on plain backgrounds are mostly dark-on-light, so an
     ImageNet classifier reads inverted sketches/digits far better. Only images whose channels
     are equal and whose border is darker than mid-grey are inverted; colour photographs pass
-    unchanged.
+    unchanged (as RGB). Grayscale images stay single-band (mode L): :class:`GrayToRGB`
+    copies the band to three after the resize.
     """
 
     def __call__(self, image: Image.Image) -> Image.Image:
@@ -92,7 +93,19 @@ class DarkBackgroundToLight:
         border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
         if border.mean() < 128:
             gray = ImageOps.invert(gray)
-        return gray.convert("RGB")
+        return gray
+
+
+class GrayToRGB:
+    """Copy a resized grayscale band to RGB; RGB images pass unchanged.
+
+    PIL resamples every band with the same filter, so resizing one band and copying it
+    gives exactly the pixels of resizing three equal bands, at a third of the cost (the
+    resize is most of the per-image work of extraction).
+    """
+
+    def __call__(self, image: Image.Image) -> Image.Image:
+        return image.convert("RGB")
 
 
 def image_transform(config: ConseConfig) -> Callable[[Image.Image], torch.Tensor]:
@@ -104,6 +117,7 @@ def image_transform(config: ConseConfig) -> Callable[[Image.Image], torch.Tensor
                 config.image_size, interpolation=transforms.InterpolationMode.BICUBIC
             ),
             transforms.CenterCrop(config.image_size),
+            GrayToRGB(),
             transforms.ToTensor(),
             transforms.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
         ]
