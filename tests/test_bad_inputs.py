@@ -437,7 +437,7 @@ PLUGIN_FAULTS = {
     "AlreadyLabelled": (1, "returned an already labelled index"),
     "TooMany": (1, "returned 4 indices for a budget of 3 (too many)"),
     "TooFew": (1, "returned 2 indices for a budget of 3 (too few)"),
-    "Floats": (1, "indices must be integers, got float64 (e.g. 0.5)"),
+    "Floats": (1, "indices must be integers, got float64 (e.g. "),
     "NotASelection": (1, "returned list, not a Selection"),
     "BadPseudoLabels": (1, "returned a pseudo-label outside 0..2: 3"),
     "HangsInRound3": (3, "select() still running after 1 s, over 10x its usual"),
