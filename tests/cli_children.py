@@ -17,10 +17,37 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+#: the file-plugin strategy that pauses in each selection (``tests/pausing_strategy.py``)
+PAUSING = f"{Path(__file__).resolve().parent / 'pausing_strategy.py'}:Pausing"
+
 _CONTEXT = multiprocessing.get_context("forkserver")
 _CONTEXT.set_forkserver_preload(
     ["albench.cli", "albench.commands.run", "albench.sweep", "albench.inputs", "open_clip"]
 )
+
+
+def sweep_argv(strategies: str, out: Path) -> list[str]:
+    """``albench run`` of ``strategies`` on the small tiny-clip / digits sweep used by the
+    process tests: zero-shot learner, 3 seeds, 2 rounds, 400 pool images."""
+    return [
+        "run",
+        "--dataset",
+        "digits",
+        "--backbone",
+        "tiny-clip",
+        "--learner",
+        "zero-shot",
+        "--strategy",
+        strategies,
+        "--seeds",
+        "0-2",
+        "--rounds",
+        "2",
+        "--pool-subsample",
+        "400",
+        "--out",
+        str(out),
+    ]
 
 
 def _child(argv: Sequence[str], log: str, env: dict[str, str]) -> None:

@@ -20,3 +20,11 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory):
     patch.setenv("TRANSFORMERS_OFFLINE", "1")
     yield
     patch.undo()
+
+
+@pytest.fixture(scope="session")
+def tiny_digits_cache(_isolated_cache) -> None:
+    """digits encoded by tiny-clip in the session's cache, so CLI children only load it."""
+    from albench.inputs import extract_features
+
+    extract_features("digits", "tiny-clip", progress=False)

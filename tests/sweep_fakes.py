@@ -7,9 +7,25 @@ from dataclasses import replace
 import pandas as pd
 from runner_fakes import make_inputs
 
+from albench.sweep import SweepSpec
+
 #: columns that legitimately differ between two computations of the same run: wall times,
 #: when, and the commit of the checkout (which moves if someone commits during a test)
 VOLATILE = ["select_seconds", "train_seconds", "finished_at", "git_commit"]
+
+
+def small_sweep(**changes) -> SweepSpec:
+    """Two strategies x two seeds x two rounds on the synthetic ``blobs`` / ``fake`` inputs."""
+    fields = dict(
+        datasets=("blobs",),
+        backbones=("fake",),
+        learners=("linear",),
+        strategies=("random", "entropy"),
+        seeds=(0, 1),
+        rounds=2,
+    )
+    fields.update(changes)
+    return SweepSpec(**fields)
 
 
 def stable(rows: pd.DataFrame) -> pd.DataFrame:

@@ -12,60 +12,29 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from cli_children import finish, start
+from cli_children import PAUSING, finish, start, sweep_argv
 from runner_fakes import one_thread  # noqa: F401
-from sweep_fakes import CountingInputs, stable
+from sweep_fakes import CountingInputs, small_sweep, stable
 
 from albench import sweep as sweep_module
 from albench.backends import compute_with_provider
 from albench.claims import try_claim
 from albench.cli import main
 from albench.results import RUNS_DIR, load, read_sweeps, write_run
-from albench.sweep import SweepSpec, run_sweep
+from albench.sweep import run_sweep
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
-PAUSING = f"{Path(__file__).resolve().parent / 'pausing_strategy.py'}:Pausing"
 SUMMARY = re.compile(r"(\d+) runs computed, (\d+) already done(?:, (\d+) by another process)?")
 
 
-@pytest.fixture(scope="module")
-def features():
-    """Encode digits with tiny-clip once, so children only load the cache."""
-    from albench.inputs import extract_features
-
-    extract_features("digits", "tiny-clip", progress=False)
-
-
-def _argv(strategies: str, out: Path) -> list[str]:
-    return [
-        "run",
-        "--dataset",
-        "digits",
-        "--backbone",
-        "tiny-clip",
-        "--learner",
-        "zero-shot",
-        "--strategy",
-        strategies,
-        "--seeds",
-        "0-2",
-        "--rounds",
-        "2",
-        "--pool-subsample",
-        "400",
-        "--out",
-        str(out),
-    ]
-
-
-def test_two_overlapping_sweeps_at_once_compute_the_union_once(tmp_path, features):
+def test_two_overlapping_sweeps_at_once_compute_the_union_once(tmp_path, tiny_digits_cache):
     out, markers = tmp_path / "shared", tmp_path / "markers"
     markers.mkdir()
     env = {"ALBENCH_TEST_MARKERS": str(markers), "ALBENCH_TEST_PAUSE": "0.15"}
     sweeps = {"a": f"{PAUSING},random", "b": f"{PAUSING},entropy"}
     children = {
-        key: start(_argv(strategies, out), tmp_path / f"{key}.log", env)
+        key: start(sweep_argv(strategies, out), tmp_path / f"{key}.log", env)
         for key, strategies in sweeps.items()
     }
     assert all(finish(child) == 0 for child in children.values())
@@ -84,21 +53,10 @@ def test_two_overlapping_sweeps_at_once_compute_the_union_once(tmp_path, feature
     assert sorted(p.name for p in out.rglob("*") if p.suffix in {".tmp", ".claim"}) == []
     assert len(read_sweeps(out)) == 2
     for strategies in sweeps.values():  # the same sweeps one after the other
-        assert main(_argv(strategies, tmp_path / "reference")) == 0
+        assert main(sweep_argv(strategies, tmp_path / "reference")) == 0
     pd.testing.assert_frame_equal(
         stable(load(out)).drop(columns="sweep"),
         stable(load(tmp_path / "reference")).drop(columns="sweep"),
-    )
-
-
-def _sweep() -> SweepSpec:
-    return SweepSpec(
-        datasets=("blobs",),
-        backbones=("fake",),
-        learners=("linear",),
-        strategies=("random", "entropy"),
-        seeds=(0, 1),
-        rounds=1,
     )
 
 
@@ -113,7 +71,9 @@ class _Background:
         self.thread.start()
 
     def _run(self, out: Path) -> None:
-        self.result = run_sweep(_sweep(), out, inputs=CountingInputs(), notify=self._notify)
+        self.result = run_sweep(
+            small_sweep(rounds=1), out, inputs=CountingInputs(), notify=self._notify
+        )
 
     def _notify(self, line: str) -> None:
         self.notices.append(line)
@@ -133,7 +93,7 @@ def fast_polls(monkeypatch):
 def test_a_run_held_elsewhere_is_waited_for_and_done_here_if_its_holder_gives_up(
     tmp_path, fast_polls
 ):
-    victim = _sweep().runs()[0].run_id
+    victim = small_sweep(rounds=1).runs()[0].run_id
     (tmp_path / RUNS_DIR).mkdir(parents=True)
     claim = try_claim(tmp_path, victim)  # another process is computing the first run
     background = _Background(tmp_path)
@@ -151,9 +111,9 @@ def test_a_run_held_elsewhere_is_waited_for_and_done_here_if_its_holder_gives_up
 
 
 def test_a_run_finished_elsewhere_is_counted_not_recomputed(tmp_path, fast_polls):
-    reference = run_sweep(_sweep(), tmp_path / "reference", inputs=CountingInputs())
+    reference = run_sweep(small_sweep(rounds=1), tmp_path / "reference", inputs=CountingInputs())
     out = tmp_path / "shared"
-    victim = _sweep().runs()[-1].run_id
+    victim = small_sweep(rounds=1).runs()[-1].run_id
     (out / RUNS_DIR).mkdir(parents=True)
     claim = try_claim(out, victim)
     background = _Background(out)
@@ -172,14 +132,7 @@ def test_two_sweeps_in_one_process_share_runs_through_claims(tmp_path):
     results = []
 
     def sweep(strategies):
-        spec = SweepSpec(
-            datasets=("blobs",),
-            backbones=("fake",),
-            learners=("linear",),
-            strategies=strategies,
-            seeds=(0, 1, 2),
-            rounds=1,
-        )
+        spec = small_sweep(strategies=strategies, seeds=(0, 1, 2), rounds=1)
         results.append(run_sweep(spec, tmp_path, inputs=CountingInputs()))
 
     threads = [
@@ -231,9 +184,7 @@ def test_runs_in_flight_are_bounded_and_claimed(tmp_path):
             sessions.append(_QueueSession(tmp_path, provider))
             yield sessions[-1]
 
-    sweep = SweepSpec(
-        datasets=("blobs",),
-        backbones=("fake",),
+    sweep = small_sweep(
         learners=("zero-shot",),
         strategies=("random", "entropy", "margin"),
         seeds=(0, 1, 2),

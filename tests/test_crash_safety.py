@@ -16,49 +16,22 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from cli_children import finish, start, wait_until
+from cli_children import PAUSING, finish, start, sweep_argv, wait_until
 from runner_fakes import one_thread  # noqa: F401
-from sweep_fakes import CountingInputs, stable
+from sweep_fakes import CountingInputs, small_sweep, stable
 
 from albench.claims import claim_path, remove_orphans, try_claim
 from albench.cli import main
 from albench.results import RUNS_DIR, load, run_rows_path, run_selections_path
-from albench.sweep import SweepSpec, run_sweep
+from albench.sweep import run_sweep
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
-PAUSING = f"{Path(__file__).resolve().parent / 'pausing_strategy.py'}:Pausing"
 N_RUNS = 6  # 2 strategies x 3 seeds
 
 
 def _argv(out: Path) -> list[str]:
-    return [
-        "run",
-        "--dataset",
-        "digits",
-        "--backbone",
-        "tiny-clip",
-        "--learner",
-        "zero-shot",
-        "--strategy",
-        f"{PAUSING},random",
-        "--seeds",
-        "0-2",
-        "--rounds",
-        "2",
-        "--pool-subsample",
-        "400",
-        "--out",
-        str(out),
-    ]
-
-
-@pytest.fixture(scope="module")
-def features():
-    """Encode digits with tiny-clip once, so children only load the cache."""
-    from albench.inputs import extract_features
-
-    extract_features("digits", "tiny-clip", progress=False)
+    return sweep_argv(f"{PAUSING},random", out)
 
 
 def _finished(out: Path) -> list[Path]:
@@ -89,7 +62,7 @@ def _selections(out: Path) -> dict[str, dict]:
 
 
 def test_sigkill_at_several_points_then_rerun_equals_an_uninterrupted_sweep(
-    tmp_path, features, capsys
+    tmp_path, tiny_digits_cache, capsys
 ):
     out, markers = tmp_path / "killed", tmp_path / "markers"
     markers.mkdir()
@@ -132,7 +105,9 @@ def test_sigkill_at_several_points_then_rerun_equals_an_uninterrupted_sweep(
 
 
 @pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
-def test_interrupt_stops_with_one_line_saying_how_to_resume(tmp_path, features, capsys, how):
+def test_interrupt_stops_with_one_line_saying_how_to_resume(
+    tmp_path, tiny_digits_cache, capsys, how
+):
     out = tmp_path / "out"
     env = {"ALBENCH_TEST_PAUSE": "0.5"}  # the signal lands well before the sweep ends
     child = start(_argv(out), tmp_path / "child.log", env)
@@ -158,21 +133,10 @@ def test_interrupt_stops_with_one_line_saying_how_to_resume(tmp_path, features, 
     assert len(_finished(out)) == N_RUNS
 
 
-def _sweep() -> SweepSpec:
-    return SweepSpec(
-        datasets=("blobs",),
-        backbones=("fake",),
-        learners=("linear",),
-        strategies=("random", "entropy"),
-        seeds=(0, 1),
-        rounds=2,
-    )
-
-
 def test_debris_of_a_killed_write_is_cleared_and_the_run_redone(tmp_path):
     """What SIGKILL inside a write leaves: a hidden partial file, selections without rows
     (written first), a claim file; none of it is visible, and a rerun replaces it."""
-    first = run_sweep(_sweep(), tmp_path, inputs=CountingInputs())
+    first = run_sweep(small_sweep(), tmp_path, inputs=CountingInputs())
     victim = first.rows["run_id"].iloc[0]
     rows = run_rows_path(tmp_path, victim)
     partial = rows.with_name(f".{rows.name}.x1y2z3.tmp")
@@ -181,20 +145,20 @@ def test_debris_of_a_killed_write_is_cleared_and_the_run_redone(tmp_path):
     claim_path(tmp_path, victim).touch()
     assert set(load(tmp_path)["run_id"]) == set(first.rows["run_id"]) - {victim}
 
-    again = run_sweep(_sweep(), tmp_path, inputs=CountingInputs())
+    again = run_sweep(small_sweep(), tmp_path, inputs=CountingInputs())
     assert again.computed == (victim,)
     pd.testing.assert_frame_equal(stable(again.rows), stable(first.rows))
     assert _debris(tmp_path) == []
 
 
 def test_temporary_files_of_a_live_claim_are_left_alone(tmp_path):
-    run_sweep(_sweep(), tmp_path, inputs=CountingInputs())
+    run_sweep(small_sweep(), tmp_path, inputs=CountingInputs())
     other = "0123456789abcdef"  # a run another live process is writing
     partial = tmp_path / RUNS_DIR / f".{other}.parquet.k3j4.tmp"
     partial.write_bytes(b"PAR1 half")
     claim = try_claim(tmp_path, other)
     assert claim is not None
-    again = run_sweep(_sweep(), tmp_path, inputs=CountingInputs())
+    again = run_sweep(small_sweep(), tmp_path, inputs=CountingInputs())
     remove_orphans(tmp_path)
     assert partial.is_file() and again.computed == ()
     claim.release(finished=False)

@@ -8,32 +8,19 @@ import numpy as np
 import pandas as pd
 import pytest
 from runner_fakes import one_thread  # noqa: F401
-from sweep_fakes import CountingInputs, stable
+from sweep_fakes import CountingInputs, small_sweep, stable
 
 from albench.cli import main
 from albench.commands.run import learner_options
 from albench.errors import InvalidSpecError
 from albench.results import RUNS_DIR, read_sweeps, run_rows_path, run_selections_path
-from albench.sweep import SweepSpec, parse_seeds, run_sweep, summarise
+from albench.sweep import parse_seeds, run_sweep, summarise
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-def _sweep(**changes) -> SweepSpec:
-    fields = dict(
-        datasets=("blobs",),
-        backbones=("fake",),
-        learners=("linear",),
-        strategies=("random", "entropy"),
-        seeds=(0, 1),
-        rounds=2,
-    )
-    fields.update(changes)
-    return SweepSpec(**fields)
-
-
 def test_expansion_names_and_layout(tmp_path):
-    sweep = _sweep()
+    sweep = small_sweep()
     assert sweep.name == "blobs-fake-linear"
     specs = sweep.runs()
     assert [(s.strategy, s.seed) for s in specs] == [
@@ -58,18 +45,18 @@ def test_expansion_names_and_layout(tmp_path):
 
 
 def test_resume_recomputes_only_the_missing_run_identically(tmp_path):
-    first = run_sweep(_sweep(), tmp_path, inputs=CountingInputs())
+    first = run_sweep(small_sweep(), tmp_path, inputs=CountingInputs())
     victim = first.rows["run_id"].iloc[-1]
     run_rows_path(tmp_path, victim).unlink()
-    second = run_sweep(_sweep(), tmp_path, inputs=CountingInputs())
+    second = run_sweep(small_sweep(), tmp_path, inputs=CountingInputs())
     assert second.computed == (victim,)
     assert len(second.skipped) == 3
     pd.testing.assert_frame_equal(stable(first.rows), stable(second.rows))
 
 
 def test_jobs_do_not_change_results(tmp_path):
-    one = run_sweep(_sweep(), tmp_path / "one", jobs=1, inputs=CountingInputs())
-    two = run_sweep(_sweep(), tmp_path / "two", jobs=2, inputs=CountingInputs())
+    one = run_sweep(small_sweep(), tmp_path / "one", jobs=1, inputs=CountingInputs())
+    two = run_sweep(small_sweep(), tmp_path / "two", jobs=2, inputs=CountingInputs())
     pd.testing.assert_frame_equal(stable(one.rows), stable(two.rows))
     for run_id in one.rows["run_id"].unique():
         picks = [
@@ -80,7 +67,7 @@ def test_jobs_do_not_change_results(tmp_path):
 
 
 def test_interrupted_sweep_keeps_finished_runs_and_resumes(tmp_path):
-    sweep = _sweep()
+    sweep = small_sweep()
     # 4 calls while checking sizes, then one per run: the 3rd run is interrupted
     with pytest.raises(KeyboardInterrupt):
         run_sweep(sweep, tmp_path, inputs=CountingInputs(stop_at=4 + 3))
@@ -94,9 +81,11 @@ def test_interrupted_sweep_keeps_finished_runs_and_resumes(tmp_path):
 
 
 def test_a_folder_holds_several_sweeps_on_one_set_of_features(tmp_path):
-    first = run_sweep(_sweep(seeds=(0,)), tmp_path, inputs=CountingInputs())
+    first = run_sweep(small_sweep(seeds=(0,)), tmp_path, inputs=CountingInputs())
     other = run_sweep(
-        _sweep(seeds=(0, 1), strategies=("entropy", "margin")), tmp_path, inputs=CountingInputs()
+        small_sweep(seeds=(0, 1), strategies=("entropy", "margin")),
+        tmp_path,
+        inputs=CountingInputs(),
     )
     shared = set(first.rows["run_id"]) & set(other.rows["run_id"])
     assert len(shared) == 1 and shared <= set(other.skipped)  # entropy / seed 0
@@ -109,18 +98,18 @@ def test_a_folder_holds_several_sweeps_on_one_set_of_features(tmp_path):
     assert all(r["features"] == {"blobs / fake": ["features-v1"]} for r in records)
     assert len(list((tmp_path / RUNS_DIR).glob("*.parquet"))) == 2 + 3
     with pytest.raises(InvalidSpecError, match="features of blobs / fake changed"):
-        run_sweep(_sweep(seeds=(2,)), tmp_path, inputs=CountingInputs(key="features-v2"))
+        run_sweep(small_sweep(seeds=(2,)), tmp_path, inputs=CountingInputs(key="features-v2"))
     assert len(read_sweeps(tmp_path)) == 2
 
 
 def test_a_legacy_sweep_json_still_guards_its_features(tmp_path):
-    run_sweep(_sweep(seeds=(0,)), tmp_path, inputs=CountingInputs())
+    run_sweep(small_sweep(seeds=(0,)), tmp_path, inputs=CountingInputs())
     [record] = (tmp_path / "sweeps").glob("*.json")
     record.rename(tmp_path / "sweep.json")  # the layout of folders written before records
-    again = run_sweep(_sweep(seeds=(0,)), tmp_path, inputs=CountingInputs())
+    again = run_sweep(small_sweep(seeds=(0,)), tmp_path, inputs=CountingInputs())
     assert again.computed == () and len(again.skipped) == 2
     with pytest.raises(InvalidSpecError, match="features of blobs / fake changed"):
-        run_sweep(_sweep(seeds=(0,)), tmp_path, inputs=CountingInputs(key="features-v2"))
+        run_sweep(small_sweep(seeds=(0,)), tmp_path, inputs=CountingInputs(key="features-v2"))
 
 
 def test_seed_and_option_parsing():
@@ -184,11 +173,11 @@ def test_device_reaches_extraction_and_inputs_but_not_the_run_ids(tmp_path, monk
     monkeypatch.setattr(albench.inputs, "extract_features", extract)
     monkeypatch.setattr(albench.inputs, "load_inputs", load)
     monkeypatch.setattr("albench.data.dataset_names", lambda: ("blobs",))
-    on_gpu = _sweep(seeds=(0,), device="cuda:1")
+    on_gpu = small_sweep(seeds=(0,), device="cuda:1")
     result = run_sweep(on_gpu, tmp_path / "out")
     assert set(seen) == {("extract", "cuda:1"), ("load", "cuda:1")}
     assert [spec.run_id for spec in on_gpu.runs()] == [
-        spec.run_id for spec in _sweep(seeds=(0,)).runs()
+        spec.run_id for spec in small_sweep(seeds=(0,)).runs()
     ]
-    assert on_gpu.identity() == _sweep(seeds=(0,)).identity()
+    assert on_gpu.identity() == small_sweep(seeds=(0,)).identity()
     assert len(result.computed) == 2

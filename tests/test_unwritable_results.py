@@ -7,23 +7,16 @@ import os
 
 import pytest
 from runner_fakes import one_thread  # noqa: F401
-from sweep_fakes import CountingInputs
+from sweep_fakes import CountingInputs, small_sweep
 
 import albench.inputs
 from albench.cli import main
 from albench.errors import ResultsError
-from albench.sweep import SweepSpec, run_sweep
+from albench.sweep import run_sweep
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
-SWEEP = SweepSpec(
-    datasets=("blobs",),
-    backbones=("fake",),
-    learners=("linear",),
-    strategies=("random",),
-    seeds=(0,),
-    rounds=1,
-)
+SWEEP = small_sweep(strategies=("random",), seeds=(0,), rounds=1)
 
 
 @pytest.fixture
