@@ -163,6 +163,16 @@ def write_run(out: Path, run_id: str, rows: pd.DataFrame, selections: dict[str, 
     return path
 
 
+def spec_digest(spec: dict[str, Any]) -> str:
+    """16 hex digits of the sha256 of ``spec``'s canonical JSON (sorted keys, no spaces).
+
+    The identity of a run (its run id) and of a sweep record: equal specs, equal digests,
+    whatever the key order they were built in.
+    """
+    canonical = json.dumps(spec, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+
+
 def write_sweep(
     out: Path, spec: dict[str, Any], run_ids: Sequence[str], features: dict[str, list[str]]
 ) -> Path:
@@ -172,9 +182,7 @@ def write_sweep(
     The digest hashes the spec, so rerunning a sweep rewrites its own record and another
     sweep into the same folder adds one.
     """
-    canonical = json.dumps(spec, sort_keys=True, separators=(",", ":"), default=str)
-    digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
-    path = Path(out) / SWEEPS_DIR / f"{digest}.json"
+    path = Path(out) / SWEEPS_DIR / f"{spec_digest(spec)}.json"
     write_json(path, {"spec": spec, "run_ids": list(run_ids), "features": features})
     return path
 

@@ -13,7 +13,6 @@ the same round-0 model: per-seed comparisons are paired.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import time
@@ -33,7 +32,7 @@ from albench.initial import INITIAL_POLICIES
 from albench.learners import Learner, LearnerContext, check_options, get_learner, make_learner
 from albench.learners.images import ImageRows, split_rows
 from albench.provenance import provenance
-from albench.results import COLUMNS
+from albench.results import COLUMNS, spec_digest
 from albench.seeding import stream
 from albench.strategies import Strategy, StrategyContext, get_strategy
 from albench.strategies.clustering import unit_rows
@@ -130,9 +129,8 @@ class RunSpec:
 
     @property
     def run_id(self) -> str:
-        """16 hex digits of the sha256 of the canonical JSON of :meth:`identity`."""
-        canonical = json.dumps(self.identity(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+        """:func:`albench.results.spec_digest` of :meth:`identity`."""
+        return spec_digest(self.identity())
 
     def __hash__(self) -> int:
         return hash(self.run_id)
