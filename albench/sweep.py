@@ -315,8 +315,8 @@ def _record(
                         f"the features of {pair} changed since {out} was computed (new "
                         "backbone weights, preprocessing or data); pass another --out"
                     )
-        for partial in (out / SWEEPS_DIR).glob(".*.tmp"):
-            partial.unlink(missing_ok=True)
+        for leftover in (out / SWEEPS_DIR).glob(".*.tmp"):
+            leftover.unlink(missing_ok=True)
         write_sweep(out, _jsonable(sweep.identity()), [s.run_id for s in specs], features)
 
 
