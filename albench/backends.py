@@ -35,7 +35,9 @@ import torch
 from threadpoolctl import threadpool_limits
 
 from albench.errors import AlbenchError, InvalidSpecError, UnknownNameError
-from albench.runner import RunInputs, RunResult, RunSpec, run
+from albench.inputs import RunInputs
+from albench.runner import RunResult, run
+from albench.specs import RunSpec
 
 #: (dataset, backbone, data_root) -> features of a run; picklable for worker processes
 InputsProvider = Callable[[str, str, "str | None"], RunInputs]

@@ -1,4 +1,5 @@
-"""Features a run works on, from the feature cache: pool, test and class text embeddings.
+"""Features a run works on: :class:`RunInputs` and their checks, and loading them from the
+feature cache (pool, test and class text embeddings).
 
 Loading goes through :class:`~albench.features.FeatureStore`, so images are encoded at most
 once per (backbone, dataset, split); a process keeps what it loaded for the next run of the
@@ -7,11 +8,84 @@ same (dataset, backbone), which is what parallel sweep workers do.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from albench.runner import RunInputs
+from albench.errors import FeatureError
+from albench.features import first_nonfinite_row
+
+
+@dataclass(frozen=True)
+class RunInputs:
+    """Cached features a run works on.
+
+    ``pool_features`` / ``test_features``: (N, d) image features (any float dtype; learners
+    re-normalise); ``text_embeddings``: (C, d) normalised class embeddings; ``backbone``:
+    only needed by prompt learners. ``images``: ``"pool"`` / ``"test"`` -> the image split
+    behind those features (row i is feature row i), for learners that train on pixels
+    (visual prompt tuning); None when the inputs are features only.
+    """
+
+    pool_features: np.ndarray
+    pool_labels: np.ndarray
+    test_features: np.ndarray
+    test_labels: np.ndarray
+    class_names: tuple[str, ...]
+    text_embeddings: np.ndarray
+    logit_scale: float
+    backbone: Any = None
+    device: str = "cpu"
+    #: identities of the cached features (cache keys); a sweep refuses to resume on others
+    feature_keys: tuple[str, ...] = ()
+    images: Callable[[str], Any] | None = None
+
+    def __post_init__(self) -> None:
+        check_inputs(self)
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.class_names)
+
+
+def check_inputs(inputs: RunInputs) -> None:
+    """FeatureError unless the arrays agree in length and dimension and are all finite.
+
+    Features from the cache were checked when their entry was verified, but a caller may
+    inject any arrays, and a NaN would otherwise surface rounds later as a learner's obscure
+    error. The scan reads the arrays once per construction (once per process for a sweep).
+    """
+    where = f"run inputs (cache entries {', '.join(inputs.feature_keys)})"
+    where = where if inputs.feature_keys else "run inputs"
+    named = {
+        "pool features": inputs.pool_features,
+        "test features": inputs.test_features,
+        "text embeddings": inputs.text_embeddings,
+    }
+    for name, array in named.items():
+        if np.ndim(array) != 2:
+            raise FeatureError(f"{where}: {name} have shape {np.shape(array)}, not (n, d)")
+    dims = {name: np.shape(array)[1] for name, array in named.items()}
+    if len(set(dims.values())) > 1:
+        shown = ", ".join(f"{name} {dim}" for name, dim in dims.items())
+        raise FeatureError(f"{where}: feature dimensions disagree ({shown})")
+    for split, labels in (("pool", inputs.pool_labels), ("test", inputs.test_labels)):
+        if len(labels) != len(named[f"{split} features"]):
+            raise FeatureError(
+                f"{where}: {len(named[f'{split} features'])} {split} features but "
+                f"{len(labels)} {split} labels"
+            )
+    if len(inputs.class_names) != len(inputs.text_embeddings):
+        raise FeatureError(
+            f"{where}: {len(inputs.class_names)} classes but "
+            f"{len(inputs.text_embeddings)} text embeddings"
+        )
+    for name, array in named.items():
+        row = first_nonfinite_row(array)
+        if row is not None:
+            raise FeatureError(f"{where}: {name} hold NaN or inf (row {row})")
 
 
 def extract_features(

@@ -89,6 +89,29 @@ def run_summary(
     return pd.DataFrame(rows, columns=columns)
 
 
+def sweep_summary(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(curves, aubc) of a sweep's rows, per (dataset, backbone, learner, strategy).
+
+    ``curves``: mean ``n_labelled`` and accuracy per round. ``aubc``: the mean and standard
+    deviation over seeds of each run's AUBC of accuracy (:func:`run_summary`), and the
+    number of seeds. Groups keep the order in which they first appear in ``rows``.
+    """
+    keys = ["dataset", "backbone", "learner", "strategy"]
+    curves = (
+        rows.groupby([*keys, "round"], sort=False)
+        .agg(n_labelled=("n_labelled", "mean"), accuracy=("accuracy", "mean"))
+        .reset_index()
+    )
+    per_run = run_summary(rows, "accuracy", 1.0, keys[:-1])
+    order = rows.drop_duplicates(keys)[keys]
+    table = (
+        per_run.groupby(keys, sort=False)
+        .agg(aubc=("aubc", "mean"), aubc_std=("aubc", "std"), seeds=("seed", "count"))
+        .reset_index()
+    )
+    return curves, order.merge(table, on=keys, how="left")
+
+
 # --------------------------------------------------------------------------- intervals
 
 

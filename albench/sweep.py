@@ -19,11 +19,10 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from functools import partial
 from itertools import product
 from pathlib import Path
@@ -32,8 +31,10 @@ from typing import Any
 import pandas as pd
 
 from albench.backends import Backend, InputsProvider, LocalBackend, Session
+from albench.checks import check_names
 from albench.claims import Claim, folder_lock, remove_orphans, remove_temporaries, try_claim
-from albench.errors import InvalidSpecError, ResultsError, UnknownNameError
+from albench.errors import InvalidSpecError, ResultsError
+from albench.inputs import RunInputs
 from albench.results import (
     RUNS_DIR,
     SWEEPS_DIR,
@@ -43,111 +44,11 @@ from albench.results import (
     write_run,
     write_sweep,
 )
-from albench.runner import RunInputs, RunSpec, check_sizes, check_spec
-from albench.stats import aubc
+from albench.runner import check_sizes, check_spec
+from albench.specs import RunSpec, SweepSpec
 
 #: seconds between looks at runs another process is computing
 POLL_SECONDS = 0.5
-
-_RANGE = re.compile(r"^([0-9]+)-([0-9]+)$")
-_SEED = re.compile(r"^[0-9]+$")
-#: more seeds than this in one sweep is a typo (e.g. 0-99999), not a protocol
-MAX_SEEDS = 10_000
-
-
-# --------------------------------------------------------------------------- parsing
-
-
-def parse_seeds(text: str) -> tuple[int, ...]:
-    """``"0-4"``, ``"0,3,7"``, ``"0-2,5"`` -> sorted distinct seeds."""
-    seeds: set[int] = set()
-    for part in (p.strip() for p in str(text).split(",")):
-        bounds = _RANGE.match(part)
-        if bounds and int(bounds[1]) <= int(bounds[2]):
-            first, last = int(bounds[1]), int(bounds[2])
-            if last - first >= MAX_SEEDS:
-                raise InvalidSpecError(f"seed range {part!r} holds more than {MAX_SEEDS} seeds")
-            seeds.update(range(first, last + 1))
-        elif _SEED.match(part):
-            seeds.add(int(part))
-        else:
-            raise InvalidSpecError(f"bad seeds {text!r}: use ranges and lists like 0-4 or 0-2,5")
-    return tuple(sorted(seeds))
-
-
-def parse_list(text: str) -> tuple[str, ...]:
-    """A comma-separated list of names (no nesting), blanks dropped, order kept."""
-    items = tuple(dict.fromkeys(p.strip() for p in str(text).split(",") if p.strip()))
-    if not items:
-        raise InvalidSpecError(f"empty list {text!r}")
-    return items
-
-
-def _slug(values: Iterable[str]) -> str:
-    return re.sub(r"[^A-Za-z0-9._+-]+", "_", "+".join(values)).strip("_")
-
-
-# --------------------------------------------------------------------------- spec
-
-
-@dataclass(frozen=True)
-class SweepSpec:
-    """A sweep: lists to cross, and the protocol shared by all its runs."""
-
-    datasets: tuple[str, ...]
-    backbones: tuple[str, ...]
-    learners: tuple[str, ...]
-    strategies: tuple[str, ...]
-    seeds: tuple[int, ...]
-    rounds: int = 8
-    budget: str = "1/class"
-    initial: str = "random"
-    initial_size: str = "1/class"
-    pseudo_labels: bool = False
-    pool_subsample: int | None = None
-    learner_options: dict[str, Any] = field(default_factory=dict)
-    name: str = ""
-    data_root: str | None = None
-    download: bool = False
-    device: str = "cpu"
-
-    def __post_init__(self) -> None:
-        for what in ("datasets", "backbones", "learners", "strategies", "seeds"):
-            if not getattr(self, what):
-                raise InvalidSpecError(f"a sweep needs at least one of {what}")
-        check_device(self.device)
-        if not self.name:
-            parts = (self.datasets, self.backbones, self.learners)
-            object.__setattr__(self, "name", "-".join(_slug(p) for p in parts))
-
-    def runs(self) -> list[RunSpec]:
-        """One RunSpec per combination, in (dataset, backbone, learner, strategy, seed) order."""
-        combos = product(self.datasets, self.backbones, self.learners, self.strategies, self.seeds)
-        return [
-            RunSpec(
-                dataset=dataset,
-                backbone=backbone,
-                learner=learner,
-                strategy=strategy,
-                seed=seed,
-                rounds=self.rounds,
-                budget=self.budget,
-                initial=self.initial,
-                initial_size=self.initial_size,
-                pseudo_labels=self.pseudo_labels,
-                pool_subsample=self.pool_subsample,
-                learner_options=self.learner_options,
-                data_root=self.data_root,
-            )
-            for dataset, backbone, learner, strategy, seed in combos
-        ]
-
-    def identity(self) -> dict[str, Any]:
-        """What defines the sweep's results (not where its data lives or runs)."""
-        fields = asdict(self)
-        for location in ("data_root", "download", "device"):
-            fields.pop(location)
-        return fields
 
 
 @dataclass(frozen=True)
@@ -218,6 +119,9 @@ def run_sweep(
     """
     out = Path(out) if out is not None else default_out(sweep)
     backend = backend if backend is not None else LocalBackend(jobs=jobs)
+    check_device(sweep.device)
+    if inputs is None:  # injected inputs may name datasets and backbones of their own
+        check_names(sweep)
     specs = sweep.runs()
     validate(specs)
     check_writable(out)
@@ -248,7 +152,7 @@ def validate(specs: Sequence[RunSpec]) -> None:
     """Names, learner options and capabilities of every run, before any work."""
     seen: set[tuple[str, str, str]] = set()
     for spec in specs:
-        key = (spec.strategy, spec.learner, spec.initial_size)
+        key = (spec.strategy, spec.learner_spec, spec.protocol.initial_size)
         if key not in seen:
             check_spec(spec)
             seen.add(key)
@@ -272,13 +176,8 @@ def check_writable(out: Path) -> None:
 
 def _prepare_features(sweep: SweepSpec) -> None:
     """Encode (or verify) the features of every (dataset, backbone) once, up front."""
-    from albench.data import dataset_names
     from albench.inputs import extract_features
 
-    known = dataset_names()
-    for dataset in sweep.datasets:
-        if dataset not in known and not dataset.startswith("imagefolder:"):
-            raise UnknownNameError("dataset", dataset, known)
     for dataset, backbone in product(sweep.datasets, sweep.backbones):
         extract_features(
             dataset,
@@ -394,33 +293,3 @@ def _submit(session: Session, spec: RunSpec, name: str, claim: Claim) -> Any:
     except BaseException:
         claim.release(finished=False)
         raise
-
-
-# --------------------------------------------------------------------------- summary
-
-
-def summarise(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(curves, aubc): mean accuracy per strategy and round, and mean AUBC over seeds.
-
-    AUBC is the trapezoid area under accuracy against ``n_labelled``, normalised by the
-    budget span (``albench.stats.aubc``), computed per run and averaged over seeds.
-    """
-    keys = ["dataset", "backbone", "learner", "strategy"]
-    curves = (
-        rows.groupby([*keys, "round"], sort=False)
-        .agg(n_labelled=("n_labelled", "mean"), accuracy=("accuracy", "mean"))
-        .reset_index()
-    )
-    per_run = (
-        rows.sort_values("round")
-        .groupby([*keys, "seed"], sort=False)
-        .apply(lambda run: aubc(run["n_labelled"], run["accuracy"]), include_groups=False)
-        .rename("aubc")
-        .reset_index()
-    )
-    table = (
-        per_run.groupby(keys, sort=False)
-        .agg(aubc=("aubc", "mean"), aubc_std=("aubc", "std"), seeds=("seed", "count"))
-        .reset_index()
-    )
-    return curves, table

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from albench.runner import RunInputs
+from albench.inputs import RunInputs
 from albench.strategies.base import Selection, Strategy, StrategyContext
 
 HERE = Path(__file__).resolve().parent

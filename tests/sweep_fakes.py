@@ -7,11 +7,13 @@ from dataclasses import replace
 import pandas as pd
 from runner_fakes import make_inputs
 
-from albench.sweep import SweepSpec
+from albench.protocol import Protocol
+from albench.specs import SweepSpec
 
 #: columns that legitimately differ between two computations of the same run: wall times,
 #: when, and the commit of the checkout (which moves if someone commits during a test)
 VOLATILE = ["select_seconds", "train_seconds", "finished_at", "git_commit"]
+PROTOCOL_KEYS = ("rounds", "budget", "initial", "initial_size", "pseudo_labels", "pool_subsample")
 
 
 def small_sweep(**changes) -> SweepSpec:
@@ -22,10 +24,10 @@ def small_sweep(**changes) -> SweepSpec:
         learners=("linear",),
         strategies=("random", "entropy"),
         seeds=(0, 1),
-        rounds=2,
     )
+    protocol = {key: changes.pop(key) for key in PROTOCOL_KEYS if key in changes}
     fields.update(changes)
-    return SweepSpec(**fields)
+    return SweepSpec(**fields, protocol=Protocol(**{"rounds": 2, **protocol}))
 
 
 def stable(rows: pd.DataFrame) -> pd.DataFrame:

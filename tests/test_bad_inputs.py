@@ -23,6 +23,7 @@ import torch
 from PIL import Image
 
 import albench.backbones
+import albench.checks
 from albench import features, inputs
 from albench.backbones.base import Backbone
 from albench.cli import main
@@ -108,15 +109,22 @@ def image_folder(root: Path, test_classes: Sequence[str] = CLASSES) -> Path:
     return root
 
 
-def _fake_backbones(real):
+FAKES = ("fake", "fake-nan")
+
+
+def use_fake_backbones(patch: pytest.MonkeyPatch) -> None:
     """``fake`` and ``fake-nan`` resolve to FakeBackbone; every other name to the registry."""
 
     def get_backbone(spec: str, *, device: str = "cpu") -> Backbone:
-        if spec in ("fake", "fake-nan"):
+        if spec in FAKES:
             return FakeBackbone(nan=spec == "fake-nan")
-        return real(spec, device=device)
+        return _REAL_GET_BACKBONE(spec, device=device)
 
-    return get_backbone
+    def check_backbone_name(spec: str) -> str:
+        return spec if spec in FAKES else _REAL_CHECK_BACKBONE(spec)
+
+    patch.setattr(albench.backbones, "get_backbone", get_backbone)
+    patch.setattr(albench.checks, "check_backbone_name", check_backbone_name)
 
 
 # --------------------------------------------------------------------------- fixtures
@@ -129,7 +137,7 @@ def world(tmp_path_factory) -> Path:
     data = image_folder(root / "data")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("ALBENCH_CACHE", str(root / "cache"))
-        patch.setattr(albench.backbones, "get_backbone", _fake_backbones(_REAL_GET_BACKBONE))
+        use_fake_backbones(patch)
         patch.setattr(inputs, "_LOADED", {})
         argv = ["--strategy", "random", "--dataset", f"imagefolder:{data}", *SWEEP]
         assert main(["run", *argv, "--out", str(root / "results")]) == 0
@@ -137,6 +145,7 @@ def world(tmp_path_factory) -> Path:
 
 
 _REAL_GET_BACKBONE = albench.backbones.get_backbone
+_REAL_CHECK_BACKBONE = albench.backbones.check_backbone_name
 
 
 class Env:
@@ -167,7 +176,7 @@ def env(world, tmp_path, monkeypatch, capsys) -> Env:
     """This test's copy of the world, fresh process-level caches, captured output cleared."""
     env = Env(world, tmp_path)
     monkeypatch.setenv("ALBENCH_CACHE", str(env.cache))
-    monkeypatch.setattr(albench.backbones, "get_backbone", _fake_backbones(_REAL_GET_BACKBONE))
+    use_fake_backbones(monkeypatch)
     monkeypatch.setattr(inputs, "_LOADED", {})
     monkeypatch.setattr(features, "_VERIFIED", set())
     capsys.readouterr()

@@ -105,7 +105,9 @@ def test_bad_options_are_user_errors(options):
 
 
 def test_a_learner_without_correctness_probability_is_refused_before_the_run():
-    from albench.runner import RunSpec, check_spec
+    from albench.protocol import Protocol
+    from albench.runner import check_spec
+    from albench.specs import RunSpec
 
     spec = RunSpec(
         dataset="fashion-mnist-mini",
@@ -113,9 +115,9 @@ def test_a_learner_without_correctness_probability_is_refused_before_the_run():
         learner="coop",
         strategy="dual-prompt",
         seed=0,
-        rounds=1,
+        protocol=Protocol(rounds=1),
     )
     with pytest.raises(CapabilityError, match=r"'dual-prompt'.*correctness_prob.*'coop'"):
         check_spec(spec)
-    strategy = check_spec(RunSpec(**{**spec.identity(), "learner": "dual-prompt"}))
+    strategy = check_spec(RunSpec(**{**vars(spec), "learner": "dual-prompt"}))
     assert strategy.required_capabilities() == {"probabilities", "correctness_prob"}

@@ -275,7 +275,7 @@ def test_hyperparameters_record_every_setting(context):
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"epochs": 3}, "unknown option"),
+        ({"epochs": 3}, "has no option"),
         ({"negative_target": "x"}, "negative_target"),
         ({"uncertainty": "x"}, "uncertainty"),
         ({"optimizer": "lbfgs"}, "optimizer"),

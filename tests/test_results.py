@@ -12,6 +12,7 @@ import pytest
 from runner_fakes import make_inputs, one_thread  # noqa: F401
 
 from albench.errors import ResultsError
+from albench.protocol import Protocol
 from albench.results import (
     COLUMNS,
     SCHEMA,
@@ -21,13 +22,19 @@ from albench.results import (
     run_selections_path,
     write_run,
 )
-from albench.runner import RunSpec, run
+from albench.runner import run
+from albench.specs import RunSpec
 
 
 @pytest.fixture(scope="module")
 def result():
     spec = RunSpec(
-        dataset="blobs", backbone="fake", learner="linear", strategy="entropy", seed=0, rounds=2
+        dataset="blobs",
+        backbone="fake",
+        learner="linear",
+        strategy="entropy",
+        seed=0,
+        protocol=Protocol(rounds=2),
     )
     return run(spec, make_inputs(), sweep="demo")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from runner_fakes import make_inputs, one_thread, spec_of  # noqa: F401
@@ -9,8 +11,10 @@ from runner_fakes import make_inputs, one_thread, spec_of  # noqa: F401
 from albench.errors import CapabilityError, InvalidSpecError
 from albench.initial import kmeans_initial
 from albench.learners import LearnerContext, make_learner
-from albench.runner import RunSpec, SelectionError, run
+from albench.protocol import Protocol
+from albench.runner import SelectionError, check_spec, run
 from albench.seeding import stream
+from albench.specs import RunSpec
 from albench.strategies.clustering import unit_rows
 
 INPUTS = make_inputs()
@@ -18,10 +22,12 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _spec(**changes) -> RunSpec:
+    """A run on the synthetic blobs; protocol fields may be given among the changes."""
     fields = dict(dataset="blobs", backbone="fake", learner="linear", strategy="random", seed=0)
     fields.update(rounds=3, budget="1/class", initial_size="1/class")
     fields.update(changes)
-    return RunSpec(**fields)
+    protocol = {key: fields.pop(key) for key in list(fields) if key in Protocol.__annotations__}
+    return RunSpec(**fields, protocol=Protocol(**protocol))
 
 
 def _all_picks(result) -> np.ndarray:
@@ -101,14 +107,16 @@ def test_pseudo_labels_train_but_are_not_counted():
         (truth == np.array(record["pseudo_labels"])).mean()
     )
     assert not set(record["pseudo_indices"]) & set(_all_picks(result).tolist())
-    off = run(spec.__class__(**{**spec.identity(), "pseudo_labels": False}), INPUTS)
+    off = run(replace(spec, protocol=replace(spec.protocol, pseudo_labels=False)), INPUTS)
     assert off.rows["n_pseudo"].tolist() == [0, 0, 0]
 
 
-def test_capability_mismatch_raises_before_loading_anything():
+def test_capability_mismatch_raises_before_any_work():
     spec = _spec(dataset="no-such-dataset", strategy=spec_of("NeedsCorrectness"))
     with pytest.raises(CapabilityError, match=r"correctness_prob.*'linear'"):
-        run(spec)
+        check_spec(spec)
+    with pytest.raises(CapabilityError, match=r"correctness_prob.*'linear'"):
+        run(spec, INPUTS)
 
 
 def test_invalid_selection_and_oversized_budget_are_refused():
@@ -144,4 +152,5 @@ def test_run_id_is_stable_and_ignores_data_root():
     assert spec.run_id != _spec(seed=1).run_id
     assert spec.run_id != _spec(learner_options={"warm_start": True}).run_id
     assert len(spec.run_id) == 16 and int(spec.run_id, 16) >= 0
-    assert _spec(budget=8).budget == "8" and _spec(budget=" 2/class").budget == "2/class"
+    assert _spec(budget=8).protocol.budget == "8"
+    assert _spec(budget=" 2/class").protocol.budget == "2/class"

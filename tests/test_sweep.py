@@ -11,10 +11,11 @@ from runner_fakes import one_thread  # noqa: F401
 from sweep_fakes import CountingInputs, small_sweep, stable
 
 from albench.cli import main
-from albench.commands.run import learner_options
+from albench.commands.sweep_options import parse_seeds
 from albench.errors import InvalidSpecError
 from albench.results import RUNS_DIR, read_sweeps, run_rows_path, run_selections_path
-from albench.sweep import parse_seeds, run_sweep, summarise
+from albench.stats import sweep_summary
+from albench.sweep import run_sweep
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -36,7 +37,7 @@ def test_expansion_names_and_layout(tmp_path):
     assert len(result.rows) == 4 * 3 and len(result.computed) == 4
     for spec in specs:
         assert run_selections_path(tmp_path, spec.run_id).is_file()
-    curves, aubc = summarise(result.rows)
+    curves, aubc = sweep_summary(result.rows)
     random_runs = result.rows[result.rows["strategy"] == "random"]
     assert curves.loc[0, "accuracy"] == pytest.approx(
         random_runs[random_runs["round"] == 0]["accuracy"].mean()
@@ -115,11 +116,6 @@ def test_a_legacy_sweep_json_still_guards_its_features(tmp_path):
 def test_seed_and_option_parsing():
     assert parse_seeds("0-2,5") == (0, 1, 2, 5)
     assert parse_seeds("3") == (3,)
-    assert learner_options(["weight_decay=1e-4", "init=random"], True) == {
-        "weight_decay": 1e-4,
-        "init": "random",
-        "warm_start": True,
-    }
 
 
 def _cli(capsys, *argv: str) -> tuple[int, str]:
@@ -142,15 +138,15 @@ def test_cli_user_errors_exit_2_before_any_work(capsys, tmp_path):
 
 def test_cli_keeps_wrapper_arguments_whole():
     from albench.cli import build_parser
-    from albench.commands.run import sweep_spec
+    from albench.commands.sweep_options import sweep_from_args
 
     args = build_parser().parse_args(
         ["run", "--strategy", "random, pcb(badge, candidates=4),entropy", "--dataset", "d"]
     )
-    spec = sweep_spec(args)
+    spec = sweep_from_args(args)
     assert spec.strategies == ("random", "pcb(badge, candidates=4)", "entropy")
     assert spec.seeds == (0, 1, 2, 3, 4)
-    assert np.all([s.budget == "1/class" for s in spec.runs()])
+    assert np.all([s.protocol.budget == "1/class" for s in spec.runs()])
 
 
 def test_device_reaches_extraction_and_inputs_but_not_the_run_ids(tmp_path, monkeypatch):
@@ -172,7 +168,7 @@ def test_device_reaches_extraction_and_inputs_but_not_the_run_ids(tmp_path, monk
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(albench.inputs, "extract_features", extract)
     monkeypatch.setattr(albench.inputs, "load_inputs", load)
-    monkeypatch.setattr("albench.data.dataset_names", lambda: ("blobs",))
+    monkeypatch.setattr("albench.sweep.check_names", lambda sweep: None)  # blobs / fake
     on_gpu = small_sweep(seeds=(0,), device="cuda:1")
     result = run_sweep(on_gpu, tmp_path / "out")
     assert set(seen) == {("extract", "cuda:1"), ("load", "cuda:1")}

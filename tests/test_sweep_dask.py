@@ -14,8 +14,10 @@ from sweep_fakes import CountingInputs, stable
 from albench.backends import DaskBackend, LocalBackend, make_backend
 from albench.cli import main
 from albench.errors import AlbenchError, InvalidSpecError, UnknownNameError
+from albench.protocol import Protocol
 from albench.results import load, run_selections_path
-from albench.sweep import SweepSpec, run_sweep
+from albench.specs import SweepSpec
+from albench.sweep import run_sweep
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -25,7 +27,7 @@ SWEEP = SweepSpec(
     learners=("linear",),
     strategies=("random", "entropy"),
     seeds=(0, 1),
-    rounds=2,
+    protocol=Protocol(rounds=2),
 )
 
 

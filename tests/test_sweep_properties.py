@@ -25,10 +25,11 @@ from hypothesis import strategies as st
 from runner_fakes import HERE, make_inputs, spec_of
 
 from albench.errors import AlbenchError
+from albench.protocol import Protocol
 from albench.results import COLUMNS, load, run_selections_path, to_table
-from albench.runner import Count
+from albench.specs import SweepSpec
 from albench.strategies.registry import REGISTRY, load_plugins
-from albench.sweep import SweepSpec, run_sweep
+from albench.sweep import run_sweep
 
 load_plugins()
 PLAIN = [name for name in REGISTRY.names() if not REGISTRY.cls(name).wraps]
@@ -131,13 +132,17 @@ def test_a_sweep_finishes_with_valid_results_or_stops_with_an_albench_error(fiel
     with tempfile.TemporaryDirectory() as out:
         try:
             learner, options = fields["learner"]
-            protocol = {key: value for key, value in fields.items() if key != "learner"}
+            lists = {key: fields[key] for key in ("strategies", "seeds")}
+            protocol = {
+                key: value for key, value in fields.items() if key not in {*lists, "learner"}
+            }
             sweep = SweepSpec(
                 datasets=("blobs",),
                 backbones=("fake",),
                 learners=(learner,),
                 learner_options=options,
-                **protocol,
+                protocol=Protocol(**protocol),
+                **lists,
             )
             result = run_sweep(sweep, out, inputs=Provider(shape))
         except AlbenchError as error:
@@ -147,7 +152,9 @@ def test_a_sweep_finishes_with_valid_results_or_stops_with_an_albench_error(fiel
         event("finished")
         rows = result.rows
         assert list(rows.columns) == list(COLUMNS)
-        assert to_table(rows).num_rows == len(rows) == len(sweep.runs()) * (sweep.rounds + 1)
+        assert (
+            to_table(rows).num_rows == len(rows) == len(sweep.runs()) * (sweep.protocol.rounds + 1)
+        )
         assert len(load(out)) == len(rows)  # what was written reads back through the schema
         for spec in sweep.runs():
             record = json.loads(run_selections_path(Path(out), spec.run_id).read_text())
@@ -157,22 +164,22 @@ def test_a_sweep_finishes_with_valid_results_or_stops_with_an_albench_error(fiel
 def _check_run(rows, record, spec, shape) -> None:
     """The protocol's invariants on one finished run."""
     n_classes, n_pool = shape["n_classes"], shape["n_pool"]
-    budget = Count.parse(spec.budget, "budget").resolve(n_classes)
-    initial = Count.parse(spec.initial_size, "initial size").resolve(n_classes)
+    protocol = spec.protocol
+    initial, budget = protocol.sizes(n_classes)
     rows = rows.sort_values("round")
-    assert rows["round"].tolist() == list(range(spec.rounds + 1))
-    assert rows["n_labelled"].tolist() == [initial + r * budget for r in range(spec.rounds + 1)]
+    assert rows["round"].tolist() == list(range(protocol.rounds + 1))
+    assert rows["n_labelled"].tolist() == [initial + r * budget for r in range(protocol.rounds + 1)]
     assert [sum(counts) for counts in rows["labelled_per_class"]] == rows["n_labelled"].tolist()
     assert all(len(counts) == n_classes for counts in rows["labelled_per_class"])
-    assert rows["pool_size"].unique().tolist() == [min(n_pool, spec.pool_subsample or n_pool)]
+    assert rows["pool_size"].unique().tolist() == [min(n_pool, protocol.pool_subsample or n_pool)]
     assert ((rows["accuracy"] >= 0) & (rows["accuracy"] <= 1)).all()
     picks = [record["initial"], *(r["indices"] for r in record["rounds"])]
-    assert [len(p) for p in picks] == [initial] + [budget] * spec.rounds
+    assert [len(p) for p in picks] == [initial] + [budget] * protocol.rounds
     every = np.concatenate([np.asarray(p, dtype=np.int64) for p in picks])
     assert len(np.unique(every)) == len(every)
     assert every.size == 0 or (every.min() >= 0 and every.max() < n_pool)
     for round_, pseudo in enumerate(record["rounds"], start=1):
         assert not set(pseudo["pseudo_indices"]) & set(every[: initial + round_ * budget])
         assert len(pseudo["pseudo_indices"]) == len(pseudo["pseudo_labels"])
-        assert spec.pseudo_labels or not pseudo["pseudo_indices"]
+        assert protocol.pseudo_labels or not pseudo["pseudo_indices"]
     assert rows["n_pseudo"].iloc[0] == 0

@@ -18,11 +18,15 @@ from albench.backbones import get_backbone
 from albench.backbones.openclip import OpenClipBackbone
 from albench.data import ArraySplit
 from albench.errors import CapabilityError, InvalidSpecError
-from albench.learners import ImageRows, LearnerContext, check_options
+from albench.inputs import RunInputs
+from albench.learners import LearnerContext, check_options
 from albench.learners.dual_prompt import DualPromptLearner
+from albench.learners.images import ImageRows
 from albench.learners.visual_prompts import VisualPrompts
-from albench.runner import RunInputs, RunSpec, _RunState, check_spec, run, subsample_pool
+from albench.protocol import Protocol
+from albench.runner import _RunState, check_spec, run, subsample_pool
 from albench.seeding import torch_seed
+from albench.specs import RunSpec
 
 NAMES = ("red", "green", "blue")
 CPU = {"vpt_allow_cpu": True}
@@ -208,8 +212,7 @@ def spec(**options) -> RunSpec:
         learner="dual-prompt",
         strategy="dual-prompt",
         seed=0,
-        rounds=2,
-        pool_subsample=24,
+        protocol=Protocol(rounds=2, pool_subsample=24),
         learner_options={"n_vpt": 2, **FAST, "steps": 4, **options},
     )
 

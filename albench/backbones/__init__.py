@@ -2,7 +2,8 @@
 
 A spec is either a named backbone (``tiny-clip``, ``offline-effnet-minilm``) or an open_clip
 ``[open_clip:]MODEL:PRETRAINED`` (tag or checkpoint path). Named backbones are a dict from
-name to loader, imported lazily so that listing names stays cheap.
+name to loader, imported lazily so that listing and checking names stays cheap: nothing
+here imports torch or open_clip until a backbone is built or described.
 """
 
 from __future__ import annotations
@@ -11,12 +12,12 @@ import importlib
 import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-import open_clip
-
-from albench.backbones.base import Backbone, TextTower, TokenizedPrompts
-from albench.backbones.openclip import cached_weights, load
 from albench.errors import UnknownNameError
+
+if TYPE_CHECKING:
+    from albench.backbones.base import Backbone, TextTower, TokenizedPrompts
 
 __all__ = [
     "Backbone",
@@ -25,8 +26,16 @@ __all__ = [
     "TokenizedPrompts",
     "backbone_infos",
     "backbone_names",
+    "check_backbone_name",
     "get_backbone",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """The interface classes of ``albench.backbones.base`` (torch), imported on first use."""
+    if name not in {"Backbone", "TextTower", "TokenizedPrompts"}:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module("albench.backbones.base"), name)
 
 
 @dataclass(frozen=True)
@@ -91,6 +100,10 @@ def backbone_names() -> list[str]:
 
 
 def _open_clip_info(spec: str) -> BackboneInfo:
+    import open_clip
+
+    from albench.backbones.openclip import cached_weights
+
     model, _, tag = spec.partition(":")
     cfg = open_clip.pretrained.get_pretrained_cfg(model, tag)
     origin = f"hf-hub:{cfg['hf_hub']}" if cfg.get("hf_hub") else cfg.get("url", "")
@@ -108,9 +121,18 @@ def backbone_infos() -> list[BackboneInfo]:
 
 def get_backbone(spec: str, *, device: str = "cpu") -> Backbone:
     """The backbone of ``spec`` on ``device``; unknown names raise with a suggestion."""
-    name = spec.strip()
+    name = check_backbone_name(spec)
     if name in NAMED:
         return NAMED[name].load(device)
-    if ":" in name:
-        return load(name, device=device)
+    from albench.backbones.openclip import load
+
+    return load(name, device=device)
+
+
+def check_backbone_name(spec: str) -> str:
+    """``spec`` stripped, unless it is neither a named backbone nor an open_clip
+    ``MODEL:TAG`` / ``MODEL:PATH`` form (UnknownNameError, with a suggestion)."""
+    name = spec.strip()
+    if name in NAMED or ":" in name:
+        return name
     raise UnknownNameError("backbone", name, backbone_names())

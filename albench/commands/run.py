@@ -10,7 +10,6 @@ finished runs are kept and the same command finishes the rest.
 from __future__ import annotations
 
 import argparse
-import ast
 import contextlib
 import signal
 import sys
@@ -30,7 +29,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from albench.errors import InvalidSpecError
+from albench.checks import check_names
+from albench.commands.sweep_options import sweep_from_args
 
 #: exit status after Ctrl-C or SIGTERM (128 + SIGINT, what shells report for an interrupt)
 EXIT_INTERRUPTED = 130
@@ -46,27 +46,36 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "run",
         help="run an active-learning sweep",
         description="Run every combination of the listed strategies, datasets, backbones, "
-        "learners and seeds; finished runs are kept and skipped when re-run.",
+        "learners and seeds under one protocol; finished runs are kept and skipped when "
+        "re-run. Strategies and learners take options inline: 'pcb(badge, candidates=8)', "
+        "'coop(steps=50, class_specific=True)'.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     add = parser.add_argument
-    add("--strategy", required=True, help="comma list, e.g. random,entropy,'pcb(badge)'")
-    add("--dataset", required=True, help="comma list of dataset names")
-    add("--backbone", default="offline-effnet-minilm", help="comma list of backbone specs")
-    add("--learner", default="linear", help="comma list: zero-shot, linear, clip-adapter, ...")
-    add("--seeds", default="0-4", help="ranges and lists, e.g. 0-4 or 0-2,5 (default 0-4)")
-    add("--rounds", type=int, default=8, help="acquisition rounds (default 8)")
-    add("--budget", default="1/class", help="labels per round: N or k/class (default 1/class)")
-    add("--initial", default="random", help="random | zero-shot-kmeans (cold start)")
-    add("--initial-size", default="1/class", help="N or k/class (default 1/class)")
-    add("--pseudo-labels", action="store_true", help="train on strategies' pseudo-labels")
-    add("--pool-subsample", type=int, default=None, metavar="N", help="use N pool images")
+    add("--config", metavar="FILE", help="sweep file (TOML); flags override its fields")
+    add("--strategy", help="comma list of strategy specs, e.g. random,entropy,'pcb(badge)'")
+    add("--dataset", help="comma list of dataset names (albench datasets)")
+    add("--backbone", help="comma list of backbone specs [offline-effnet-minilm]")
+    add("--learner", help="comma list of learner specs, e.g. linear,'coop(steps=50)' [linear]")
+    add("--seeds", help="ranges and lists, e.g. 0-4 or 0-2,5 [0-4]")
+    add("--rounds", type=int, help="acquisition rounds [8]")
+    add("--budget", help="labels per round: N or k/class [1/class]")
+    add("--initial", help="initial-set policy: random | zero-shot-kmeans (cold start) [random]")
+    add("--initial-size", help="labels of the initial set: N or k/class [1/class]")
+    add(
+        "--pseudo-labels",
+        action="store_true",
+        default=None,
+        help="train on the pseudo-labels strategies propose [off]",
+    )
+    add("--pool-subsample", type=int, metavar="N", help="use a seeded subsample of N pool images")
     add("--warm-start", action="store_true", help="learners continue from the last round")
     add(
         "--learner-option",
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="learner option (repeatable), e.g. weight_decay=1e-4",
+        help="option for every learner that has it (repeatable), e.g. weight_decay=1e-4",
     )
     add("--jobs", type=int, default=1, help="parallel runs on this machine (local backend)")
     add(
@@ -74,66 +83,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default="local",
         help="where runs compute: local (this machine, --jobs) or dask (--scheduler / --workers)",
     )
-    add("--scheduler", default=None, metavar="ADDRESS", help="Dask scheduler, tcp://HOST:PORT")
-    add("--workers", type=int, default=None, metavar="N", help="start a local Dask cluster of N")
-    add("--out", default=None, help="results folder (default results/<sweep name>)")
-    add("--name", default="", help="sweep name (default from dataset/backbone/learner)")
-    add("--data-root", default=None, help="where datasets live")
+    add("--scheduler", metavar="ADDRESS", help="Dask scheduler, tcp://HOST:PORT")
+    add("--workers", type=int, metavar="N", help="start a local Dask cluster of N workers")
+    add("--out", help="results folder [results/<sweep name>]")
+    add("--name", help="sweep name [from datasets, backbones and learners]")
+    add("--data-root", help="where datasets live [$ALBENCH_DATA or the cache]")
     add("--download", action="store_true", help="download missing datasets")
-    add(
-        "--device",
-        default="cpu",
-        help="torch device for extraction and learners: cpu (default), cuda or cuda:N",
-    )
+    add("--device", default="cpu", help="torch device for extraction and learners: cpu, cuda[:N]")
     parser.set_defaults(func=main)
 
 
-def learner_options(pairs: list[str], warm_start: bool) -> dict[str, Any]:
-    """``["lr=0.01", "init=random"]`` -> ``{"lr": 0.01, "init": "random"}``."""
-    options: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, text = pair.partition("=")
-        if not sep or not key.strip().isidentifier():
-            raise InvalidSpecError(f"learner option {pair!r} is not KEY=VALUE")
-        try:
-            options[key.strip()] = ast.literal_eval(text.strip())
-        except (ValueError, SyntaxError):
-            options[key.strip()] = text.strip()
-    if warm_start:
-        options["warm_start"] = True
-    return options
-
-
-def sweep_spec(args: argparse.Namespace) -> SweepSpec:
-    # deferred: the engine imports torch; parsing and `--help` should not wait for it
-    from albench.strategies.registry import split_specs
-    from albench.sweep import SweepSpec, parse_list, parse_seeds
-
-    return SweepSpec(
-        datasets=parse_list(args.dataset),
-        backbones=parse_list(args.backbone),
-        learners=parse_list(args.learner),
-        strategies=tuple(dict.fromkeys(split_specs(args.strategy))),
-        seeds=parse_seeds(args.seeds),
-        rounds=args.rounds,
-        budget=args.budget,
-        initial=args.initial,
-        initial_size=args.initial_size,
-        pseudo_labels=args.pseudo_labels,
-        pool_subsample=args.pool_subsample,
-        learner_options=learner_options(args.learner_option, args.warm_start),
-        name=args.name,
-        data_root=args.data_root,
-        download=args.download,
-        device=args.device,
-    )
-
-
 def main(args: argparse.Namespace) -> int:
+    sweep = sweep_from_args(args)
+    check_names(sweep)
+    # deferred: the engine imports torch; a mistake above is reported before it loads
     from albench.backends import make_backend
-    from albench.sweep import default_out, run_sweep, summarise
+    from albench.stats import sweep_summary
+    from albench.sweep import default_out, run_sweep
 
-    sweep = sweep_spec(args)
     backend = make_backend(
         args.backend, jobs=args.jobs, scheduler=args.scheduler, workers=args.workers
     )
@@ -165,7 +132,7 @@ def main(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print(_resume_line(sweep, out), file=sys.stderr)
         return EXIT_INTERRUPTED
-    curves, aubc = summarise(result.rows)
+    curves, aubc = sweep_summary(result.rows)
     for table in _tables(curves, aubc):
         console.print(table)
     elsewhere = f", {len(result.elsewhere)} by another process" if result.elsewhere else ""

@@ -18,6 +18,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from albench.learners.catalog import LearnerInfo
+from albench.options import signature_options
+
 
 @dataclass(frozen=True)
 class LearnerContext:
@@ -60,17 +63,39 @@ LEARNERS: dict[str, type[Learner]] = {}
 
 
 class Learner(ABC):
-    """Base class of learners; subclasses set ``name`` and ``capabilities``."""
+    """Base class of learners.
 
+    A built-in learner sets ``info`` (its declaration in :mod:`albench.learners.catalog`),
+    which gives it ``name``, ``capabilities`` and ``defaults``. A learner written in user
+    code may instead set ``name`` and ``capabilities``; its options are then read from its
+    constructor's keyword parameters.
+    """
+
+    info: ClassVar[LearnerInfo]
     name: ClassVar[str] = ""
     capabilities: ClassVar[frozenset[str]] = frozenset({"probabilities"})
+    defaults: ClassVar[dict[str, Any]] = {}
     #: True when the learner takes ImageRows instead of feature arrays (set per instance,
     #: as it may depend on the options)
     needs_images: bool = False
 
     def __init_subclass__(cls, **kwargs: Any):
         super().__init_subclass__(**kwargs)
-        if cls.name:
+        declared = cls.__dict__.get("info")
+        if declared is not None:
+            cls.name, cls.capabilities = declared.name, declared.capabilities
+            cls.defaults = declared.defaults()
+        elif cls.__dict__.get("name"):
+            cls.info = LearnerInfo(
+                name=cls.name,
+                paradigm="user-defined",
+                capabilities=cls.capabilities,
+                options=cls.info.options
+                if hasattr(cls, "info")
+                else signature_options(cls.__init__),
+                reference=(cls.__doc__ or "").strip().split("\n")[0],
+            )
+        if cls.__dict__.get("name") or declared is not None:
             LEARNERS[cls.name] = cls
 
     def __init__(self, context: LearnerContext, **options: Any):
@@ -81,7 +106,7 @@ class Learner(ABC):
     def check_option_values(cls, options: Mapping[str, Any]) -> None:
         """Refuse option values that cannot work here, before any run starts (default: none).
 
-        Called with the user's options (defaults not merged) by ``check_options``.
+        Called with the user's options (defaults not merged) by ``check_learner``.
         """
         return None
 

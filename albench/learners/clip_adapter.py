@@ -26,6 +26,7 @@ import torch
 from albench.errors import InvalidSpecError
 from albench.learners._features import as_tensor, badge_factors, torch_generator, unit_rows
 from albench.learners.base import GradEmbedding, Learner, LearnerContext
+from albench.learners.catalog import CLIP_ADAPTER, LearnerInfo
 
 
 def _uniform(shape: tuple[int, int], generator: torch.Generator) -> torch.Tensor:
@@ -36,8 +37,7 @@ def _uniform(shape: tuple[int, int], generator: torch.Generator) -> torch.Tensor
 class ClipAdapter(Learner):
     """Residual feature adapter + frozen zero-shot cosine classifier."""
 
-    name: ClassVar[str] = "clip-adapter"
-    capabilities: ClassVar[frozenset[str]] = frozenset({"probabilities", "grad_embedding", "embed"})
+    info: ClassVar[LearnerInfo] = CLIP_ADAPTER
 
     def __init__(
         self,

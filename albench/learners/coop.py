@@ -35,31 +35,12 @@ from torch.nn import functional as F
 
 from albench.errors import InvalidSpecError
 from albench.learners.base import GradEmbedding, Learner, LearnerContext
+from albench.learners.catalog import COOP, LearnerInfo
 from albench.learners.images import ImageRows
 from albench.learners.prompt_encoder import PromptTextEncoder, context_length
-from albench.learners.visual_prompts import (
-    ENCODE_BATCH,
-    VPT_DEFAULTS,
-    VisualPrompts,
-    check_vpt_options,
-)
+from albench.learners.visual_prompts import ENCODE_BATCH, VisualPrompts, check_vpt_options
+from albench.options import check_values
 from albench.seeding import torch_seed
-
-COOP_DEFAULTS: dict[str, Any] = {
-    "n_ctx": 16,
-    "init": "random",
-    "class_specific": False,
-    "steps": 200,
-    "batch_size": 32,
-    "optimizer": "sgd",
-    "lr": 0.002,
-    "momentum": 0.9,
-    "weight_decay": 5e-4,
-    "adapter_alpha": 0.0,
-    "adapter_reduction": 4,
-    "warm_start": False,
-    **VPT_DEFAULTS,
-}
 
 
 class ResidualAdapter(nn.Module):
@@ -119,19 +100,12 @@ def batch_indices(n: int, batch_size: int, steps: int, generator: torch.Generato
 class CoOpLearner(Learner):
     """Positive prompt only; probabilities, BADGE gradient embeddings and embeddings."""
 
-    name: ClassVar[str] = "coop"
-    capabilities: ClassVar[frozenset[str]] = frozenset({"probabilities", "grad_embedding", "embed"})
-    defaults: ClassVar[dict[str, Any]] = COOP_DEFAULTS
+    info: ClassVar[LearnerInfo] = COOP
     #: number of learnable contexts (1: positive; dual-prompt adds the negative)
     n_prompts: ClassVar[int] = 1
 
     def __init__(self, context: LearnerContext, **options: Any):
-        unknown = sorted(set(options) - set(self.defaults))
-        if unknown:
-            raise InvalidSpecError(
-                f"unknown option(s) for learner {self.name!r}: {', '.join(unknown)}; "
-                f"known: {', '.join(sorted(self.defaults))}"
-            )
+        check_values(f"learner {self.name!r}", options, self.info.options)
         if context.backbone is None:
             raise InvalidSpecError(f"learner {self.name!r} needs the backbone's text tower")
         options = {**self.defaults, **options}

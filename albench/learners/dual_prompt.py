@@ -40,22 +40,9 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from albench.errors import InvalidSpecError
-from albench.learners.coop import COOP_DEFAULTS, CoOpLearner, ResidualAdapter
+from albench.learners.catalog import COOP, DUAL_PROMPT, LearnerInfo
+from albench.learners.coop import CoOpLearner, ResidualAdapter
 from albench.learners.prompt_encoder import PromptTextEncoder
-
-DUAL_PROMPT_DEFAULTS: dict[str, Any] = {
-    **COOP_DEFAULTS,
-    "adapter_alpha": 0.2,
-    "negative_weight": 1.0,
-    "warmup_steps": 0,
-    "clean_filter": False,
-    "negative_target": "complementary",
-    "folds": 5,
-    "uncertainty": "predicted",
-}
-NEGATIVE_TARGETS = ("complementary", "correctness")
-UNCERTAINTIES = ("predicted", "atd")
 
 
 def dual_logits(
@@ -113,21 +100,11 @@ def clean_weights(positive: torch.Tensor, negative: torch.Tensor, labels: torch.
 class DualPromptLearner(CoOpLearner):
     """Positive + negative prompt; exposes ``correctness_prob``."""
 
-    name: ClassVar[str] = "dual-prompt"
-    capabilities: ClassVar[frozenset[str]] = frozenset(
-        {"probabilities", "correctness_prob", "grad_embedding", "embed"}
-    )
-    defaults: ClassVar[dict[str, Any]] = DUAL_PROMPT_DEFAULTS
+    info: ClassVar[LearnerInfo] = DUAL_PROMPT
     n_prompts: ClassVar[int] = 2
 
     def __init__(self, context, **options: Any):
         super().__init__(context, **options)
-        for key, known in (("negative_target", NEGATIVE_TARGETS), ("uncertainty", UNCERTAINTIES)):
-            if self.options[key] not in known:
-                raise InvalidSpecError(
-                    f"unknown {key} {self.options[key]!r} for learner {self.name!r}; "
-                    f"known: {', '.join(known)}"
-                )
         self._oof: tuple[torch.Tensor, torch.Tensor] | None = None
 
     def loss(self, encoder, adapter, features, labels, index, generator, step):
@@ -191,4 +168,4 @@ class DualPromptLearner(CoOpLearner):
 
 
 def _coop_options(options: dict[str, Any]) -> dict[str, Any]:
-    return {key: options[key] for key in COOP_DEFAULTS}
+    return {key: options[key] for key in COOP.options}

@@ -33,6 +33,7 @@ import torch
 from albench.errors import InvalidSpecError
 from albench.learners._features import LinearHeadOutputs, as_tensor, torch_generator, unit_rows
 from albench.learners.base import Learner, LearnerContext
+from albench.learners.catalog import LINEAR, LearnerInfo
 
 INITS = ("text", "random")
 RANDOM_INIT_STD = 0.01
@@ -41,8 +42,7 @@ RANDOM_INIT_STD = 0.01
 class LinearProbe(LinearHeadOutputs, Learner):
     """Multinomial logistic regression ``softmax(x @ W.T + b)`` on normalised features."""
 
-    name: ClassVar[str] = "linear"
-    capabilities: ClassVar[frozenset[str]] = frozenset({"probabilities", "grad_embedding", "embed"})
+    info: ClassVar[LearnerInfo] = LINEAR
 
     def __init__(
         self,

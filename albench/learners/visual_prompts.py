@@ -31,12 +31,6 @@ from torch.nn import functional as F
 from albench.backbones.base import VisionTower
 from albench.errors import CapabilityError, InvalidSpecError
 
-VPT_DEFAULTS: dict[str, Any] = {
-    "n_vpt": 0,
-    "vpt_deep": False,
-    "vpt_lr": None,
-    "vpt_allow_cpu": False,
-}
 #: images per forward pass when a fitted learner encodes the pool or the test split
 ENCODE_BATCH = 128
 

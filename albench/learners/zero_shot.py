@@ -16,6 +16,7 @@ import torch
 
 from albench.learners._features import LinearHeadOutputs, as_tensor
 from albench.learners.base import Learner, LearnerContext
+from albench.learners.catalog import ZERO_SHOT, LearnerInfo
 
 
 class ZeroShot(LinearHeadOutputs, Learner):
@@ -25,8 +26,7 @@ class ZeroShot(LinearHeadOutputs, Learner):
     gradient embeddings and ``embed`` are defined as for a linear probe.
     """
 
-    name: ClassVar[str] = "zero-shot"
-    capabilities: ClassVar[frozenset[str]] = frozenset({"probabilities", "grad_embedding", "embed"})
+    info: ClassVar[LearnerInfo] = ZERO_SHOT
 
     def __init__(self, context: LearnerContext, *, warm_start: bool = False):
         """``warm_start`` is accepted for a uniform learner interface; nothing is trained."""

@@ -5,21 +5,18 @@ Strategies register by subclassing :class:`~albench.strategies.base.Strategy` wi
 ``albench.strategies`` entry-point group; ``path/to/file.py:ClassName`` loads a class from a
 file. Lookups are dictionary lookups, never chains of name tests.
 
-Spec grammar, parsed by :func:`get_strategy`::
-
-    spec     := FILE.py:Class | name | name "(" args ")"
-    args     := arg ("," arg)*
-    arg      := spec                 (the wrapped strategy, e.g. pcb(badge))
-              | key "=" literal      (a keyword option, e.g. pcb(badge, candidates=8))
+A spec is ``FILE.py:Class`` or a call in albench's option grammar (:mod:`albench.options`):
+``name``, or ``name(args)`` whose positional argument is the wrapped strategy
+(``pcb(badge)``) and whose keywords are options (``pcb(badge, candidates=8)``). Option keys
+and value types are checked against the constructor's keyword parameters and annotations
+before the strategy is built.
 """
 
 from __future__ import annotations
 
-import ast
 import contextlib
 import hashlib
 import importlib.util
-import re
 import sys
 from collections.abc import Iterator
 from importlib.metadata import entry_points
@@ -27,14 +24,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from albench.errors import AlbenchError, InvalidSpecError, UnknownNameError
+from albench.options import check_values, parse_call, signature_options, split_top_level
 
 if TYPE_CHECKING:
     from albench.strategies.base import Strategy
 
 GROUP = "albench.strategies"
 BUILT_IN = "built-in"
-_CALL = re.compile(r"^([A-Za-z0-9_.-]+)\s*\((.*)\)$", re.DOTALL)
-_KEYWORD = re.compile(r"^([A-Za-z_]\w*)\s*=(?!=)\s*(.+)$", re.DOTALL)
 
 
 class PluginError(AlbenchError):
@@ -157,18 +153,11 @@ def get_strategy(spec: str) -> Strategy:
     """A configured :class:`Strategy` instance from a spec string (see module docstring)."""
     load_plugins()
     spec = spec.strip()
-    if not spec:
-        raise InvalidSpecError("empty strategy spec")
-    call = _CALL.match(spec)
-    if call:
-        name, inner = call.groups()
-        bases, options = _parse_arguments(inner, spec)
-        return _instantiate(REGISTRY.cls(name), bases, options, spec)
     if _is_file_spec(spec):
         return _instantiate(load_file_strategy(spec), [], {}, spec)
-    if "(" in spec or ")" in spec or "," in spec:
-        raise InvalidSpecError(f"malformed strategy spec {spec!r}")
-    return _instantiate(REGISTRY.cls(spec), [], {}, spec)
+    call = parse_call(spec, "strategy spec")
+    bases = [get_strategy(arg) for arg in call.args]
+    return _instantiate(REGISTRY.cls(call.name), bases, dict(call.options), spec)
 
 
 def _instantiate(
@@ -178,30 +167,11 @@ def _instantiate(
         raise InvalidSpecError(f"{cls.name!r} wraps one strategy: write {cls.name}(<strategy>)")
     if not cls.wraps and bases:
         raise InvalidSpecError(f"{cls.name!r} does not wrap a strategy (in {spec!r})")
+    check_values(f"strategy {cls.name!r}", options, signature_options(cls.__init__))
     try:
         return cls(*bases, **options)
     except TypeError as error:
         raise InvalidSpecError(f"bad options for strategy {cls.name!r}: {error}") from error
-
-
-def _parse_arguments(inner: str, spec: str) -> tuple[list[Strategy], dict[str, Any]]:
-    bases: list[Strategy] = []
-    options: dict[str, Any] = {}
-    for part in _split_top_level(inner, spec):
-        keyword = _KEYWORD.match(part)
-        if keyword and not _is_file_spec(part):
-            key, text = keyword.groups()
-            try:
-                options[key] = ast.literal_eval(text.strip())
-            except (ValueError, SyntaxError):
-                raise InvalidSpecError(
-                    f"option {key}={text.strip()} in {spec!r} is not a number, string or bool"
-                ) from None
-        elif options:
-            raise InvalidSpecError(f"wrapped strategy must come before options in {spec!r}")
-        else:
-            bases.append(get_strategy(part))
-    return bases, options
 
 
 def split_specs(text: str) -> list[str]:
@@ -210,22 +180,7 @@ def split_specs(text: str) -> list[str]:
     ``"random,pcb(badge, candidates=8)"`` -> ``["random", "pcb(badge, candidates=8)"]``:
     the command line's ``--strategy a,b,c`` must not cut a wrapper's arguments apart.
     """
-    return _split_top_level(text, text)
-
-
-def _split_top_level(inner: str, spec: str) -> list[str]:
-    parts, depth, start = [], 0, 0
-    for position, char in enumerate(inner):
-        depth += {"(": 1, ")": -1}.get(char, 0)
-        if depth < 0:
-            raise InvalidSpecError(f"unbalanced parentheses in strategy spec {spec!r}")
-        if char == "," and depth == 0:
-            parts.append(inner[start:position].strip())
-            start = position + 1
-    parts.append(inner[start:].strip())
-    if depth != 0 or not all(parts):
-        raise InvalidSpecError(f"malformed strategy spec {spec!r}")
-    return parts
+    return split_top_level(text, "strategy spec")
 
 
 def _is_file_spec(spec: str) -> bool:

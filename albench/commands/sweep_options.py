@@ -1,0 +1,160 @@
+"""A :class:`~albench.specs.SweepSpec` from ``albench run``'s flags and an optional sweep file.
+
+A sweep file (TOML, read with :mod:`tomllib`) holds the same fields as the flags::
+
+    name = "demo"
+    datasets = ["fashion-mnist-mini"]
+    backbones = ["offline-effnet-minilm"]
+    learners = ["linear", "dual-prompt(steps=10)"]
+    strategies = ["random", "entropy", "pcb(badge)"]
+    seeds = "0-2"                  # or a list of integers
+    learner_options = { warm_start = false }
+
+    [protocol]
+    rounds = 8
+    budget = "1/class"
+
+A flag given on the command line overrides the file's value of that field; what neither
+gives takes the defaults below. Everything here is checked without importing torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from collections.abc import Mapping
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+from albench.errors import InvalidSpecError
+from albench.options import parse_pair, split_top_level
+from albench.protocol import Protocol
+from albench.specs import SweepSpec
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # the same parser, published apart before Python 3.11
+    import tomli as tomllib
+
+#: defaults of the fields that neither the command line nor the sweep file sets
+DEFAULTS: dict[str, Any] = {
+    "backbones": "offline-effnet-minilm",
+    "learners": "linear",
+    "seeds": "0-4",
+}
+#: sweep-file key -> ``albench run`` flag (for messages)
+FLAGS = {
+    "datasets": "--dataset",
+    "backbones": "--backbone",
+    "learners": "--learner",
+    "strategies": "--strategy",
+    "seeds": "--seeds",
+    "name": "--name",
+    "learner_options": "--learner-option",
+}
+PROTOCOL_FIELDS = tuple(field.name for field in fields(Protocol))
+
+_RANGE = re.compile(r"^([0-9]+)-([0-9]+)$")
+_SEED = re.compile(r"^[0-9]+$")
+#: more seeds than this in one sweep is a typo (e.g. 0-99999), not a protocol
+MAX_SEEDS = 10_000
+
+
+def parse_seeds(text: str) -> tuple[int, ...]:
+    """``"0-4"``, ``"0,3,7"``, ``"0-2,5"`` -> sorted distinct seeds."""
+    seeds: set[int] = set()
+    for part in (p.strip() for p in str(text).split(",")):
+        bounds = _RANGE.match(part)
+        if bounds and int(bounds[1]) <= int(bounds[2]):
+            first, last = int(bounds[1]), int(bounds[2])
+            if last - first >= MAX_SEEDS:
+                raise InvalidSpecError(f"seed range {part!r} holds more than {MAX_SEEDS} seeds")
+            seeds.update(range(first, last + 1))
+        elif _SEED.match(part):
+            seeds.add(int(part))
+        else:
+            raise InvalidSpecError(f"bad seeds {text!r}: use ranges and lists like 0-4 or 0-2,5")
+    return tuple(sorted(seeds))
+
+
+def parse_list(text: str, what: str) -> tuple[str, ...]:
+    """A comma list of specs split at top-level commas (``pcb(badge, candidates=8)`` stays
+    whole), blanks refused, order kept, duplicates dropped."""
+    return tuple(dict.fromkeys(split_top_level(str(text), f"{what} list")))
+
+
+def read_sweep_file(path: str | Path) -> dict[str, Any]:
+    """The fields of a sweep file; InvalidSpecError (one line) for any problem with it."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise InvalidSpecError(f"cannot read sweep file {str(path)!r}: {error.strerror}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise InvalidSpecError(f"sweep file {str(path)!r} is not valid TOML: {error}") from None
+    unknown = sorted(set(data) - {*FLAGS, "protocol"})
+    if unknown:
+        known = ", ".join(sorted({*FLAGS, "protocol"}))
+        raise InvalidSpecError(
+            f"sweep file {str(path)!r}: unknown key {unknown[0]!r}; known: {known}"
+        )
+    protocol = data.get("protocol", {})
+    if not isinstance(protocol, Mapping) or set(protocol) - set(PROTOCOL_FIELDS):
+        raise InvalidSpecError(
+            f"sweep file {str(path)!r}: [protocol] takes {', '.join(PROTOCOL_FIELDS)}"
+        )
+    return data
+
+
+def _as_list(value: Any, what: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return parse_list(value, what)
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        return tuple(dict.fromkeys(v.strip() for v in value))
+    raise InvalidSpecError(f"{what} must be a comma list or a list of strings, not {value!r}")
+
+
+def _as_seeds(value: Any) -> tuple[int, ...]:
+    if isinstance(value, list) and all(type(v) is int for v in value):
+        return parse_seeds(",".join(map(str, value)))
+    return parse_seeds(value)
+
+
+def sweep_from_args(args: argparse.Namespace) -> SweepSpec:
+    """The sweep of ``albench run``'s flags over its ``--config`` file, if any."""
+    file = read_sweep_file(args.config) if args.config else {}
+    given = {
+        "datasets": args.dataset,
+        "backbones": args.backbone,
+        "learners": args.learner,
+        "strategies": args.strategy,
+        "seeds": args.seeds,
+        "name": args.name,
+    }
+    value = {key: given[key] if given[key] is not None else file.get(key) for key in given}
+    for key, default in DEFAULTS.items():
+        value[key] = default if value[key] is None else value[key]
+    for key in ("datasets", "strategies"):
+        if value[key] is None:
+            raise InvalidSpecError(f"{FLAGS[key]} is required (or {key} in a --config file)")
+    protocol = dict(file.get("protocol", {}))
+    protocol.update({k: getattr(args, k) for k in PROTOCOL_FIELDS if getattr(args, k) is not None})
+    options = dict(file.get("learner_options", {}))
+    options.update(parse_pair(pair, "learner option") for pair in args.learner_option)
+    if args.warm_start:
+        options["warm_start"] = True
+    return SweepSpec(
+        datasets=_as_list(value["datasets"], "datasets"),
+        backbones=_as_list(value["backbones"], "backbones"),
+        learners=_as_list(value["learners"], "learners"),
+        strategies=_as_list(value["strategies"], "strategies"),
+        seeds=_as_seeds(value["seeds"]),
+        protocol=Protocol(**protocol),
+        learner_options=options,
+        name=value["name"] or "",
+        data_root=args.data_root,
+        download=args.download,
+        device=args.device,
+    )

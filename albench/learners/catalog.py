@@ -1,0 +1,152 @@
+"""What each built-in learner is, provides and accepts, as data (no torch needed to read it).
+
+A :class:`LearnerInfo` declares a learner's name, paradigm, capabilities, options (default,
+type, one line of help) and reference, and names the class that implements it, which is
+imported only when a run builds the learner. So ``albench learners`` lists everything and a
+typo'd learner name, option key or value type fails before torch is imported (the way timm
+and open_clip keep model configurations as data). Each implementing class points back to
+its info (``Learner.info``), which is where its ``name``, ``capabilities`` and ``defaults``
+come from: one declaration per learner.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from albench.options import OptionSpec
+
+
+@dataclass(frozen=True)
+class LearnerInfo:
+    """One learner: ``implementation`` is ``"module:Class"`` (empty for classes defined in
+    user code, which register by being defined)."""
+
+    name: str
+    paradigm: str
+    capabilities: frozenset[str]
+    options: Mapping[str, OptionSpec]
+    reference: str
+    implementation: str = ""
+
+    def defaults(self) -> dict[str, Any]:
+        return {key: spec.default for key, spec in self.options.items()}
+
+
+WARM_START = OptionSpec(False, "continue from the previous round's model instead of refitting")
+_FEATURE_HEAD = frozenset({"probabilities", "grad_embedding", "embed"})
+
+ZERO_SHOT = LearnerInfo(
+    name="zero-shot",
+    paradigm="zero-shot",
+    capabilities=_FEATURE_HEAD,
+    options={"warm_start": OptionSpec(False, "accepted for a uniform interface; nothing trains")},
+    reference="Radford et al., CLIP, ICML 2021",
+    implementation="albench.learners.zero_shot:ZeroShot",
+)
+
+LINEAR = LearnerInfo(
+    name="linear",
+    paradigm="linear probe",
+    capabilities=_FEATURE_HEAD,
+    options={
+        "init": OptionSpec(
+            "text",
+            "start from the zero-shot classifier or small random weights",
+            choices=("text", "random"),
+        ),
+        "weight_decay": OptionSpec(
+            1e-4, "L2 penalty towards the initial weights (L2-SP)", minimum=0
+        ),
+        "max_iter": OptionSpec(200, "L-BFGS iterations per fit", minimum=1),
+        "warm_start": WARM_START,
+    },
+    reference="Gupte et al., Revisiting AL in the Era of Vision Foundation Models, TMLR 2024",
+    implementation="albench.learners.linear_probe:LinearProbe",
+)
+
+CLIP_ADAPTER = LearnerInfo(
+    name="clip-adapter",
+    paradigm="feature adapter",
+    capabilities=_FEATURE_HEAD,
+    options={
+        "alpha": OptionSpec(0.2, "residual ratio: share of the adapted feature", minimum=0),
+        "reduction": OptionSpec(4, "bottleneck: hidden width = dim / reduction", minimum=1),
+        "lr": OptionSpec(1e-3, "AdamW learning rate", minimum=0),
+        "weight_decay": OptionSpec(1e-2, "AdamW weight decay", minimum=0),
+        "steps": OptionSpec(200, "full-batch optimisation steps per round", minimum=1),
+        "warm_start": WARM_START,
+    },
+    reference="Gao et al., CLIP-Adapter, IJCV 2023 (arXiv 2110.04544)",
+    implementation="albench.learners.clip_adapter:ClipAdapter",
+)
+
+_VPT_OPTIONS = {
+    "n_vpt": OptionSpec(0, "visual prompt tokens (0: off; needs a CUDA device)", minimum=0),
+    "vpt_deep": OptionSpec(False, "fresh prompt tokens before every transformer block"),
+    "vpt_lr": OptionSpec(
+        None, "learning rate of the visual prompts (default: lr)", types=(float, type(None))
+    ),
+    "vpt_allow_cpu": OptionSpec(False, "allow VPT on the CPU (tests and debugging; slow)"),
+}
+
+COOP_OPTIONS: dict[str, OptionSpec] = {
+    "n_ctx": OptionSpec(16, "learnable context tokens (set from init when it is text)", minimum=1),
+    "init": OptionSpec("random", "'random' (N(0, 0.02^2)) or words to start from: 'a photo of a'"),
+    "class_specific": OptionSpec(False, "one context per class (CoOp's CSC)"),
+    "steps": OptionSpec(200, "optimisation steps per round", minimum=1),
+    "batch_size": OptionSpec(32, "mini-batch size (all samples when fewer)", minimum=1),
+    "optimizer": OptionSpec("sgd", "optimiser", choices=("sgd", "adamw")),
+    "lr": OptionSpec(0.002, "learning rate (cosine schedule to 0 over the round)", minimum=0),
+    "momentum": OptionSpec(0.9, "SGD momentum", minimum=0),
+    "weight_decay": OptionSpec(5e-4, "weight decay", minimum=0),
+    "adapter_alpha": OptionSpec(
+        0.0, "residual adapter ratio on image features (0: none)", minimum=0
+    ),
+    "adapter_reduction": OptionSpec(
+        4, "adapter bottleneck: hidden width = dim / reduction", minimum=1
+    ),
+    "warm_start": WARM_START,
+    **_VPT_OPTIONS,
+}
+
+COOP = LearnerInfo(
+    name="coop",
+    paradigm="prompt learning",
+    capabilities=_FEATURE_HEAD,
+    options=COOP_OPTIONS,
+    reference="Zhou et al., Learning to Prompt for Vision-Language Models (CoOp), IJCV 2022",
+    implementation="albench.learners.coop:CoOpLearner",
+)
+
+DUAL_PROMPT = LearnerInfo(
+    name="dual-prompt",
+    paradigm="prompt learning",
+    capabilities=_FEATURE_HEAD | {"correctness_prob"},
+    options={
+        **COOP_OPTIONS,
+        "adapter_alpha": OptionSpec(0.2, "residual adapter ratio on image features", minimum=0),
+        "negative_weight": OptionSpec(1.0, "weight of the negative prompt's loss", minimum=0),
+        "warmup_steps": OptionSpec(0, "steps before DeFT's clean-sample filter applies", minimum=0),
+        "clean_filter": OptionSpec(False, "drop samples with p_yes(x, y) <= 0.5 from CE (DeFT)"),
+        "negative_target": OptionSpec(
+            "complementary",
+            "negative loss: a random wrong class (DeFT) or out-of-fold correctness",
+            choices=("complementary", "correctness"),
+        ),
+        "folds": OptionSpec(5, "out-of-fold fits for negative_target='correctness'", minimum=2),
+        "uncertainty": OptionSpec(
+            "predicted",
+            "p_yes at the predicted class, or its expectation (atd)",
+            choices=("predicted", "atd"),
+        ),
+    },
+    reference="Wang, Song & Xia, arXiv 2602.04340 (2026); mechanism as in DeFT, NeurIPS 2024",
+    implementation="albench.learners.dual_prompt:DualPromptLearner",
+)
+
+#: name -> info of every built-in learner
+BUILT_IN: dict[str, LearnerInfo] = {
+    info.name: info for info in (ZERO_SHOT, LINEAR, CLIP_ADAPTER, COOP, DUAL_PROMPT)
+}

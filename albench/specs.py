@@ -1,0 +1,201 @@
+"""What defines a run and a sweep: :class:`RunSpec` (its digest is the run id) and
+:class:`SweepSpec` (lists to cross, one :class:`~albench.protocol.Protocol`).
+
+Both are plain records that import nothing heavy, so the command line, sweep files and
+notebooks build and check them in well under a second; running them is
+:func:`albench.runner.run` and :func:`albench.sweep.run_sweep`.
+
+Learners and strategies are written in one grammar (:mod:`albench.options`):
+``dual-prompt(steps=10)`` is the learner ``dual-prompt`` with the option ``steps=10``. A
+sweep's ``learner_options`` is a shorthand applied to every learner that declares the key
+(inline options win), so ``linear`` and ``dual-prompt(steps=10)`` can share one sweep.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from itertools import product
+from typing import Any
+
+from albench.errors import InvalidSpecError
+from albench.learners import learner_info
+from albench.options import format_call, parse_call
+from albench.protocol import Protocol
+
+#: seeds are stored as Parquet int64
+MAX_SEED = 2**63 - 1
+
+
+def spec_digest(spec: dict[str, Any]) -> str:
+    """16 hex digits of the sha256 of ``spec``'s canonical JSON (sorted keys, no spaces).
+
+    The identity of a run (its run id) and of a sweep record: equal specs, equal digests,
+    whatever the key order they were built in.
+    """
+    canonical = json.dumps(spec, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+
+
+def split_learner(text: str) -> tuple[str, dict[str, Any]]:
+    """``"coop(steps=50)"`` -> ``("coop", {"steps": 50})``; a learner wraps nothing."""
+    call = parse_call(text, "learner spec")
+    if call.args:
+        raise InvalidSpecError(f"learner {call.name!r} takes options only (key=value): {text!r}")
+    return call.name, dict(call.options)
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything that defines one run's result (``data_root`` only says where data is).
+
+    ``learner`` may carry its options inline (``"coop(steps=5)"``); they are moved into
+    ``learner_options``, so both forms give one spec and one run id.
+    """
+
+    dataset: str
+    backbone: str
+    learner: str
+    strategy: str
+    seed: int
+    protocol: Protocol = field(default_factory=Protocol)
+    learner_options: Mapping[str, Any] = field(default_factory=dict)
+    data_root: str | None = None
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        name, inline = split_learner(self.learner)
+        clash = sorted(k for k in inline if self.learner_options.get(k, inline[k]) != inline[k])
+        if clash:
+            raise InvalidSpecError(f"learner option {clash[0]!r} given twice with two values")
+        set_(self, "learner", name)
+        set_(self, "learner_options", {**self.learner_options, **inline})
+        set_(self, "strategy", self.strategy.strip())
+        if not 0 <= int(self.seed) <= MAX_SEED:
+            raise InvalidSpecError(f"seed must be between 0 and {MAX_SEED}, got {self.seed!r}")
+
+    def identity(self) -> dict[str, Any]:
+        """The fields that define the result: everything but ``data_root``, the protocol's
+        fields at the top level (as they were before the protocol was a record of its own,
+        so that the run ids of earlier results are unchanged)."""
+        return {
+            "dataset": self.dataset,
+            "backbone": self.backbone,
+            "learner": self.learner,
+            "strategy": self.strategy,
+            "seed": self.seed,
+            **self.protocol.identity(),
+            "learner_options": dict(self.learner_options),
+        }
+
+    @property
+    def run_id(self) -> str:
+        """:func:`spec_digest` of :meth:`identity`."""
+        return spec_digest(self.identity())
+
+    @property
+    def learner_spec(self) -> str:
+        """The learner in the option grammar, e.g. ``dual-prompt(steps=10)``."""
+        return format_call(self.learner, self.learner_options)
+
+    def __hash__(self) -> int:
+        return hash(self.run_id)
+
+
+def _slug(values: Iterable[str]) -> str:
+    return re.sub(r"[^A-Za-z0-9._+-]+", "_", "+".join(values)).strip("_")
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """A sweep: lists to cross, and the protocol shared by all its runs.
+
+    ``learners`` and ``strategies`` are specs in the option grammar. ``learner_options``
+    apply to every learner that declares the key (a key no learner declares is an error).
+    ``data_root``, ``download`` and ``device`` say where data is and runs compute; they are
+    not part of the sweep's identity.
+    """
+
+    datasets: tuple[str, ...]
+    backbones: tuple[str, ...]
+    learners: tuple[str, ...]
+    strategies: tuple[str, ...]
+    seeds: tuple[int, ...]
+    protocol: Protocol = field(default_factory=Protocol)
+    learner_options: Mapping[str, Any] = field(default_factory=dict)
+    name: str = ""
+    data_root: str | None = None
+    download: bool = False
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        for what in ("datasets", "backbones", "learners", "strategies", "seeds"):
+            values = getattr(self, what)
+            if isinstance(values, str) or not values:
+                raise InvalidSpecError(f"a sweep needs a list of at least one of {what}")
+            set_(self, what, tuple(dict.fromkeys(values)))
+        set_(self, "learner_options", dict(self.learner_options))
+        names = [split_learner(text)[0] for text in self.learners]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            raise InvalidSpecError(
+                f"learner {twice[0]!r} appears twice with different options; results are "
+                "grouped by learner name, so run each setting as a sweep of its own"
+            )
+        self._check_shorthand()
+        if not self.name:
+            parts = (self.datasets, self.backbones, self.learners)
+            set_(self, "name", "-".join(_slug(p) for p in parts))
+
+    def _check_shorthand(self) -> None:
+        """A shorthand option must belong to at least one learner of the sweep."""
+        declared = {key for text in self.learners for key in _declared(text)}
+        unused = sorted(set(self.learner_options) - declared)
+        if unused:
+            names = ", ".join(split_learner(text)[0] for text in self.learners)
+            raise InvalidSpecError(f"no learner of this sweep ({names}) has option {unused[0]!r}")
+
+    def learner_specs(self) -> list[tuple[str, dict[str, Any]]]:
+        """(name, options) per learner: the shorthand options it declares, then its own."""
+        specs = []
+        for text in self.learners:
+            name, inline = split_learner(text)
+            keys = _declared(text)
+            shared = {k: v for k, v in self.learner_options.items() if k in keys}
+            specs.append((name, {**shared, **inline}))
+        return specs
+
+    def runs(self) -> list[RunSpec]:
+        """One RunSpec per combination, in (dataset, backbone, learner, strategy, seed) order."""
+        combos = product(
+            self.datasets, self.backbones, self.learner_specs(), self.strategies, self.seeds
+        )
+        return [
+            RunSpec(
+                dataset=dataset,
+                backbone=backbone,
+                learner=learner,
+                strategy=strategy,
+                seed=seed,
+                protocol=self.protocol,
+                learner_options=options,
+                data_root=self.data_root,
+            )
+            for dataset, backbone, (learner, options), strategy, seed in combos
+        ]
+
+    def identity(self) -> dict[str, Any]:
+        """What defines the sweep's results (not where its data lives or runs)."""
+        fields = asdict(self)
+        for location in ("data_root", "download", "device"):
+            fields.pop(location)
+        return fields
+
+
+def _declared(learner: str) -> set[str]:
+    """The option keys the learner of spec ``learner`` accepts."""
+    return set(learner_info(split_learner(learner)[0]).options)
