@@ -14,7 +14,21 @@ from collections.abc import Sequence
 from albench import __version__
 from albench.errors import AlbenchError
 
-COMMANDS = ("datasets", "backbones", "features", "strategies", "run", "report")
+DESCRIPTION = """\
+albench compares active-learning acquisition strategies for adapting CLIP to a new
+image-classification task under one labelling budget, over cached CLIP features, and
+writes accuracy-vs-budget curves, AUBC and significance tables as HTML and PDF."""
+EPILOG = """\
+examples:
+  albench datasets                          what is available offline
+  albench run --strategy random,entropy,badge --dataset fashion-mnist-mini --seeds 0-2
+  albench run --learner 'linear,dual-prompt(steps=10)' --strategy random,dual-prompt ...
+  albench run --config examples/demo.toml   a sweep file; flags override its fields
+  albench report results/<sweep> --out reports/<sweep>.html --pdf
+
+Run `albench COMMAND --help` for a command's options."""
+
+COMMANDS = ("datasets", "backbones", "features", "strategies", "learners", "run", "report")
 EXIT_USER_ERROR = 2
 
 
@@ -26,7 +40,12 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="albench", description=__doc__.splitlines()[0])
+    parser = _Parser(
+        prog="albench",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"albench {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for name in COMMANDS:

@@ -34,12 +34,10 @@ from albench.learners.images import ImageRows, split_rows
 from albench.provenance import provenance
 from albench.results import COLUMNS
 from albench.seeding import stream
-from albench.specs import RunSpec
+from albench.specs import RUNNER_CAPABILITIES, RunSpec
 from albench.strategies import Strategy, StrategyContext, get_strategy
 from albench.strategies.clustering import unit_rows
 
-#: capabilities the runner itself provides, whatever the learner
-RUNNER_CAPABILITIES = frozenset({"image_features", "text_embeddings"})
 #: learner method that computes each capability on the pool (default: the capability's name)
 _METHODS = {"probabilities": "predict_proba"}
 #: the learner that stands in while nothing is labelled (no labels, nothing to fit)

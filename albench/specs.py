@@ -9,6 +9,11 @@ Learners and strategies are written in one grammar (:mod:`albench.options`):
 ``dual-prompt(steps=10)`` is the learner ``dual-prompt`` with the option ``steps=10``. A
 sweep's ``learner_options`` is a shorthand applied to every learner that declares the key
 (inline options win), so ``linear`` and ``dual-prompt(steps=10)`` can share one sweep.
+
+A sweep of several learners is a grid whose cells may be empty: a strategy that needs what a
+learner cannot provide (the dual-prompt strategy needs ``correctness_prob``, which only the
+dual-prompt learner has) is left out for that learner and named in
+:meth:`SweepSpec.left_out`. With one learner such a pair is an error before any work.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ from albench.protocol import Protocol
 
 #: seeds are stored as Parquet int64
 MAX_SEED = 2**63 - 1
+#: capabilities the runner itself provides, whatever the learner
+RUNNER_CAPABILITIES = frozenset({"image_features", "text_embeddings"})
 
 
 def spec_digest(spec: dict[str, Any]) -> str:
@@ -169,10 +176,34 @@ class SweepSpec:
             specs.append((name, {**shared, **inline}))
         return specs
 
+    def left_out(self) -> list[tuple[str, str, frozenset[str]]]:
+        """(learner, strategy, missing capabilities) of the pairs this sweep leaves out."""
+        from albench.strategies.registry import get_strategy
+
+        if len(self.learners) == 1:
+            return []
+        needs = {text: get_strategy(text).required_capabilities() for text in self.strategies}
+        pairs = []
+        for learner, _ in self.learner_specs():
+            provided = RUNNER_CAPABILITIES | learner_info(learner).capabilities
+            pairs += [(learner, s, needs[s] - provided) for s in self.strategies]
+        return [pair for pair in pairs if pair[2]]
+
     def runs(self) -> list[RunSpec]:
-        """One RunSpec per combination, in (dataset, backbone, learner, strategy, seed) order."""
-        combos = product(
-            self.datasets, self.backbones, self.learner_specs(), self.strategies, self.seeds
+        """One RunSpec per combination, in (dataset, backbone, learner, strategy, seed) order,
+        without the pairs of :meth:`left_out`."""
+        skip = {(learner, strategy) for learner, strategy, _ in self.left_out()}
+        pairs = [
+            (learner, strategy)
+            for learner in self.learner_specs()
+            for strategy in self.strategies
+            if (learner[0], strategy) not in skip
+        ]
+        combos = (
+            (dataset, backbone, learner, strategy, seed)
+            for dataset, backbone, (learner, strategy), seed in product(
+                self.datasets, self.backbones, pairs, self.seeds
+            )
         )
         return [
             RunSpec(

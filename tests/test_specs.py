@@ -119,3 +119,15 @@ def test_initial_policy_names_match_their_implementations():
     from albench.protocol import INITIAL_POLICIES as NAMES
 
     assert tuple(INITIAL_POLICIES) == NAMES
+
+
+def test_a_grid_of_learners_leaves_out_what_a_learner_cannot_provide():
+    sweep = _sweep(learners=("linear", "dual-prompt"), strategies=("random", "dual-prompt"))
+    assert sweep.left_out() == [("linear", "dual-prompt", frozenset({"correctness_prob"}))]
+    assert [(run.learner, run.strategy) for run in sweep.runs()] == [
+        ("linear", "random"),
+        ("dual-prompt", "random"),
+        ("dual-prompt", "dual-prompt"),
+    ]
+    alone = _sweep(strategies=("random", "dual-prompt"))
+    assert alone.left_out() == [] and len(alone.runs()) == 2  # refused when it runs

@@ -49,24 +49,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "learners and seeds under one protocol; finished runs are kept and skipped when "
         "re-run. Strategies and learners take options inline: 'pcb(badge, candidates=8)', "
         "'coop(steps=50, class_specific=True)'.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     add = parser.add_argument
     add("--config", metavar="FILE", help="sweep file (TOML); flags override its fields")
-    add("--strategy", help="comma list of strategy specs, e.g. random,entropy,'pcb(badge)'")
-    add("--dataset", help="comma list of dataset names (albench datasets)")
-    add("--backbone", help="comma list of backbone specs [offline-effnet-minilm]")
-    add("--learner", help="comma list of learner specs, e.g. linear,'coop(steps=50)' [linear]")
-    add("--seeds", help="ranges and lists, e.g. 0-4 or 0-2,5 [0-4]")
-    add("--rounds", type=int, help="acquisition rounds [8]")
-    add("--budget", help="labels per round: N or k/class [1/class]")
-    add("--initial", help="initial-set policy: random | zero-shot-kmeans (cold start) [random]")
-    add("--initial-size", help="labels of the initial set: N or k/class [1/class]")
+    required = "(required unless the --config file gives it)"
+    add("--strategy", help=f"comma list of strategy specs, e.g. random,'pcb(badge)' {required}")
+    add("--dataset", help=f"comma list of dataset names (albench datasets) {required}")
+    add("--backbone", help="comma list of backbone specs (default: offline-effnet-minilm)")
+    add(
+        "--learner",
+        help="comma list of learner specs, e.g. linear,'coop(steps=50)' (default: linear)",
+    )
+    add("--seeds", help="ranges and lists, e.g. 0-4 or 0-2,5 (default: 0-4)")
+    add("--rounds", type=int, help="acquisition rounds (default: 8)")
+    add("--budget", help="labels per round: N or k/class (default: 1/class)")
+    add(
+        "--initial",
+        help="initial-set policy: random | zero-shot-kmeans (cold start) (default: random)",
+    )
+    add("--initial-size", help="labels of the initial set: N or k/class (default: 1/class)")
     add(
         "--pseudo-labels",
         action="store_true",
         default=None,
-        help="train on the pseudo-labels strategies propose [off]",
+        help="train on the pseudo-labels strategies propose (default: off)",
     )
     add("--pool-subsample", type=int, metavar="N", help="use a seeded subsample of N pool images")
     add("--warm-start", action="store_true", help="learners continue from the last round")
@@ -77,25 +83,42 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="KEY=VALUE",
         help="option for every learner that has it (repeatable), e.g. weight_decay=1e-4",
     )
-    add("--jobs", type=int, default=1, help="parallel runs on this machine (local backend)")
+    add(
+        "--jobs",
+        type=int,
+        default=1,
+        help="parallel runs on this machine, local backend (default: 1)",
+    )
     add(
         "--backend",
         default="local",
-        help="where runs compute: local (this machine, --jobs) or dask (--scheduler / --workers)",
+        help="where runs compute: local (this machine, --jobs) or dask (--scheduler / --workers) "
+        "(default: local)",
     )
     add("--scheduler", metavar="ADDRESS", help="Dask scheduler, tcp://HOST:PORT")
     add("--workers", type=int, metavar="N", help="start a local Dask cluster of N workers")
-    add("--out", help="results folder [results/<sweep name>]")
-    add("--name", help="sweep name [from datasets, backbones and learners]")
-    add("--data-root", help="where datasets live [$ALBENCH_DATA or the cache]")
+    add("--out", help="results folder (default: results/<sweep name>)")
+    add("--name", help="sweep name (default: from datasets, backbones and learners)")
+    add("--data-root", help="where datasets live (default: $ALBENCH_DATA or the cache)")
     add("--download", action="store_true", help="download missing datasets")
-    add("--device", default="cpu", help="torch device for extraction and learners: cpu, cuda[:N]")
+    add(
+        "--device",
+        default="cpu",
+        help="torch device for extraction and learners: cpu, cuda[:N] (default: cpu)",
+    )
     parser.set_defaults(func=main)
 
 
 def main(args: argparse.Namespace) -> int:
     sweep = sweep_from_args(args)
     check_names(sweep)
+    errors = Console(stderr=True)
+    for learner, strategy, missing in sweep.left_out():
+        errors.print(
+            f"left out: strategy {strategy!r} under learner {learner!r} (needs "
+            f"{', '.join(sorted(missing))}, which {learner!r} does not provide)",
+            highlight=False,
+        )
     # deferred: the engine imports torch; a mistake above is reported before it loads
     from albench.backends import make_backend
     from albench.stats import sweep_summary
@@ -105,7 +128,7 @@ def main(args: argparse.Namespace) -> int:
         args.backend, jobs=args.jobs, scheduler=args.scheduler, workers=args.workers
     )
     out = Path(args.out) if args.out is not None else default_out(sweep)
-    console, errors = Console(), Console(stderr=True)
+    console = Console()
 
     def bar(done: Iterator[str], total: int) -> Iterator[str]:
         if total == 0:

@@ -232,7 +232,8 @@ def _import_file(path: Path, module_name: str) -> Any:
 
 
 def strategy_table() -> list[dict[str, Any]]:
-    """One row per registered strategy: name, category, needs, reference, origin, wraps."""
+    """One row per registered strategy: name, category, needs, options (key -> default),
+    reference, origin, wraps."""
     load_plugins()
     rows = []
     for name in REGISTRY.names():
@@ -242,6 +243,9 @@ def strategy_table() -> list[dict[str, Any]]:
                 "name": name,
                 "category": cls.category,
                 "needs": tuple(sorted(cls.needs)),
+                "options": {
+                    key: spec.default for key, spec in signature_options(cls.__init__).items()
+                },
                 "reference": cls.reference,
                 "origin": REGISTRY.origin(name),
                 "wraps": bool(cls.wraps),
