@@ -163,3 +163,18 @@ def test_prompt_learner_options_are_checked_before_anything_is_built():
     check_options("dual-prompt", {"steps": 3, "lr": 0.01})
     with pytest.raises(InvalidSpecError, match=r"has no option 'stepz'; options: .*steps"):
         check_options("dual-prompt", {"stepz": 3})
+
+
+def test_clip_adapter_probabilities_after_fit_are_unchanged():
+    """Values recorded from the first implementation: refactors keep results exact."""
+    context = _context()
+    features, labels = _blobs(context, n_per_class=3)
+    learner = make_learner("clip-adapter", context, {"steps": 20})
+    learner.fit(features, labels, np.random.default_rng(0))
+    expected = [
+        [1.0, 0.0, 0.0, 0.0],
+        [0.58720863, 0.0, 0.0, 0.41279131],
+        [0.96068972, 0.03929912, 0.0, 1.125e-05],
+        [0.98062426, 0.01926995, 0.0, 0.00010576],
+    ]
+    np.testing.assert_allclose(learner.predict_proba(features[:4]), expected, atol=1e-6)
