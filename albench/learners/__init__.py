@@ -4,7 +4,8 @@
 builds one after checking its options.
 """
 
-from albench.learners.base import LEARNERS, GradEmbedding, Learner, LearnerContext
+from albench.capabilities import GradEmbedding
+from albench.learners.base import LEARNERS, Learner, LearnerContext
 from albench.learners.images import ImageRows
 from albench.learners.registry import check_options, get_learner, learner_names, make_learner
 

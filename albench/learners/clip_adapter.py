@@ -23,9 +23,10 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
+from albench.capabilities import EMBED, GRAD_EMBEDDING, PROBABILITIES, GradEmbedding
 from albench.errors import InvalidSpecError
 from albench.learners._features import as_tensor, badge_factors, torch_generator, unit_rows
-from albench.learners.base import GradEmbedding, Learner, LearnerContext
+from albench.learners.base import Learner, LearnerContext
 
 
 def _uniform(shape: tuple[int, int], generator: torch.Generator) -> torch.Tensor:
@@ -37,7 +38,7 @@ class ClipAdapter(Learner):
     """Residual feature adapter + frozen zero-shot cosine classifier."""
 
     name: ClassVar[str] = "clip-adapter"
-    capabilities: ClassVar[frozenset[str]] = frozenset({"probabilities", "grad_embedding", "embed"})
+    capabilities: ClassVar[frozenset[str]] = frozenset({PROBABILITIES, GRAD_EMBEDDING, EMBED})
 
     def __init__(
         self,

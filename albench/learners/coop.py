@@ -33,8 +33,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from albench.capabilities import EMBED, GRAD_EMBEDDING, PROBABILITIES, GradEmbedding
 from albench.errors import InvalidSpecError
-from albench.learners.base import GradEmbedding, Learner, LearnerContext
+from albench.learners.base import Learner, LearnerContext
 from albench.learners.images import ImageRows
 from albench.learners.prompt_encoder import PromptTextEncoder, context_length
 from albench.learners.visual_prompts import (
@@ -120,7 +121,7 @@ class CoOpLearner(Learner):
     """Positive prompt only; probabilities, BADGE gradient embeddings and embeddings."""
 
     name: ClassVar[str] = "coop"
-    capabilities: ClassVar[frozenset[str]] = frozenset({"probabilities", "grad_embedding", "embed"})
+    capabilities: ClassVar[frozenset[str]] = frozenset({PROBABILITIES, GRAD_EMBEDDING, EMBED})
     defaults: ClassVar[dict[str, Any]] = COOP_DEFAULTS
     #: number of learnable contexts (1: positive; dual-prompt adds the negative)
     n_prompts: ClassVar[int] = 1

@@ -40,6 +40,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from albench.capabilities import CORRECTNESS_PROB, EMBED, GRAD_EMBEDDING, PROBABILITIES
 from albench.errors import InvalidSpecError
 from albench.learners.coop import COOP_DEFAULTS, CoOpLearner, ResidualAdapter
 from albench.learners.prompt_encoder import PromptTextEncoder
@@ -115,7 +116,7 @@ class DualPromptLearner(CoOpLearner):
 
     name: ClassVar[str] = "dual-prompt"
     capabilities: ClassVar[frozenset[str]] = frozenset(
-        {"probabilities", "correctness_prob", "grad_embedding", "embed"}
+        {PROBABILITIES, CORRECTNESS_PROB, GRAD_EMBEDDING, EMBED}
     )
     defaults: ClassVar[dict[str, Any]] = DUAL_PROMPT_DEFAULTS
     n_prompts: ClassVar[int] = 2

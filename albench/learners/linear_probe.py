@@ -30,6 +30,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
+from albench.capabilities import EMBED, GRAD_EMBEDDING, PROBABILITIES
 from albench.errors import InvalidSpecError
 from albench.learners._features import LinearHeadOutputs, as_tensor, torch_generator, unit_rows
 from albench.learners.base import Learner, LearnerContext
@@ -42,7 +43,7 @@ class LinearProbe(LinearHeadOutputs, Learner):
     """Multinomial logistic regression ``softmax(x @ W.T + b)`` on normalised features."""
 
     name: ClassVar[str] = "linear"
-    capabilities: ClassVar[frozenset[str]] = frozenset({"probabilities", "grad_embedding", "embed"})
+    capabilities: ClassVar[frozenset[str]] = frozenset({PROBABILITIES, GRAD_EMBEDDING, EMBED})
 
     def __init__(
         self,

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
+from albench.capabilities import EMBED, GRAD_EMBEDDING, PROBABILITIES
 from albench.learners._features import LinearHeadOutputs, as_tensor
 from albench.learners.base import Learner, LearnerContext
 
@@ -26,7 +27,7 @@ class ZeroShot(LinearHeadOutputs, Learner):
     """
 
     name: ClassVar[str] = "zero-shot"
-    capabilities: ClassVar[frozenset[str]] = frozenset({"probabilities", "grad_embedding", "embed"})
+    capabilities: ClassVar[frozenset[str]] = frozenset({PROBABILITIES, GRAD_EMBEDDING, EMBED})
 
     def __init__(self, context: LearnerContext, *, warm_start: bool = False):
         """``warm_start`` is accepted for a uniform learner interface; nothing is trained."""

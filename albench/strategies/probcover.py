@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
+from albench.capabilities import IMAGE_FEATURES
 from albench.errors import InvalidSpecError
 from albench.strategies.ball_graph import ball_graph, impure_radius
 from albench.strategies.base import Selection, Strategy, StrategyContext
@@ -35,7 +36,7 @@ class ProbCover(Strategy):
     reference = (
         "Yehuda, Dekel, Hacohen & Weinshall, Active Learning Through a Covering Lens, NeurIPS 2022"
     )
-    needs = frozenset({"image_features"})
+    needs = frozenset({IMAGE_FEATURES})
 
     def __init__(
         self,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from albench.capabilities import IMAGE_FEATURES
 from albench.strategies.base import Selection, Strategy, StrategyContext
 from albench.strategies.clustering import kmeans_labels, row_blocks
 from albench.strategies.ranking import n_picks
@@ -27,7 +28,7 @@ class TypiClust(Strategy):
         "Hacohen, Dekel & Weinshall, Active Learning on a Budget: Opposite Strategies "
         "Suit High and Low Budgets, ICML 2022"
     )
-    needs = frozenset({"image_features"})
+    needs = frozenset({IMAGE_FEATURES})
 
     def __init__(self, *, neighbours: int = 20, max_clusters: int = 500):
         self.neighbours = int(neighbours)
