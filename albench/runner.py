@@ -29,13 +29,13 @@ from albench.features import first_nonfinite_row
 from albench.guard import SelectGuard
 from albench.guard import SelectionError as SelectionError  # re-exported: run() raises it
 from albench.initial import INITIAL_POLICIES
+from albench.kernels import unit_rows
 from albench.learners import Learner, LearnerContext, check_options, get_learner, make_learner
 from albench.learners.images import ImageRows, split_rows
 from albench.provenance import provenance
 from albench.results import COLUMNS, spec_digest
 from albench.seeding import stream
 from albench.strategies import Strategy, StrategyContext, get_strategy
-from albench.strategies.clustering import unit_rows
 
 #: capabilities the runner itself provides, whatever the learner
 RUNNER_CAPABILITIES = frozenset({"image_features", "text_embeddings"})

@@ -8,10 +8,10 @@ from runner_fakes import make_inputs, one_thread, spec_of  # noqa: F401
 
 from albench.errors import CapabilityError, InvalidSpecError
 from albench.initial import kmeans_initial
+from albench.kernels import unit_rows
 from albench.learners import LearnerContext, make_learner
 from albench.runner import RunSpec, SelectionError, run
 from albench.seeding import stream
-from albench.strategies.clustering import unit_rows
 
 INPUTS = make_inputs()
 pytestmark = pytest.mark.usefixtures("one_thread")

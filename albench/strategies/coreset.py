@@ -14,7 +14,6 @@ import numpy as np
 from albench import kernels
 from albench.capabilities import IMAGE_FEATURES
 from albench.strategies.base import Selection, Strategy, StrategyContext
-from albench.strategies.clustering import unit_rows
 from albench.strategies.ranking import n_picks
 
 
@@ -32,7 +31,7 @@ class CoreSet(Strategy):
     def select(self, ctx: StrategyContext, budget: int, rng: np.random.Generator) -> Selection:
         pool = ctx.unlabelled
         picked = kernels.greedy_k_center(
-            unit_rows(ctx.features),
+            kernels.unit_rows(ctx.features),
             ctx.labelled,
             n_picks(budget, pool.size),
             candidates=pool,
