@@ -42,7 +42,7 @@ from torch.nn import functional as F
 
 from albench.capabilities import CORRECTNESS_PROB, EMBED, GRAD_EMBEDDING, PROBABILITIES
 from albench.errors import InvalidSpecError
-from albench.learners.coop import COOP_DEFAULTS, CoOpLearner, ResidualAdapter
+from albench.learners.coop import COOP_DEFAULTS, CoOpLearner, ImageSide
 from albench.learners.prompt_encoder import PromptTextEncoder
 
 DUAL_PROMPT_DEFAULTS: dict[str, Any] = {
@@ -61,7 +61,7 @@ UNCERTAINTIES = ("predicted", "atd")
 
 def dual_logits(
     encoder: PromptTextEncoder,
-    adapter: ResidualAdapter,
+    adapter: ImageSide,
     features: torch.Tensor,
     logit_scale: float,
 ) -> tuple[torch.Tensor, torch.Tensor]:
