@@ -24,22 +24,23 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import accuracy_score, balanced_accuracy_score
 
+from albench.capabilities import PROBABILITIES, RUNNER_CAPABILITIES, TEXT_EMBEDDINGS
 from albench.errors import CapabilityError, InvalidSpecError
 from albench.guard import SelectGuard
 from albench.guard import SelectionError as SelectionError  # re-exported: run() raises it
 from albench.initial import INITIAL_POLICIES
 from albench.inputs import RunInputs
+from albench.kernels import unit_rows
 from albench.learners import Learner, LearnerContext, check_learner, learner_info, make_learner
 from albench.learners.images import ImageRows, split_rows
 from albench.provenance import provenance
 from albench.results import COLUMNS
 from albench.seeding import stream
-from albench.specs import RUNNER_CAPABILITIES, RunSpec
+from albench.specs import RunSpec
 from albench.strategies import Strategy, StrategyContext, get_strategy
-from albench.strategies.clustering import unit_rows
 
 #: learner method that computes each capability on the pool (default: the capability's name)
-_METHODS = {"probabilities": "predict_proba"}
+_METHODS = {PROBABILITIES: "predict_proba"}
 #: the learner that stands in while nothing is labelled (no labels, nothing to fit)
 FALLBACK_LEARNER = "zero-shot"
 
@@ -105,7 +106,7 @@ def _providers(
         return lambda: method(pool)
 
     providers = {capability: compute(capability) for capability in learner.capabilities}
-    providers["text_embeddings"] = lambda: inputs.text_embeddings
+    providers[TEXT_EMBEDDINGS] = lambda: inputs.text_embeddings
     return providers
 
 

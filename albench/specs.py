@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass, field
 from itertools import product
 from typing import Any
 
+from albench.capabilities import RUNNER_CAPABILITIES
 from albench.errors import InvalidSpecError
 from albench.learners import learner_info
 from albench.options import format_call, parse_call
@@ -33,8 +34,6 @@ from albench.protocol import Protocol
 
 #: seeds are stored as Parquet int64
 MAX_SEED = 2**63 - 1
-#: capabilities the runner itself provides, whatever the learner
-RUNNER_CAPABILITIES = frozenset({"image_features", "text_embeddings"})
 
 
 def spec_digest(spec: dict[str, Any]) -> str:

@@ -15,7 +15,7 @@ import torch
 
 from albench.backbones import get_backbone
 from albench.learners import LearnerContext
-from albench.learners.coop import ResidualAdapter
+from albench.learners.adapter import ResidualAdapter
 from albench.learners.dual_prompt import DualPromptLearner
 from albench.learners.prompt_encoder import PromptTextEncoder
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -9,6 +11,7 @@ from runner_fakes import one_thread  # noqa: F401
 
 from albench.errors import InvalidSpecError, UnknownNameError
 from albench.learners import LearnerContext, get_learner, make_learner
+from albench.learners.adapter import ResidualAdapter
 
 DIM, N_CLASSES = 16, 4
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -163,3 +166,36 @@ def test_prompt_learner_options_are_checked_before_anything_is_built():
     check_options("dual-prompt", {"steps": 3, "lr": 0.01})
     with pytest.raises(InvalidSpecError, match=r"has no option 'stepz'; options: .*steps"):
         check_options("dual-prompt", {"stepz": 3})
+
+
+def test_clip_adapter_probabilities_after_fit_are_unchanged():
+    """Values recorded from the first implementation: refactors keep results exact."""
+    context = _context()
+    features, labels = _blobs(context, n_per_class=3)
+    learner = make_learner("clip-adapter", context, {"steps": 20})
+    learner.fit(features, labels, np.random.default_rng(0))
+    expected = [
+        [1.0, 0.0, 0.0, 0.0],
+        [0.58720863, 0.0, 0.0, 0.41279131],
+        [0.96068972, 0.03929912, 0.0, 1.125e-05],
+        [0.98062426, 0.01926995, 0.0, 0.00010576],
+    ]
+    np.testing.assert_allclose(learner.predict_proba(features[:4]), expected, atol=1e-6)
+
+
+def test_residual_adapter_draws_uniform_weights_in_layer_order():
+    """kaiming_uniform_(a=sqrt(5)) is bit for bit (rand * 2 - 1) / sqrt(fan_in), W_1 first."""
+    adapter = ResidualAdapter(DIM, 0.2, 4, torch.Generator().manual_seed(7))
+    generator = torch.Generator().manual_seed(7)
+    for weight in (adapter.down.weight, adapter.up.weight):
+        bound = 1.0 / math.sqrt(weight.shape[1])
+        expected = (torch.rand(weight.shape, generator=generator) * 2.0 - 1.0) * bound
+        assert torch.equal(weight.detach(), expected)
+
+
+def test_residual_adapter_at_alpha_zero_is_the_identity_on_unit_rows():
+    adapter = ResidualAdapter(DIM, 0.0, 4, torch.Generator().manual_seed(0))
+    x = torch.nn.functional.normalize(torch.randn(5, DIM, generator=torch.Generator()), dim=1)
+    torch.testing.assert_close(adapter(x), x)
+    assert adapter.trainable() == []
+    assert len(ResidualAdapter(DIM, 0.2, 4, torch.Generator()).trainable()) == 2

@@ -10,12 +10,12 @@ from runner_fakes import make_inputs, one_thread, spec_of  # noqa: F401
 
 from albench.errors import CapabilityError, InvalidSpecError
 from albench.initial import kmeans_initial
+from albench.kernels import unit_rows
 from albench.learners import LearnerContext, make_learner
 from albench.protocol import Protocol
 from albench.runner import SelectionError, check_spec, run
 from albench.seeding import stream
 from albench.specs import RunSpec
-from albench.strategies.clustering import unit_rows
 
 INPUTS = make_inputs()
 pytestmark = pytest.mark.usefixtures("one_thread")

@@ -16,9 +16,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from albench.learners.base import GradEmbedding
+from albench.capabilities import CAPABILITIES, GradEmbedding
 from albench.strategies import REGISTRY, Strategy, StrategyContext, get_strategy, load_plugins
-from albench.strategies.base import CAPABILITIES
 
 N_POOL, DIM, N_CLASSES = 48, 6, 4
 

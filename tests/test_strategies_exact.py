@@ -7,7 +7,7 @@ import pytest
 from scipy import stats
 
 from albench import kernels
-from albench.learners.base import GradEmbedding
+from albench.capabilities import GradEmbedding
 from albench.strategies import StrategyContext, get_strategy
 from albench.strategies.pcb import balanced_order
 from albench.strategies.ranking import top_k

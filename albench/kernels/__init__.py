@@ -1,11 +1,61 @@
-"""Selection kernels shared by the geometry-based strategies.
+"""Selection geometry shared by the strategies, as plain functions over arrays.
 
-``greedy_k_center`` (core-set, Sener & Savarese 2018) and ``kmeanspp_select`` (BADGE, Ash et
-al. 2020) are plain functions over arrays, testable and benchmarkable apart from the strategy
-classes that configure them. Neither allocates an N x N or an N x (C*d) matrix.
+Greedy k-center (core-set, Sener & Savarese 2018), BADGE's factorised k-means++ seeding
+(Ash et al. 2020), k-means cluster ids, TypiClust's typicality, ProbCover's delta-ball
+graphs and unit-length rows: testable and benchmarkable apart from the strategy classes
+that configure them. None allocates an N x N or an N x (C*d) matrix; every blocked loop
+sizes its blocks by the one rule of :mod:`albench.kernels.blocks`.
+
+The names below resolve on first use (PEP 562): importing ``albench.kernels``, and with it
+``albench.strategies``, costs no torch, scikit-learn or scipy import, so strategy names can
+be checked in well under a second. Strategies call ``kernels.<name>(...)``.
 """
 
-from albench.kernels.k_center import greedy_k_center
-from albench.kernels.kmeanspp import gradient_embedding_sq_dists, kmeanspp_select
+from __future__ import annotations
 
-__all__ = ["gradient_embedding_sq_dists", "greedy_k_center", "kmeanspp_select"]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from albench.kernels.balls import ball_graph, impure_radius
+    from albench.kernels.clustering import kmeans_labels
+    from albench.kernels.k_center import greedy_k_center
+    from albench.kernels.kmeanspp import gradient_embedding_sq_dists, kmeanspp_select
+    from albench.kernels.normalise import unit_rows
+    from albench.kernels.typicality import member_typicality
+
+#: public name -> the module of this package that defines it
+_HOMES = {
+    "ball_graph": "balls",
+    "gradient_embedding_sq_dists": "kmeanspp",
+    "greedy_k_center": "k_center",
+    "impure_radius": "balls",
+    "kmeans_labels": "clustering",
+    "kmeanspp_select": "kmeanspp",
+    "member_typicality": "typicality",
+    "unit_rows": "normalise",
+}
+
+__all__ = [
+    "ball_graph",
+    "gradient_embedding_sq_dists",
+    "greedy_k_center",
+    "impure_radius",
+    "kmeans_labels",
+    "kmeanspp_select",
+    "member_typicality",
+    "unit_rows",
+]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

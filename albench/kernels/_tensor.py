@@ -14,11 +14,6 @@ import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
-#: elements of one temporary block (1 Mi floats = 4 MiB), unless that is under MIN_ROWS rows
-BLOCK_ELEMENTS = 1 << 20
-#: fewest rows per GEMM block (smaller blocks lose GEMM efficiency)
-MIN_ROWS = 256
-
 
 def as_float_tensor(array: np.ndarray | torch.Tensor, name: str) -> torch.Tensor:
     """A 2-D float32 tensor view of ``array`` (no copy for float32 inputs).
@@ -47,11 +42,6 @@ def as_index_array(indices: np.ndarray | torch.Tensor | None, n: int, name: str)
     if out.size and (out[0] < 0 or out[-1] >= n):
         raise ValueError(f"{name} must index rows 0..{n - 1}")
     return out
-
-
-def row_block(n_cols: int) -> int:
-    """Rows per block: a (rows x n_cols) temporary of about BLOCK_ELEMENTS elements."""
-    return max(MIN_ROWS, BLOCK_ELEMENTS // max(1, n_cols))
 
 
 @contextmanager

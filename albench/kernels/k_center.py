@@ -17,7 +17,8 @@ from typing import Literal
 import numpy as np
 import torch
 
-from albench.kernels._tensor import as_float_tensor, as_index_array, row_block, single_threaded
+from albench.kernels._tensor import as_float_tensor, as_index_array, single_threaded
+from albench.kernels.blocks import row_block
 from albench.kernels.k_center_lazy import lazy_picks
 
 
@@ -26,7 +27,8 @@ def min_cosine_distance(
 ) -> torch.Tensor:
     """``min_c (1 - x_r · x_c)`` for each row index in ``rows``; +inf when no centres.
 
-    Computed in row blocks of one GEMM each so the temporary stays bounded.
+    Computed in row blocks of one GEMM each (:mod:`albench.kernels.blocks`), so the
+    temporary stays bounded.
     """
     out = torch.full((rows.numel(),), float("inf"), device=features.device)
     if centres.numel() == 0:

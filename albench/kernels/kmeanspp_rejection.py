@@ -19,11 +19,10 @@ import numpy as np
 import torch
 
 from albench.kernels._tensor import all_threads, single_threaded
+from albench.kernels.blocks import row_block
 
 #: rows per block of the two-level sampler
 SAMPLER_BLOCK = 1024
-#: rows per block of a fold (keeps the (rows x fold_every) temporaries cache-sized)
-FOLD_ROWS = 4096
 
 
 class BlockSampler:
@@ -104,7 +103,8 @@ def rejection_picks(
     chosen = np.zeros(n, dtype=bool)
     chosen[first] = True
     picks = [first]
-    _fold(a, f, sq, picks, weights, chosen)
+    fold_rows = row_block(fold_every)
+    _fold(a, f, sq, picks, weights, chosen, fold_rows)
     sampler = BlockSampler(weights)
     pending = PendingCentres(fold_every, *(t.cpu().numpy() for t in (a, f, sq)))
     rejected = 0
@@ -120,7 +120,7 @@ def rejection_picks(
             full = len(pending.rows) == fold_every or rejected >= fold_every
             if full and len(picks) < k:
                 with all_threads(threads):
-                    _fold(a, f, sq, pending.rows, weights, chosen)
+                    _fold(a, f, sq, pending.rows, weights, chosen, fold_rows)
                 sampler.reset()
                 pending.rows, rejected = [], 0
     return picks
@@ -150,11 +150,14 @@ def _draw_one(
         misses += 1
 
 
-def _fold(a, f, sq, pending, weights, chosen) -> None:
-    """Lower ``weights`` to the squared distances to the ``pending`` centres (row blocks)."""
+def _fold(a, f, sq, pending, weights, chosen, step: int) -> None:
+    """Lower ``weights`` to the squared distances to the ``pending`` centres.
+
+    Rows go ``step`` at a time: blocks sized for ``fold_every`` pending centres by the one
+    rule of :mod:`albench.kernels.blocks` (4096 rows at the default 256).
+    """
     idx = torch.tensor(pending, device=a.device)
     a_t, f_t, sq_p = a[idx].T.contiguous(), f[idx].T.contiguous(), sq[idx]
-    step = FOLD_ROWS
     for start in range(0, a.shape[0], step):
         stop = min(start + step, a.shape[0])
         cross = (a[start:stop] @ a_t) * (f[start:stop] @ f_t)

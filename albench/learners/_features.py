@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from albench.learners.base import GradEmbedding, LearnerContext
+from albench.capabilities import GradEmbedding
+from albench.learners.base import LearnerContext
 from albench.seeding import torch_seed
 
 

@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from albench.capabilities import PROBABILITIES, GradEmbedding
 from albench.learners.catalog import LearnerInfo
 from albench.options import signature_options
 
@@ -45,19 +46,6 @@ class LearnerContext:
         return len(self.class_names)
 
 
-@dataclass(frozen=True)
-class GradEmbedding:
-    """Factors of BADGE gradient embeddings: g_i = (p_i - onehot(argmax p_i)) (x) x_i.
-
-    ``scale``: (N, C) = p - onehot(argmax p); ``x``: (N, h) the last layer's input. The
-    N x (C*h) outer products are never materialised: ||g_i - g_j||^2 factorises into
-    ||a_i||^2 ||x_i||^2 + ||a_j||^2 ||x_j||^2 - 2 (a_i . a_j)(x_i . x_j).
-    """
-
-    scale: np.ndarray
-    x: np.ndarray
-
-
 #: name -> learner class; filled by subclassing :class:`Learner` with a ``name``
 LEARNERS: dict[str, type[Learner]] = {}
 
@@ -73,7 +61,7 @@ class Learner(ABC):
 
     info: ClassVar[LearnerInfo]
     name: ClassVar[str] = ""
-    capabilities: ClassVar[frozenset[str]] = frozenset({"probabilities"})
+    capabilities: ClassVar[frozenset[str]] = frozenset({PROBABILITIES})
     defaults: ClassVar[dict[str, Any]] = {}
     #: True when the learner takes ImageRows instead of feature arrays (set per instance,
     #: as it may depend on the options)

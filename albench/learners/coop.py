@@ -2,8 +2,9 @@
 
 Zhou et al., "Learning to Prompt for Vision-Language Models" (IJCV 2022). The class
 classifier is the matrix of class text embeddings produced by :class:`PromptTextEncoder`;
-image features may pass through a residual adapter (Gao et al., "CLIP-Adapter", 2021),
-off by default here and on in dual-prompt tuning, which subclasses this learner.
+image features may pass through CLIP-Adapter's residual adapter
+(:mod:`albench.learners.adapter`), off by default here and on in dual-prompt tuning, which
+subclasses this learner.
 
 Defaults and their sources (also in ``docs/protocol.md``):
 
@@ -24,7 +25,6 @@ Defaults and their sources (also in ``docs/protocol.md``):
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar, TypeAlias
 
@@ -33,42 +33,16 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from albench.capabilities import GradEmbedding
 from albench.errors import InvalidSpecError
-from albench.learners.base import GradEmbedding, Learner, LearnerContext
+from albench.learners.adapter import ResidualAdapter
+from albench.learners.base import Learner, LearnerContext
 from albench.learners.catalog import COOP, LearnerInfo
 from albench.learners.images import ImageRows
 from albench.learners.prompt_encoder import PromptTextEncoder, context_length
 from albench.learners.visual_prompts import ENCODE_BATCH, VisualPrompts, check_vpt_options
 from albench.options import check_values
 from albench.seeding import torch_seed
-
-
-class ResidualAdapter(nn.Module):
-    """CLIP-Adapter on image features: ``normalize(alpha * MLP(f) + (1 - alpha) * f)``.
-
-    ``MLP(f) = ReLU(W2 ReLU(W1 f))`` with ``W1: d -> d / reduction`` (no biases), initialised
-    from ``generator`` (Kaiming-uniform, as ``nn.Linear``), never from the global RNG.
-    ``alpha == 0`` is the identity on unit vectors.
-    """
-
-    def __init__(self, dim: int, alpha: float, reduction: int, generator: torch.Generator):
-        super().__init__()
-        hidden = max(1, dim // reduction)
-        self.alpha = alpha
-        self.down = nn.utils.skip_init(nn.Linear, dim, hidden, bias=False)
-        self.up = nn.utils.skip_init(nn.Linear, hidden, dim, bias=False)
-        for layer in (self.down, self.up):
-            nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=generator)
-
-    def forward(self, features: torch.Tensor) -> torch.Tensor:
-        if self.alpha == 0:
-            return F.normalize(features, dim=-1)
-        residual = F.relu(self.up(F.relu(self.down(features))))
-        return F.normalize(self.alpha * residual + (1 - self.alpha) * features, dim=-1)
-
-    def trainable(self) -> list[nn.Parameter]:
-        """The weights the forward pass uses (none at ``alpha == 0``)."""
-        return list(self.parameters()) if self.alpha else []
 
 
 class PromptedAdapter(nn.Module):

@@ -41,13 +41,13 @@ import torch
 from torch.nn import functional as F
 
 from albench.learners.catalog import COOP, DUAL_PROMPT, LearnerInfo
-from albench.learners.coop import CoOpLearner, ResidualAdapter
+from albench.learners.coop import CoOpLearner, ImageSide
 from albench.learners.prompt_encoder import PromptTextEncoder
 
 
 def dual_logits(
     encoder: PromptTextEncoder,
-    adapter: ResidualAdapter,
+    adapter: ImageSide,
     features: torch.Tensor,
     logit_scale: float,
 ) -> tuple[torch.Tensor, torch.Tensor]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from albench import kernels
-from albench.learners.base import GradEmbedding
+from albench.capabilities import GRAD_EMBEDDING, GradEmbedding
 from albench.strategies.base import Selection, Strategy, StrategyContext
 from albench.strategies.ranking import n_picks
 
@@ -27,11 +27,11 @@ class Badge(Strategy):
         "Ash, Zhang, Krishnamurthy, Langford & Agarwal, Deep Batch Active Learning by "
         "Diverse, Uncertain Gradient Lower Bounds, ICLR 2020"
     )
-    needs = frozenset({"grad_embedding"})
+    needs = frozenset({GRAD_EMBEDDING})
 
     def select(self, ctx: StrategyContext, budget: int, rng: np.random.Generator) -> Selection:
         pool = ctx.unlabelled
-        embedding: GradEmbedding = ctx.get("grad_embedding")
+        embedding: GradEmbedding = ctx.get(GRAD_EMBEDDING)
         scale = np.asarray(embedding.scale)[pool]
         x = np.asarray(embedding.x)[pool]
         rows = np.asarray(kernels.kmeanspp_select(scale, x, n_picks(budget, pool.size), rng))

@@ -18,15 +18,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-#: capabilities a strategy may need; the runner checks them against the learner up front
-CAPABILITIES = (
-    "probabilities",  # learner.predict_proba on the pool
-    "image_features",  # cached backbone image features of the pool
-    "grad_embedding",  # last-layer gradient-embedding factors (BADGE)
-    "embed",  # the learner's own sample embedding (penultimate layer)
-    "text_embeddings",  # class text embeddings
-    "correctness_prob",  # learner's probability that its predicted label is correct
-)
+from albench.capabilities import IMAGE_FEATURES, PROBABILITIES
 
 
 @dataclass(frozen=True)
@@ -101,11 +93,11 @@ class StrategyContext:
         return out
 
     def has(self, capability: str) -> bool:
-        return capability == "image_features" or capability in self._providers
+        return capability == IMAGE_FEATURES or capability in self._providers
 
     def get(self, capability: str) -> Any:
         """The learner's output for ``capability`` on the whole pool (cached)."""
-        if capability == "image_features":
+        if capability == IMAGE_FEATURES:
             return self._features
         if capability not in self._cache:
             if capability not in self._providers:
@@ -115,7 +107,7 @@ class StrategyContext:
 
     def probabilities(self) -> np.ndarray:
         """(N, C) class probabilities of the current learner on the pool."""
-        return self.get("probabilities")
+        return self.get(PROBABILITIES)
 
 
 class Strategy:

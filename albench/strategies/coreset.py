@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from albench import kernels
+from albench.capabilities import IMAGE_FEATURES
 from albench.strategies.base import Selection, Strategy, StrategyContext
-from albench.strategies.clustering import unit_rows
 from albench.strategies.ranking import n_picks
 
 
@@ -26,12 +26,12 @@ class CoreSet(Strategy):
         "Sener & Savarese, Active Learning for Convolutional Neural Networks: "
         "A Core-Set Approach, ICLR 2018"
     )
-    needs = frozenset({"image_features"})
+    needs = frozenset({IMAGE_FEATURES})
 
     def select(self, ctx: StrategyContext, budget: int, rng: np.random.Generator) -> Selection:
         pool = ctx.unlabelled
         picked = kernels.greedy_k_center(
-            unit_rows(ctx.features),
+            kernels.unit_rows(ctx.features),
             ctx.labelled,
             n_picks(budget, pool.size),
             candidates=pool,

@@ -15,6 +15,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from albench.capabilities import CORRECTNESS_PROB, PROBABILITIES
 from albench.errors import InvalidSpecError
 from albench.strategies.base import Selection, Strategy, StrategyContext
 from albench.strategies.ranking import n_picks
@@ -73,7 +74,7 @@ class DualPrompt(Strategy):
         "Wang, Song & Xia, Explicit Uncertainty Modeling for Active CLIP Adaptation with "
         "Dual Prompt Tuning, arXiv:2602.04340 (2026)"
     )
-    needs: ClassVar[frozenset[str]] = frozenset({"probabilities", "correctness_prob"})
+    needs: ClassVar[frozenset[str]] = frozenset({PROBABILITIES, CORRECTNESS_PROB})
 
     def __init__(self, *, pseudo_per_class: int = 0, pseudo_threshold: float | None = None):
         if not isinstance(pseudo_per_class, int) or pseudo_per_class < 0:
@@ -94,7 +95,7 @@ class DualPrompt(Strategy):
     def select(self, ctx: StrategyContext, budget: int, rng: np.random.Generator) -> Selection:
         pool = ctx.unlabelled
         predicted = np.asarray(ctx.probabilities())[pool].argmax(axis=1)
-        u = np.asarray(ctx.get("correctness_prob"), dtype=np.float64)[pool]
+        u = np.asarray(ctx.get(CORRECTNESS_PROB), dtype=np.float64)[pool]
         picked = round_robin(predicted, u, n_picks(budget, pool.size))
         info = {"per_class": np.bincount(predicted[picked], minlength=ctx.n_classes).tolist()}
         if not self.pseudo_labelling:

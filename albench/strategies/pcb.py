@@ -16,6 +16,7 @@ from collections import deque
 
 import numpy as np
 
+from albench.capabilities import PROBABILITIES
 from albench.errors import InvalidSpecError
 from albench.strategies.base import Selection, Strategy, StrategyContext
 from albench.strategies.ranking import n_picks
@@ -30,7 +31,7 @@ class PCB(Strategy):
         "Bang, Ahn & Lee, Active Prompt Learning in Vision Language Models, CVPR 2024 "
         "(arXiv:2311.11178)"
     )
-    needs = frozenset({"probabilities"})
+    needs = frozenset({PROBABILITIES})
     wraps = True
 
     def __init__(self, base: Strategy, *, candidates: float | str = 4):

@@ -4,7 +4,7 @@
 of radius delta (here: cosine distance < delta on L2-normalised image features) covers the
 most samples not yet covered by the labelled set or earlier picks. Once everything is
 covered the remaining picks are uniform. The ball graph is sparse and built in row blocks
-(:mod:`albench.strategies.ball_graph`), never as a dense N x N matrix.
+(:mod:`albench.kernels.balls`), never as a dense N x N matrix.
 
 Default delta (paper sec. 4): the largest radius whose balls are pure for a fraction
 ``purity`` (0.95) of samples, purity judged on k-means pseudo-labels with one cluster per
@@ -13,14 +13,18 @@ class and estimated on ``purity_sample`` random query points against the whole p
 
 from __future__ import annotations
 
-import numpy as np
-from scipy import sparse
+from typing import TYPE_CHECKING
 
+import numpy as np
+
+from albench import kernels
+from albench.capabilities import IMAGE_FEATURES
 from albench.errors import InvalidSpecError
-from albench.strategies.ball_graph import ball_graph, impure_radius
 from albench.strategies.base import Selection, Strategy, StrategyContext
-from albench.strategies.clustering import kmeans_labels, unit_rows
 from albench.strategies.ranking import n_picks
+
+if TYPE_CHECKING:
+    from scipy import sparse
 
 #: delta stays this far inside the impure radius, so float32 rounding cannot put the
 #: nearest differently-labelled point inside the ball
@@ -35,7 +39,7 @@ class ProbCover(Strategy):
     reference = (
         "Yehuda, Dekel, Hacohen & Weinshall, Active Learning Through a Covering Lens, NeurIPS 2022"
     )
-    needs = frozenset({"image_features"})
+    needs = frozenset({IMAGE_FEATURES})
 
     def __init__(
         self,
@@ -58,19 +62,19 @@ class ProbCover(Strategy):
     def choose_delta(self, features: np.ndarray, n_classes: int) -> float:
         """Largest delta with ball purity >= ``purity`` on k-means pseudo-labels."""
         rng = np.random.default_rng(self.delta_seed)
-        pseudo = kmeans_labels(features, max(n_classes, 2), rng)
+        pseudo = kernels.kmeans_labels(features, max(n_classes, 2), rng)
         n_queries = min(self.purity_sample, features.shape[0])
         queries = rng.choice(features.shape[0], n_queries, replace=False)
-        radius = np.sort(impure_radius(features, pseudo, np.sort(queries)))
+        radius = np.sort(kernels.impure_radius(features, pseudo, np.sort(queries)))
         allowed_impure = int(np.floor((1.0 - self.purity) * radius.size))
         return float(min(radius[min(allowed_impure, radius.size - 1)] - ROUNDING_MARGIN, 2.0))
 
     def _graph(self, ctx: StrategyContext) -> tuple[float, sparse.csr_matrix]:
         """Ball graph of the pool, reused while the strategy sees the same feature array."""
         if self._graph_for is None or self._graph_for[0] is not ctx.features:
-            features = unit_rows(ctx.features)
+            features = kernels.unit_rows(ctx.features)
             delta = self.delta or self.choose_delta(features, ctx.n_classes)
-            self._graph_for = (ctx.features, delta, ball_graph(features, delta))
+            self._graph_for = (ctx.features, delta, kernels.ball_graph(features, delta))
         return self._graph_for[1], self._graph_for[2]
 
     def select(self, ctx: StrategyContext, budget: int, rng: np.random.Generator) -> Selection:

@@ -11,6 +11,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from albench.capabilities import PROBABILITIES
 from albench.strategies.base import Selection, Strategy, StrategyContext
 from albench.strategies.ranking import n_picks, top_k
 
@@ -19,7 +20,7 @@ class ScoredStrategy(Strategy):
     """Picks the unlabelled samples with the highest :meth:`score` of their probabilities."""
 
     category: ClassVar[str] = "uncertainty"
-    needs: ClassVar[frozenset[str]] = frozenset({"probabilities"})
+    needs: ClassVar[frozenset[str]] = frozenset({PROBABILITIES})
 
     def score(self, probabilities: np.ndarray) -> np.ndarray:
         """(n, C) probabilities -> (n,) informativeness; higher is queried first."""

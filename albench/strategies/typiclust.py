@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from albench import kernels
+from albench.capabilities import IMAGE_FEATURES
 from albench.strategies.base import Selection, Strategy, StrategyContext
-from albench.strategies.clustering import kmeans_labels, row_blocks
 from albench.strategies.ranking import n_picks
 
 
@@ -27,7 +28,7 @@ class TypiClust(Strategy):
         "Hacohen, Dekel & Weinshall, Active Learning on a Budget: Opposite Strategies "
         "Suit High and Low Budgets, ICML 2022"
     )
-    needs = frozenset({"image_features"})
+    needs = frozenset({IMAGE_FEATURES})
 
     def __init__(self, *, neighbours: int = 20, max_clusters: int = 500):
         self.neighbours = int(neighbours)
@@ -39,7 +40,7 @@ class TypiClust(Strategy):
             return Selection(indices=np.zeros(0, dtype=np.int64), scores=np.zeros(0))
         features = np.asarray(ctx.features, dtype=np.float32)
         n_clusters = min(ctx.labelled.size + k, self.max_clusters, ctx.n_pool)
-        clusters = kmeans_labels(features, n_clusters, rng)
+        clusters = kernels.kmeans_labels(features, n_clusters, rng)
         sizes = np.bincount(clusters, minlength=n_clusters)
         covered = np.bincount(clusters[ctx.labelled], minlength=n_clusters)
         unlabelled = np.zeros(ctx.n_pool, dtype=bool)
@@ -53,7 +54,7 @@ class TypiClust(Strategy):
             cluster = int(rank[left[rank] > 0][0])
             members = np.flatnonzero(clusters == cluster)
             if cluster not in typicality:
-                typicality[cluster] = member_typicality(features[members], self.neighbours)
+                typicality[cluster] = kernels.member_typicality(features[members], self.neighbours)
             open_members = unlabelled[members]
             best = int(np.argmax(np.where(open_members, typicality[cluster], -np.inf)))
             picks.append(members[best])
@@ -62,22 +63,3 @@ class TypiClust(Strategy):
             covered[cluster] += 1
             left[cluster] -= 1
         return Selection(indices=np.asarray(picks, dtype=np.int64), scores=np.asarray(scores))
-
-
-def member_typicality(x: np.ndarray, neighbours: int) -> np.ndarray:
-    """Inverse mean Euclidean distance of each row to its ``neighbours`` nearest other rows.
-
-    Computed in row blocks, so a large cluster never needs its full distance matrix.
-    """
-    k = min(neighbours, x.shape[0] - 1)
-    if k < 1:
-        return np.ones(x.shape[0])
-    x = x.astype(np.float64)
-    sq = (x * x).sum(axis=1)
-    out = np.empty(x.shape[0])
-    for start, stop in row_blocks(x.shape[0], x.shape[0]):
-        d2 = sq[start:stop, None] + sq[None, :] - 2.0 * x[start:stop] @ x.T
-        d2[np.arange(stop - start), np.arange(start, stop)] = np.inf
-        nearest = np.partition(d2, k - 1, axis=1)[:, :k]
-        out[start:stop] = 1.0 / (np.sqrt(np.maximum(nearest, 0.0)).mean(axis=1) + 1e-12)
-    return out

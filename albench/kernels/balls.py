@@ -1,8 +1,9 @@
 """Sparse neighbourhood graphs over cosine distance, built in row blocks.
 
-Memory is bounded by one block of similarities plus the edges kept (about 5 bytes per edge:
-int32 column index and int8 value), never N x N dense. The edge count is the sum of ball
-sizes, so it grows with delta: with label-pure balls it stays below N^2 / C.
+Memory is bounded by one block of similarities (:mod:`albench.kernels.blocks`) plus the
+edges kept (about 5 bytes per edge: int32 column index and int8 value), never N x N dense.
+The edge count is the sum of ball sizes, so it grows with delta: with label-pure balls it
+stays below N^2 / C.
 Rows must be L2-normalised, so cosine distance is ``1 - x_i . x_j``.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
-from albench.strategies.clustering import row_blocks
+from albench.kernels.blocks import row_blocks
 
 
 def ball_graph(features: np.ndarray, delta: float) -> sparse.csr_matrix:

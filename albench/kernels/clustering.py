@@ -1,24 +1,12 @@
-"""Feature helpers shared by the representativeness strategies (TypiClust, ProbCover)."""
+"""k-means cluster ids for the representativeness strategies (TypiClust, ProbCover's delta)."""
 
 from __future__ import annotations
-
-from collections.abc import Iterator
 
 import numpy as np
 from sklearn.cluster import KMeans, MiniBatchKMeans
 
-#: pairwise entries held at once by blockwise computations (float32): about 64 MiB
-BLOCK_ENTRIES = 1 << 24
-
 #: above this many clusters, mini-batch k-means (as TypiClust does for large budgets)
 MINIBATCH_ABOVE = 50
-
-
-def unit_rows(features: np.ndarray) -> np.ndarray:
-    """float32 copy with L2-normalised rows (zero rows stay zero)."""
-    x = np.asarray(features, dtype=np.float32)
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
-    return x / np.where(norms > 0, norms, 1.0)
 
 
 def kmeans_labels(features: np.ndarray, n_clusters: int, rng: np.random.Generator) -> np.ndarray:
@@ -34,10 +22,3 @@ def kmeans_labels(features: np.ndarray, n_clusters: int, rng: np.random.Generato
     else:
         model = KMeans(n_clusters=n_clusters, random_state=seed, n_init=3)
     return model.fit_predict(np.asarray(features, dtype=np.float64)).astype(np.int64)
-
-
-def row_blocks(n_rows: int, n_cols: int) -> Iterator[tuple[int, int]]:
-    """``(start, stop)`` row ranges whose block against ``n_cols`` columns fits the bound."""
-    step = max(1, BLOCK_ENTRIES // max(n_cols, 1))
-    for start in range(0, n_rows, step):
-        yield start, min(start + step, n_rows)

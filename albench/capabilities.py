@@ -1,0 +1,51 @@
+"""What a learner (or the runner) can hand to a strategy: the capability names and value types.
+
+A strategy declares the capabilities it ``needs``; a learner declares the ones it provides;
+the runner checks the two against each other before a run starts and serves each one lazily
+through :class:`~albench.strategies.base.StrategyContext`. This module is the one place
+both sides take the names from, so neither package imports the other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+#: (N, C) class probabilities of the learner on the pool (``learner.predict_proba``)
+PROBABILITIES = "probabilities"
+#: the pool's cached backbone image features, provided by the runner
+IMAGE_FEATURES = "image_features"
+#: last-layer gradient-embedding factors for BADGE, a :class:`GradEmbedding`
+GRAD_EMBEDDING = "grad_embedding"
+#: the learner's own sample embedding (the classifier's input)
+EMBED = "embed"
+#: (C, d) class text embeddings, provided by the runner
+TEXT_EMBEDDINGS = "text_embeddings"
+#: (N,) the learner's probability that its predicted label is correct (dual-prompt)
+CORRECTNESS_PROB = "correctness_prob"
+
+#: every capability a strategy may need
+CAPABILITIES = (
+    PROBABILITIES,
+    IMAGE_FEATURES,
+    GRAD_EMBEDDING,
+    EMBED,
+    TEXT_EMBEDDINGS,
+    CORRECTNESS_PROB,
+)
+#: what the runner itself provides, whatever the learner
+RUNNER_CAPABILITIES = frozenset({IMAGE_FEATURES, TEXT_EMBEDDINGS})
+
+
+@dataclass(frozen=True)
+class GradEmbedding:
+    """Factors of BADGE gradient embeddings: g_i = (p_i - onehot(argmax p_i)) (x) x_i.
+
+    ``scale``: (N, C) = p - onehot(argmax p); ``x``: (N, h) the last layer's input. The
+    N x (C*h) outer products are never materialised: ||g_i - g_j||^2 factorises into
+    ||a_i||^2 ||x_i||^2 + ||a_j||^2 ||x_j||^2 - 2 (a_i . a_j)(x_i . x_j).
+    """
+
+    scale: np.ndarray
+    x: np.ndarray
