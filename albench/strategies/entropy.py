@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import entr
 
 from albench.strategies.scored import ScoredStrategy
 
@@ -15,4 +14,6 @@ class Entropy(ScoredStrategy):
     reference = "Settles, Active Learning Literature Survey, 2009 (sec. 3.1, entropy sampling)"
 
     def score(self, probabilities: np.ndarray) -> np.ndarray:
+        from scipy.special import entr  # here, so that listing strategies stays instant
+
         return entr(probabilities.astype(np.float64)).sum(axis=1)
