@@ -27,7 +27,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--pdf", action="store_true", help="also write the PDF next to the HTML")
     parser.add_argument("--baseline", default="random", help="strategy to compare against")
     parser.add_argument("--alpha", type=float, default=0.05, help="significance level")
-    parser.add_argument("--metric", choices=METRICS, default="accuracy")
+    parser.add_argument(
+        "--metric", choices=METRICS, default="accuracy", help="what the curves and tests use"
+    )
     parser.add_argument(
         "--low-budget-fraction",
         type=float,

@@ -86,25 +86,32 @@ def parse_list(text: str, what: str) -> tuple[str, ...]:
 
 
 def read_sweep_file(path: str | Path) -> dict[str, Any]:
-    """The fields of a sweep file; InvalidSpecError (one line) for any problem with it."""
+    """The fields of a sweep file, each checked; InvalidSpecError (one line) for any problem,
+    even in a field a flag will override."""
     path = Path(path)
+    where = f"sweep file {str(path)!r}"
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as error:
-        raise InvalidSpecError(f"cannot read sweep file {str(path)!r}: {error.strerror}") from None
+        raise InvalidSpecError(f"cannot read {where}: {error.strerror}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise InvalidSpecError(f"sweep file {str(path)!r} is not valid TOML: {error}") from None
+        raise InvalidSpecError(f"{where} is not valid TOML: {error}") from None
     unknown = sorted(set(data) - {*FLAGS, "protocol"})
     if unknown:
         known = ", ".join(sorted({*FLAGS, "protocol"}))
-        raise InvalidSpecError(
-            f"sweep file {str(path)!r}: unknown key {unknown[0]!r}; known: {known}"
-        )
+        raise InvalidSpecError(f"{where}: unknown key {unknown[0]!r}; known: {known}")
     protocol = data.get("protocol", {})
     if not isinstance(protocol, Mapping) or set(protocol) - set(PROTOCOL_FIELDS):
-        raise InvalidSpecError(
-            f"sweep file {str(path)!r}: [protocol] takes {', '.join(PROTOCOL_FIELDS)}"
-        )
+        raise InvalidSpecError(f"{where}: [protocol] takes {', '.join(PROTOCOL_FIELDS)}")
+    if not isinstance(data.get("learner_options", {}), Mapping):
+        raise InvalidSpecError(f"{where}: learner_options is a table of key = value")
+    if not isinstance(data.get("name", ""), str):
+        raise InvalidSpecError(f"{where}: name is a string")
+    for key in ("datasets", "backbones", "learners", "strategies"):
+        if key in data:
+            data[key] = _as_list(data[key], f"{where}: {key}")
+    if "seeds" in data:
+        data["seeds"] = _as_seeds(data["seeds"])
     return data
 
 
@@ -119,26 +126,27 @@ def _as_list(value: Any, what: str) -> tuple[str, ...]:
 def _as_seeds(value: Any) -> tuple[int, ...]:
     if isinstance(value, list) and all(type(v) is int for v in value):
         return parse_seeds(",".join(map(str, value)))
-    return parse_seeds(value)
+    if isinstance(value, str | int) and not isinstance(value, bool):
+        return parse_seeds(str(value))
+    raise InvalidSpecError(f"seeds must be ranges like 0-4 or a list of integers, not {value!r}")
 
 
 def sweep_from_args(args: argparse.Namespace) -> SweepSpec:
     """The sweep of ``albench run``'s flags over its ``--config`` file, if any."""
     file = read_sweep_file(args.config) if args.config else {}
-    given = {
+    flags = {
         "datasets": args.dataset,
         "backbones": args.backbone,
         "learners": args.learner,
         "strategies": args.strategy,
-        "seeds": args.seeds,
-        "name": args.name,
     }
-    value = {key: given[key] if given[key] is not None else file.get(key) for key in given}
-    for key, default in DEFAULTS.items():
-        value[key] = default if value[key] is None else value[key]
-    for key in ("datasets", "strategies"):
-        if value[key] is None:
+    lists = {}
+    for key, text in flags.items():
+        given = parse_list(text, key) if text is not None else file.get(key)
+        if given is None and key not in DEFAULTS:
             raise InvalidSpecError(f"{FLAGS[key]} is required (or {key} in a --config file)")
+        lists[key] = given if given is not None else parse_list(DEFAULTS[key], key)
+    seeds = parse_seeds(args.seeds) if args.seeds is not None else file.get("seeds")
     protocol = dict(file.get("protocol", {}))
     protocol.update({k: getattr(args, k) for k in PROTOCOL_FIELDS if getattr(args, k) is not None})
     options = dict(file.get("learner_options", {}))
@@ -146,14 +154,11 @@ def sweep_from_args(args: argparse.Namespace) -> SweepSpec:
     if args.warm_start:
         options["warm_start"] = True
     return SweepSpec(
-        datasets=_as_list(value["datasets"], "datasets"),
-        backbones=_as_list(value["backbones"], "backbones"),
-        learners=_as_list(value["learners"], "learners"),
-        strategies=_as_list(value["strategies"], "strategies"),
-        seeds=_as_seeds(value["seeds"]),
+        **lists,
+        seeds=seeds if seeds is not None else parse_seeds(DEFAULTS["seeds"]),
         protocol=Protocol(**protocol),
         learner_options=options,
-        name=value["name"] or "",
+        name=args.name if args.name is not None else file.get("name", ""),
         data_root=args.data_root,
         download=args.download,
         device=args.device,

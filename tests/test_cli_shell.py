@@ -1,0 +1,175 @@
+"""The shell as an interface: complete listings, one-line errors before torch, nothing left
+behind, help for every flag, and sweep files that flags override."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from albench.cli import build_parser, main
+from albench.commands.sweep_options import sweep_from_args
+from albench.learners import learner_names
+from albench.strategies.registry import REGISTRY, load_plugins
+
+HEAVY = ("torch", "open_clip", "sklearn", "pandas")
+
+
+def _out(capsys, *argv: str) -> str:
+    assert main(list(argv)) == 0
+    return capsys.readouterr().out
+
+
+def test_a_piped_dataset_table_is_complete(capsys):
+    from albench.data.spec import load_specs
+
+    lines = _out(capsys, "datasets").splitlines()
+    header = re.split(r"\s{2,}", lines[0].strip())
+    assert header == ["name", "classes", "pool", "test", "available offline", "source"]
+    rows = [re.split(r"\s{2,}", line.strip()) for line in lines[1:]]
+    assert sorted(row[0] for row in rows) == sorted(load_specs())
+    assert all(len(row) == len(header) for row in rows)
+    assert "…" not in "".join(lines) and "fashion-mnist-mini" in {row[0] for row in rows}
+
+
+def test_strategies_as_json_list_every_registered_strategy_with_its_options(capsys):
+    load_plugins()
+    records = json.loads(_out(capsys, "strategies", "--format", "json"))
+    assert [r["name"] for r in records] == REGISTRY.names()
+    pcb = next(r for r in records if r["name"] == "pcb")
+    assert pcb["wraps"] is True and pcb["options"] == {"candidates": 4}
+    assert {"name", "category", "needs", "reference", "origin"} <= set(pcb)
+
+
+def test_learners_as_csv_have_one_row_per_option_with_its_default_and_help(capsys):
+    rows = list(csv.DictReader(io.StringIO(_out(capsys, "learners", "--format", "csv"))))
+    assert sorted({row["learner"] for row in rows}) == learner_names()
+    steps = next(r for r in rows if r["learner"] == "coop" and r["option"] == "steps")
+    assert (steps["default"], steps["expects"]) == ("200", "whole number >= 1")
+    assert all(row["help"] for row in rows)
+    dual = {row["provides"] for row in rows if row["learner"] == "dual-prompt"}
+    assert dual == {"correctness_prob, embed, grad_embedding, probabilities"}
+
+
+def test_backbones_as_json(capsys):
+    records = json.loads(_out(capsys, "backbones", "--format", "json"))
+    tiny = next(r for r in records if r["name"] == "tiny-clip")
+    assert tiny["embed_dim"] == 64 and tiny["available_offline"] is True
+
+
+def _run_in_fresh_process(tmp_path: Path, *argv: str) -> tuple[int, str, list[str]]:
+    """`albench run ARGV` in a new interpreter: exit status, stderr, heavy modules loaded."""
+    code = (
+        "import sys\nfrom albench.cli import main\nstatus = main(sys.argv[1:])\n"
+        f"loaded = [m for m in {HEAVY!r} if m in sys.modules]\n"
+        "print(','.join(loaded), file=sys.stdout)\nsys.exit(status)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, "run", *argv],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
+    return done.returncode, done.stderr, [m for m in done.stdout.strip().split(",") if m]
+
+
+BAD_VALUES = [
+    (["--strategy", "random,entropyy"], "did you mean 'entropy'"),
+    (["--strategy", "random", "--learner", "lineaar"], "did you mean 'linear'"),
+    (["--strategy", "random", "--dataset", "digitz"], "did you mean 'digits'"),
+    (["--strategy", "random", "--backbone", "tiny-clipp"], "did you mean 'tiny-clip'"),
+    (["--strategy", "random", "--learner-option", "weight_decay=1e-4x"], "weight_decay="),
+    (["--strategy", "random", "--learner-option", "steps=5"], "no learner of this sweep"),
+    (["--strategy", "random", "--learner", "coop(steps=0)"], "steps=0: expected"),
+    (["--strategy", "pcb(badge, candidates=x)"], "candidates"),
+    (["--strategy", "typiclust(neighbours=2.5)"], "neighbours=2.5"),
+    (["--strategy", "random", "--budget", "1/klass"], "k/class"),
+    (["--strategy", "random", "--initial", "kmeans"], "unknown initial policy"),
+    (["--strategy", "random", "--seeds", "4-1"], "bad seeds"),
+]
+
+
+@pytest.mark.parametrize(("argv", "message"), BAD_VALUES)
+def test_a_bad_value_is_one_line_exit_2_before_torch_and_leaves_the_folder_as_it_was(
+    tmp_path, argv, message
+):
+    out = tmp_path / "results"
+    (out / "runs").mkdir(parents=True)
+    (out / "runs" / "kept.parquet").write_bytes(b"finished run")
+    before = sorted((p.relative_to(out), p.read_bytes()) for p in out.rglob("*") if p.is_file())
+    argv = ["--dataset", "digits", "--backbone", "tiny-clip", *argv, "--out", str(out)]
+    status, err, loaded = _run_in_fresh_process(tmp_path, *argv)
+    assert status == 2 and err.count("\n") == 1 and err.startswith("albench: error: ")
+    assert message in err
+    assert loaded == []
+    after = sorted((p.relative_to(out), p.read_bytes()) for p in out.rglob("*") if p.is_file())
+    assert after == before and not (out / "sweeps").exists()
+
+
+def test_every_flag_of_every_command_has_help():
+    parser = build_parser()
+    commands = parser._subparsers._group_actions[0].choices
+    for name, command in commands.items():
+        for action in command._actions:
+            assert action.help, f"albench {name} {action.option_strings} has no help"
+
+
+def _sweep_of(tmp_path: Path, text: str, *flags: str):
+    path = tmp_path / "sweep.toml"
+    path.write_text(text)
+    return sweep_from_args(build_parser().parse_args(["run", f"--config={path}", *flags]))
+
+
+SWEEP_FILE = """
+datasets = ["digits"]
+learners = ["linear", "coop(steps=5)"]
+strategies = "random,pcb(badge, candidates=8)"
+seeds = [0, 2]
+learner_options = { warm_start = true }
+[protocol]
+rounds = 3
+budget = "2/class"
+"""
+
+
+def test_a_sweep_file_gives_the_fields_and_flags_override_them(tmp_path):
+    sweep = _sweep_of(tmp_path, SWEEP_FILE)
+    assert sweep.strategies == ("random", "pcb(badge, candidates=8)")
+    assert sweep.seeds == (0, 2) and sweep.backbones == ("offline-effnet-minilm",)
+    assert (sweep.protocol.rounds, sweep.protocol.budget) == (3, "2/class")
+    assert sweep.learner_specs() == [
+        ("linear", {"warm_start": True}),
+        ("coop", {"warm_start": True, "steps": 5}),
+    ]
+    flagged = _sweep_of(tmp_path, SWEEP_FILE, "--rounds=5", "--seeds=1", "--learner=linear")
+    assert (flagged.protocol.rounds, flagged.protocol.budget) == (5, "2/class")
+    assert flagged.seeds == (1,) and flagged.learners == ("linear",)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("datasets = [", "not valid TOML"),
+        ('dataset = ["digits"]', "unknown key 'dataset'"),
+        ('datasets = ["digits"]\n[protocol]\nround = 3', r"\[protocol\] takes"),
+        ('datasets = ["digits"]\nstrategies = [1]', "list of strings"),
+    ],
+)
+def test_bad_sweep_files_are_one_line_errors(tmp_path, capsys, text, message):
+    path = tmp_path / "sweep.toml"
+    path.write_text(text)
+    assert main(["run", f"--config={path}", "--strategy=random", "--out=/nonexistent/x"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and re.search(message, err)
+
+
+def test_a_missing_required_list_names_its_flag(capsys):
+    assert main(["run", "--dataset=digits"]) == 2
+    assert "--strategy is required" in capsys.readouterr().err
