@@ -43,7 +43,6 @@ provenance
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -57,6 +56,7 @@ import pyarrow.parquet as pq
 
 from albench.errors import ResultsError
 from albench.files import atomic_path
+from albench.specs import spec_digest
 
 _STR, _INT, _FLOAT = pa.string(), pa.int64(), pa.float64()
 
@@ -163,16 +163,6 @@ def write_run(out: Path, run_id: str, rows: pd.DataFrame, selections: dict[str, 
     return path
 
 
-def spec_digest(spec: dict[str, Any]) -> str:
-    """16 hex digits of the sha256 of ``spec``'s canonical JSON (sorted keys, no spaces).
-
-    The identity of a run (its run id) and of a sweep record: equal specs, equal digests,
-    whatever the key order they were built in.
-    """
-    canonical = json.dumps(spec, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
-
-
 def write_sweep(
     out: Path, spec: dict[str, Any], run_ids: Sequence[str], features: dict[str, list[str]]
 ) -> Path:
@@ -277,6 +267,18 @@ def load(paths: Path | str | Sequence[Path | str]) -> pd.DataFrame:
     frame = pa.concat_tables(tables).to_pandas()
     frame["labelled_per_class"] = frame["labelled_per_class"].map(lambda counts: counts.tolist())
     return frame
+
+
+def expand_hyperparameters(rows: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` with one column per learner hyper-parameter (``hp.<name>``), parsed from the
+    ``hyperparameters`` JSON, so that settings can be grouped and filtered like any column.
+
+    A setting a learner does not have is NaN on its rows.
+    """
+    settings = pd.DataFrame(
+        [json.loads(text) for text in rows["hyperparameters"]], index=rows.index
+    ).add_prefix("hp.")
+    return pd.concat([rows, settings], axis=1)
 
 
 def _read_checked(file: Path) -> pa.Table:

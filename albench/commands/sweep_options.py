@@ -131,35 +131,50 @@ def _as_seeds(value: Any) -> tuple[int, ...]:
     raise InvalidSpecError(f"seeds must be ranges like 0-4 or a list of integers, not {value!r}")
 
 
+def sweep_from_file(path: str | Path) -> SweepSpec:
+    """The sweep a sweep file describes (defaults for what it leaves out)."""
+    return build_sweep(read_sweep_file(path))
+
+
 def sweep_from_args(args: argparse.Namespace) -> SweepSpec:
     """The sweep of ``albench run``'s flags over its ``--config`` file, if any."""
-    file = read_sweep_file(args.config) if args.config else {}
+    fields = read_sweep_file(args.config) if args.config else {}
     flags = {
         "datasets": args.dataset,
         "backbones": args.backbone,
         "learners": args.learner,
         "strategies": args.strategy,
     }
-    lists = {}
-    for key, text in flags.items():
-        given = parse_list(text, key) if text is not None else file.get(key)
-        if given is None and key not in DEFAULTS:
-            raise InvalidSpecError(f"{FLAGS[key]} is required (or {key} in a --config file)")
-        lists[key] = given if given is not None else parse_list(DEFAULTS[key], key)
-    seeds = parse_seeds(args.seeds) if args.seeds is not None else file.get("seeds")
-    protocol = dict(file.get("protocol", {}))
-    protocol.update({k: getattr(args, k) for k in PROTOCOL_FIELDS if getattr(args, k) is not None})
-    options = dict(file.get("learner_options", {}))
+    fields.update({key: parse_list(text, key) for key, text in flags.items() if text is not None})
+    if args.seeds is not None:
+        fields["seeds"] = parse_seeds(args.seeds)
+    if args.name is not None:
+        fields["name"] = args.name
+    given = {k: getattr(args, k) for k in PROTOCOL_FIELDS if getattr(args, k) is not None}
+    fields["protocol"] = {**fields.get("protocol", {}), **given}
+    options = dict(fields.get("learner_options", {}))
     options.update(parse_pair(pair, "learner option") for pair in args.learner_option)
     if args.warm_start:
         options["warm_start"] = True
+    fields["learner_options"] = options
+    return build_sweep(fields, data_root=args.data_root, download=args.download, device=args.device)
+
+
+def build_sweep(fields: Mapping[str, Any], **where: Any) -> SweepSpec:
+    """A SweepSpec from checked sweep-file fields, with :data:`DEFAULTS` for what is missing;
+    ``where``: ``data_root``, ``download``, ``device``."""
+    for key in ("datasets", "strategies"):
+        if key not in fields:
+            raise InvalidSpecError(f"{FLAGS[key]} is required (or {key} in a --config file)")
+    lists = {
+        key: fields[key] if key in fields else parse_list(DEFAULTS[key], key)
+        for key in ("datasets", "backbones", "learners", "strategies")
+    }
     return SweepSpec(
         **lists,
-        seeds=seeds if seeds is not None else parse_seeds(DEFAULTS["seeds"]),
-        protocol=Protocol(**protocol),
-        learner_options=options,
-        name=args.name if args.name is not None else file.get("name", ""),
-        data_root=args.data_root,
-        download=args.download,
-        device=args.device,
+        seeds=fields["seeds"] if "seeds" in fields else parse_seeds(DEFAULTS["seeds"]),
+        protocol=Protocol(**fields.get("protocol", {})),
+        learner_options=fields.get("learner_options", {}),
+        name=fields.get("name", ""),
+        **where,
     )
