@@ -173,3 +173,32 @@ def test_bad_sweep_files_are_one_line_errors(tmp_path, capsys, text, message):
 def test_a_missing_required_list_names_its_flag(capsys):
     assert main(["run", "--dataset=digits"]) == 2
     assert "--strategy is required" in capsys.readouterr().err
+
+
+@pytest.mark.usefixtures("tiny_digits_cache")
+def test_a_linear_probe_and_a_prompt_learner_with_its_options_run_as_one_sweep(tmp_path, capsys):
+    from albench.results import expand_hyperparameters, load, read_sweeps
+
+    out = tmp_path / "results"
+    argv = ["run", "--dataset=digits", "--backbone=tiny-clip", "--seeds=0", "--rounds=1"]
+    learners = "--learner=linear,dual-prompt(steps=2, init='a photo of a')"
+    assert main([*argv, learners, "--strategy=random,entropy", f"--out={out}"]) == 0
+    rows = expand_hyperparameters(load(out))
+    assert sorted({(r.learner, r.strategy) for r in rows.itertuples()}) == [
+        ("dual-prompt", "entropy"),
+        ("dual-prompt", "random"),
+        ("linear", "entropy"),
+        ("linear", "random"),
+    ]
+    prompt = rows[rows["learner"] == "dual-prompt"]
+    assert (prompt["hp.steps"] == 2).all() and (prompt["hp.init"] == "a photo of a").all()
+    [record] = read_sweeps(out)
+    assert len(record["run_ids"]) == 4
+    # the old flag form names the same runs: nothing is recomputed
+    old = [
+        "--learner=dual-prompt",
+        "--learner-option=steps=2",
+        "--learner-option=init=a photo of a",
+    ]
+    assert main([*argv, *old, "--strategy=random,entropy", f"--out={out}"]) == 0
+    assert "0 runs computed, 2 already done" in capsys.readouterr().out
