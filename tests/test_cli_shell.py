@@ -29,7 +29,8 @@ def _out(capsys, *argv: str) -> str:
 def test_a_piped_dataset_table_is_complete(capsys):
     from albench.data.spec import load_specs
 
-    lines = _out(capsys, "datasets").splitlines()
+    title, *lines = _out(capsys, "datasets").splitlines()
+    assert title.startswith("albench datasets (data root ")
     header = re.split(r"\s{2,}", lines[0].strip())
     assert header == ["name", "classes", "pool", "test", "available offline", "source"]
     rows = [re.split(r"\s{2,}", line.strip()) for line in lines[1:]]

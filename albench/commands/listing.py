@@ -1,9 +1,11 @@
 """Listings for the shell: a table for people, complete JSON or CSV for programs.
 
 ``albench datasets | backbones | strategies | learners`` print one :class:`Listing` in the
-format asked for with ``--format``. A table on a terminal fits the window; a table sent to a
-pipe or a file is never cut (no ellipsis, every column, one line per row, columns at least
-two spaces apart), so ``albench datasets | grep fashion`` finds the full name. Colour is
+format asked for with ``--format``. A table (its title, then a header and one line per row)
+shows numbers with thousands separators and yes / no; on a terminal it fits the window,
+sent to a pipe or a file it is never cut (no ellipsis, every column, columns at least two
+spaces apart), so ``albench datasets | grep fashion`` finds the full name. JSON and CSV
+carry the plain values. Colour is
 used only on a terminal and never when ``NO_COLOR`` is set (rich honours both).
 """
 
@@ -73,6 +75,15 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+def _shown(value: Any) -> str:
+    """A table cell for people: 3,000 rather than 3000, yes / no, ? for unknown."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return "?" if value is None else _cell(value)
+
+
 def _table(listing: Listing, stream: TextIO) -> None:
     from rich import box
     from rich.console import Console
@@ -83,6 +94,7 @@ def _table(listing: Listing, stream: TextIO) -> None:
     console = Console(file=target, width=None if terminal else PIPE_WIDTH)
     table = Table(
         title=listing.title if terminal else None,
+        title_justify="left",
         box=box.SIMPLE_HEAD if terminal else None,
         pad_edge=False,
         padding=(0, 1) if terminal else (0, 2, 0, 0),
@@ -91,7 +103,8 @@ def _table(listing: Listing, stream: TextIO) -> None:
         wrap = {"overflow": "fold"} if terminal else {"no_wrap": True, "overflow": "ignore"}
         table.add_column(column.replace("_", " "), **wrap)
     for row in listing.rows:
-        table.add_row(*(_cell(value) for value in row))
+        table.add_row(*(_shown(value) for value in row))
     console.print(table, markup=False, highlight=False, crop=terminal, soft_wrap=not terminal)
     if not terminal:
+        stream.write(listing.title + "\n")
         stream.writelines(line.rstrip() + "\n" for line in target.getvalue().splitlines())
