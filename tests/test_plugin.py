@@ -76,7 +76,7 @@ def test_example_plugin_selects_and_wraps():
 
 def test_strategies_command_lists_the_plugin(capsys, monkeypatch):
     monkeypatch.setenv("COLUMNS", "200")
-    assert strategies_command.show(SimpleNamespace()) == 0
+    assert strategies_command.show(SimpleNamespace(format="table")) == 0
     out = capsys.readouterr().out
     assert "power-margin" in out and PLUGIN_DIST in out and "typiclust" in out
 
