@@ -31,16 +31,7 @@ LEARNERS = (
 )
 #: the feature-space baselines, and the dual-prompt method (its learner only: it needs the
 #: correctness probability, which the linear probe lacks, so that pair is left out)
-STRATEGIES = (
-    "random",
-    "entropy",
-    "margin",
-    "coreset",
-    "badge",
-    "pcb(badge)",
-    "typiclust",
-    "dual-prompt",
-)
+STRATEGIES = ("random", "entropy", "coreset", "badge", "pcb(badge)", "dual-prompt")
 
 
 def sweep_args() -> list[str]:

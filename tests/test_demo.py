@@ -49,5 +49,5 @@ def test_the_demo_sweep_file_gives_the_runs_of_the_demo_flags():
     flags = sweep_from_args(parse(demo.sweep_args()))
     file = sweep_from_args(parse(["run", f"--config={EXAMPLES / 'demo.toml'}"]))
     assert [run.run_id for run in file.runs()] == [run.run_id for run in flags.runs()]
-    assert len(flags.runs()) == (7 + 8) * 3
+    assert len(flags.runs()) == (5 + 6) * 3
     assert file.name == flags.name == "demo"
