@@ -174,15 +174,32 @@ def check_values(owner: str, options: Mapping[str, Any], specs: Mapping[str, Opt
 
 
 def signature_options(function: Callable[..., Any]) -> dict[str, OptionSpec]:
-    """Option specs of a constructor's keyword parameters, typed by its annotations."""
-    hints = typing.get_type_hints(function)
+    """Option specs of a constructor's keyword parameters (keyword-only ones, and those with
+    a default), typed by their annotations.
+
+    Annotations that cannot be resolved (a name imported only for type checkers in a
+    user's file) leave the option untyped rather than refusing the class.
+    """
+    try:
+        hints = typing.get_type_hints(function)
+    except (NameError, TypeError):
+        hints = {}
     specs = {}
-    for name, parameter in inspect.signature(function).parameters.items():
-        if parameter.kind is not inspect.Parameter.KEYWORD_ONLY:
-            continue
-        default = None if parameter.default is inspect.Parameter.empty else parameter.default
-        specs[name] = OptionSpec(default, types=_annotation_types(hints.get(name)))
+    for name, parameter in list(inspect.signature(function).parameters.items())[1:]:
+        has_default = parameter.default is not inspect.Parameter.empty
+        keyword = parameter.kind is inspect.Parameter.KEYWORD_ONLY or (
+            parameter.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD and has_default
+        )
+        if keyword:
+            default = parameter.default if has_default else None
+            specs[name] = OptionSpec(default, types=_annotation_types(hints.get(name)))
     return specs
+
+
+def accepts_any_keyword(function: Callable[..., Any]) -> bool:
+    """Whether ``function`` takes ``**kwargs`` (then its options cannot be listed)."""
+    parameters = inspect.signature(function).parameters.values()
+    return any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
 
 
 def _annotation_types(annotation: Any) -> tuple[type, ...]:

@@ -24,7 +24,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from albench.errors import AlbenchError, InvalidSpecError, UnknownNameError
-from albench.options import check_values, parse_call, signature_options, split_top_level
+from albench.options import (
+    accepts_any_keyword,
+    check_values,
+    parse_call,
+    signature_options,
+    split_top_level,
+)
 
 if TYPE_CHECKING:
     from albench.strategies.base import Strategy
@@ -167,7 +173,8 @@ def _instantiate(
         raise InvalidSpecError(f"{cls.name!r} wraps one strategy: write {cls.name}(<strategy>)")
     if not cls.wraps and bases:
         raise InvalidSpecError(f"{cls.name!r} does not wrap a strategy (in {spec!r})")
-    check_values(f"strategy {cls.name!r}", options, signature_options(cls.__init__))
+    if not accepts_any_keyword(cls.__init__):
+        check_values(f"strategy {cls.name!r}", options, signature_options(cls.__init__))
     try:
         return cls(*bases, **options)
     except TypeError as error:
