@@ -71,3 +71,24 @@ def test_values_are_checked_against_their_declared_types():
 def test_canonical_text_sorts_options():
     assert format_call("coop", {"steps": 5, "init": "a"}) == "coop(init='a', steps=5)"
     assert format_call("linear", {}) == "linear"
+
+
+def test_constructor_options_come_from_keyword_parameters_and_their_annotations():
+    from albench.options import accepts_any_keyword, signature_options
+
+    class Wrapper:
+        def __init__(self, base, k: int = 3, *, beta: float | None = None, tag="x"):
+            del base, k, beta, tag
+
+    specs = signature_options(Wrapper.__init__)
+    assert list(specs) == ["k", "beta", "tag"]
+    assert specs["k"].accepts(4) and not specs["k"].accepts(4.5)
+    assert specs["beta"].accepts(None) and specs["beta"].accepts(2)
+    assert specs["tag"].accepts("y") and not specs["tag"].accepts(3)  # typed by its default
+    assert not accepts_any_keyword(Wrapper.__init__)
+
+    class Open:
+        def __init__(self, **options: float):
+            del options
+
+    assert accepts_any_keyword(Open.__init__) and signature_options(Open.__init__) == {}
