@@ -1,4 +1,7 @@
-"""`albench datasets`: list the known datasets, their sizes and whether they load offline."""
+"""`albench datasets`: list the known datasets, their sizes and whether they load offline.
+
+`--verify NAME` decodes every image of one dataset and names each file that does not decode.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +24,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "datasets", help="list datasets and whether they load offline", description=__doc__
     )
     parser.add_argument("--data-root", type=Path, help="folder holding downloaded datasets")
+    parser.add_argument(
+        "--verify",
+        metavar="NAME",
+        help="decode every image of dataset NAME and list the files that cannot be read",
+    )
     parser.set_defaults(func=run)
 
 
@@ -37,6 +45,7 @@ def datasets_table(infos: Sequence[DatasetInfo], extra: ExtraColumns | None = No
     table.add_column("name", style="bold")
     for header in ("classes", "pool", "test"):
         table.add_column(header, justify="right")
+    table.add_column("on disk", justify="right")
     table.add_column("available offline")
     table.add_column("source")
     for header in extra:
@@ -47,11 +56,46 @@ def datasets_table(infos: Sequence[DatasetInfo], extra: ExtraColumns | None = No
             str(info.n_classes),
             _size(info.pool_size),
             _size(info.test_size),
-            "yes" if info.available else "no",
+            _found(info),
+            _availability(info),
             info.source,
             *(cell(info) for cell in extra.values()),
         )
     return table
+
+
+def _found(info: DatasetInfo) -> str:
+    """Pool / test images of the copy on disk, "-" when there is none."""
+    if info.pool_found is None or info.test_found is None:
+        return "-"
+    return f"{info.pool_found:,} / {info.test_found:,}"
+
+
+def _availability(info: DatasetInfo) -> str:
+    if info.available:
+        return "yes"
+    return "broken" if info.problem else "partial" if info.pool_found is not None else "no"
+
+
+def verify(name: str, data_root: Path | None) -> int:
+    """Print one line per unreadable image of ``name``; UnreadableImageError if any."""
+    from albench.data import get_dataset
+    from albench.data.verify import verify as decode_all
+    from albench.errors import UnreadableImageError
+
+    dataset = get_dataset(name, data_root=data_root, allow_partial=True)
+    unreadable, seconds = decode_all(dataset)
+    for item in unreadable:
+        print(item)
+    count = sum(len(dataset.split(which)) for which in ("pool", "test"))
+    per_thousand = seconds * 1000 / max(count, 1)
+    print(f"{name}: decoded {count:,} images in {seconds:.1f} s ({per_thousand:.2f} s per 1,000)")
+    if unreadable:
+        raise UnreadableImageError(
+            f"{len(unreadable)} unreadable image(s) in dataset {name!r}, listed above; replace "
+            "them, or pass --skip-unreadable to `albench features` / `albench run`"
+        )
+    return 0
 
 
 def run(args: argparse.Namespace, extra: ExtraColumns | None = None) -> int:
@@ -59,6 +103,12 @@ def run(args: argparse.Namespace, extra: ExtraColumns | None = None) -> int:
 
     from albench.data import dataset_infos, resolve_data_root
 
-    Console().print(datasets_table(dataset_infos(args.data_root), extra))
+    if args.verify:
+        return verify(args.verify, args.data_root)
+    infos = dataset_infos(args.data_root)
+    Console().print(datasets_table(infos, extra))
+    for info in infos:
+        if info.problem:
+            print(f"{info.name}: {info.problem}")
     print(f"data root: {resolve_data_root(args.data_root)}")
     return 0

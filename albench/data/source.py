@@ -19,11 +19,13 @@ SOURCE_KINDS: dict[str, type[Source]] = {}
 
 @dataclass(frozen=True)
 class Loaded:
-    """What a source produced: the two splits and, if the data names them, class names."""
+    """What a source produced: the two splits, class names if the data names them, and
+    notes on how the splits were made when the data did not ship them."""
 
     pool: ImageSplit
     test: ImageSplit
     class_names: tuple[str, ...] | None = None
+    notes: tuple[str, ...] = ()
 
 
 class Source(ABC):
