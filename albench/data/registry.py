@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 # imported for their Source registrations
-from albench.data import embedded, folder, idx, torchvision_sets  # noqa: F401
+from albench.data import coop_rules, embedded, folder, idx, torchvision_sets  # noqa: F401
 from albench.data.completeness import check_complete, found_sizes
 from albench.data.dataset import Dataset, DatasetInfo
 from albench.data.paths import resolve_data_root

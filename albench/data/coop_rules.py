@@ -1,0 +1,244 @@
+"""CoOp's splits rebuilt from a dataset's own annotations, for copies without a split file.
+
+CoOp (Zhou et al., "Learning to Prompt for Vision-Language Models", IJCV 2022; code:
+github.com/KaiyangZhou/CoOp, ``datasets/*.py``) derives the splits of several datasets from
+the annotations that ship with them and saves the result as ``split_zhou_<Name>.json``:
+
+- FGVC-Aircraft: ``images_variant_{train,val,test}.txt`` are the splits (no file is saved);
+- Oxford Pets, Stanford Cars, SUN397, UCF101: the official train(val) and test lists, then
+  ``split_trainval`` moves ``round(0.2 * n)`` images of each class (``random.shuffle`` of the
+  class's indices, classes in order of first appearance) to ``val``; the pool is the rest.
+
+A source of kind ``coop-rule`` reads the annotations named by its ``rule`` and applies the
+same steps. The shuffle is drawn from ``random.Random(seed)`` (option ``seed``, default 1:
+the first of CoOp's seeds, whose run writes the split file); sizes and the test split are
+CoOp's, the pool is a draw of CoOp's rule that may differ from the published file, and the
+dataset records that it was built this way.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from albench.data.source import Loaded, Source
+from albench.data.splits import FileSplit
+from albench.errors import DataNotFoundError, InvalidSpecError
+
+#: (path relative to the image folder, label, CoOp's class name)
+Row = tuple[str, int, str]
+VAL_FRACTION = 0.2
+DEFAULT_SEED = 1
+
+
+def split_trainval(rows: list[Row], rng: random.Random) -> tuple[list[Row], list[Row]]:
+    """CoOp's ``OxfordPets.split_trainval`` with ``p_val=0.2``: (train, val)."""
+    by_label: dict[int, list[int]] = {}
+    for index, row in enumerate(rows):
+        by_label.setdefault(row[1], []).append(index)
+    train: list[Row] = []
+    val: list[Row] = []
+    for indices in by_label.values():
+        n_val = round(len(indices) * VAL_FRACTION)
+        rng.shuffle(indices)
+        val += [rows[i] for i in indices[:n_val]]
+        train += [rows[i] for i in indices[n_val:]]
+    return train, val
+
+
+def _lines(path: Path) -> list[str]:
+    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _pets(folder: Path) -> tuple[list[Row], list[Row]]:
+    """``annotations/{trainval,test}.txt``: ``<image> <class id> <species> <breed id>``."""
+
+    def read(name: str) -> list[Row]:
+        rows = []
+        for line in _lines(folder / "annotations" / name):
+            image, label = line.split(" ")[:2]
+            rows.append((f"{image}.jpg", int(label) - 1, image.rsplit("_", 1)[0].lower()))
+        return rows
+
+    return read("trainval.txt"), read("test.txt")
+
+
+def _aircraft(folder: Path) -> tuple[list[Row], list[Row]]:
+    """``variants.txt`` (label order) and ``images_variant_<split>.txt``: ``<id> <variant>``."""
+    labels = {name: label for label, name in enumerate(_lines(folder / "variants.txt"))}
+
+    def read(split: str) -> list[Row]:
+        rows = []
+        for line in _lines(folder / f"images_variant_{split}.txt"):
+            image, variant = line.split(" ", 1)
+            rows.append((f"{image}.jpg", labels[variant], variant))
+        return rows
+
+    return read("train"), read("test")
+
+
+def _sun397(folder: Path) -> tuple[list[Row], list[Row]]:
+    """``ClassName.txt`` (``/a/abbey``) and ``{Training,Testing}_01.txt`` (``/a/abbey/x.jpg``);
+    CoOp names a class by its path parts after the letter, reversed (``outdoor apartment``)."""
+    classes = [line[1:] for line in _lines(folder / "ClassName.txt")]
+    labels = {name: label for label, name in enumerate(classes)}
+
+    def read(name: str) -> list[Row]:
+        rows = []
+        for line in _lines(folder / name):
+            image = line[1:]
+            directory = image.rsplit("/", 1)[0]
+            readable = " ".join(directory.split("/")[1:][::-1])
+            rows.append((image, labels[directory], readable))
+        return rows
+
+    return read("Training_01.txt"), read("Testing_01.txt")
+
+
+def _ucf101(folder: Path) -> tuple[list[Row], list[Row]]:
+    """``ucfTrainTestlist/classInd.txt`` and ``{train,test}list01.txt``; CoOp's middle frames
+    are ``<Action_Words>/<video>.jpg``."""
+    lists = folder / "ucfTrainTestlist"
+    labels = {}
+    for line in _lines(lists / "classInd.txt"):
+        number, action = line.split(" ")
+        labels[action] = int(number) - 1
+
+    def read(name: str) -> list[Row]:
+        rows = []
+        for line in _lines(lists / name):
+            action, video = line.split(" ")[0].split("/")
+            renamed = "_".join(re.findall("[A-Z][^A-Z]*", action))
+            rows.append((f"{renamed}/{video.replace('.avi', '.jpg')}", labels[action], renamed))
+        return rows
+
+    return read("trainlist01.txt"), read("testlist01.txt")
+
+
+def _stanford_cars(folder: Path) -> tuple[list[Row], list[Row]]:
+    """``devkit/cars_train_annos.mat``, ``cars_test_annos_withlabels.mat`` and
+    ``devkit/cars_meta.mat``; CoOp puts a class name's year first."""
+    from scipy.io import loadmat
+
+    meta = loadmat(folder / "devkit" / "cars_meta.mat")["class_names"][0]
+    names = [str(entry[0]) for entry in meta]
+
+    def read(images: str, annotations: Path) -> list[Row]:
+        rows = []
+        for entry in loadmat(annotations)["annotations"][0]:
+            label = int(entry["class"][0, 0]) - 1
+            *model, year = names[label].split(" ")
+            rows.append((f"{images}/{entry['fname'][0]}", label, " ".join([year, *model])))
+        return rows
+
+    return (
+        read("cars_train", folder / "devkit" / "cars_train_annos.mat"),
+        read("cars_test", folder / "cars_test_annos_withlabels.mat"),
+    )
+
+
+@dataclass(frozen=True)
+class Rule:
+    """How CoOp reads one dataset's annotations: the files that must be there, the image
+    folder (relative to the dataset folder), the reader, and whether ``split_trainval``
+    applies to its first list."""
+
+    needs: tuple[str, ...]
+    image_dir: str
+    read: Callable[[Path], tuple[list[Row], list[Row]]]
+    split_val: bool = True
+
+
+RULES: dict[str, Rule] = {
+    "oxford_pets": Rule(("annotations/trainval.txt", "annotations/test.txt"), "images", _pets),
+    "fgvc_aircraft": Rule(
+        ("variants.txt", "images_variant_train.txt", "images_variant_test.txt"),
+        "images",
+        _aircraft,
+        split_val=False,
+    ),
+    "sun397": Rule(("ClassName.txt", "Training_01.txt", "Testing_01.txt"), "SUN397", _sun397),
+    "ucf101": Rule(
+        tuple(f"ucfTrainTestlist/{name}.txt" for name in ("classInd", "trainlist01", "testlist01")),
+        "UCF-101-midframes",
+        _ucf101,
+    ),
+    "stanford_cars": Rule(
+        ("devkit/cars_meta.mat", "devkit/cars_train_annos.mat", "cars_test_annos_withlabels.mat"),
+        ".",
+        _stanford_cars,
+    ),
+}
+
+
+class CoopRuleSource(Source):
+    """CoOp's split of ``dir`` rebuilt from its annotations by rule ``rule`` (module doc)."""
+
+    kind = "coop-rule"
+
+    @property
+    def directory(self) -> Path:
+        return self.path(self.options["dir"])
+
+    @property
+    def rule(self) -> Rule:
+        return RULES[self.options["rule"]]
+
+    @property
+    def label(self) -> str:
+        return "annotations, CoOp's split rule"
+
+    def available(self) -> bool:
+        rule = self.rule
+        files = all((self.directory / name).is_file() for name in rule.needs)
+        return files and (self.directory / rule.image_dir).is_dir()
+
+    def hint(self) -> str:
+        needed = ", ".join(self.rule.needs)
+        images = self.directory / self.rule.image_dir
+        how = "built from them by CoOp's rule" if self.rule.split_val else "read from them"
+        return (
+            f"CoOp layout without a split file: {needed} in {self.directory} with the images in "
+            f"{images} (the split is {how})"
+        )
+
+    def load(self, download: bool = False) -> Loaded:
+        if not self.available():
+            raise DataNotFoundError(f"dataset {self.dataset!r}: {self.hint()}")
+        rule = self.rule
+        try:
+            pool, test = rule.read(self.directory)
+        except (KeyError, ValueError, IndexError) as error:
+            raise InvalidSpecError(f"{self.directory}: unreadable annotations ({error})") from None
+        note = "split read from the annotations, as CoOp does"
+        if rule.split_val:
+            seed = int(self.options.get("seed", DEFAULT_SEED))
+            pool, _ = split_trainval(pool, random.Random(seed))
+            note = f"split built from the annotations by CoOp's rule (random.Random({seed}))"
+        return Loaded(
+            *(rows_split(self.directory / rule.image_dir, rows) for rows in (pool, test)),
+            class_names=names_by_label(pool + test, self.directory),
+            notes=(note,),
+        )
+
+
+def rows_split(root: Path, rows: list) -> FileSplit:
+    """The file split of CoOp rows ``(path relative to root, label, name)``, in row order."""
+    return FileSplit(root, [row[0] for row in rows], np.asarray([int(row[1]) for row in rows]))
+
+
+def names_by_label(rows: list, where: Path) -> tuple[str, ...]:
+    """Class names by label from CoOp rows ``(path, label, name)``; CoOp writes underscores
+    where prompts need spaces."""
+    names: dict[int, str] = {}
+    for _, label, name in rows:
+        if names.setdefault(int(label), name) != name:
+            raise InvalidSpecError(f"{where}: label {label} has two class names")
+    if sorted(names) != list(range(len(names))):
+        raise InvalidSpecError(f"{where}: labels are not 0..{len(names) - 1}")
+    return tuple(names[label].replace("_", " ") for label in range(len(names)))
