@@ -1,8 +1,10 @@
-"""Dataset lookup by name: specs in ``datasets/specs`` plus ``imagefolder:PATH``."""
+"""Dataset lookup by name: specs in ``datasets/specs`` plus ``imagefolder:PATH`` and
+``hf:PATH`` (a Hugging Face ``datasets`` folder or Parquet files)."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -10,6 +12,8 @@ from pathlib import Path
 from albench.data import coop_rules, embedded, folder, idx, torchvision_sets  # noqa: F401
 from albench.data.completeness import check_complete, found_sizes
 from albench.data.dataset import Dataset, DatasetInfo
+from albench.data.hf import PREFIX as HF_PREFIX
+from albench.data.hf import load_hf
 from albench.data.paths import resolve_data_root
 from albench.data.source import Loaded, Source, make_source
 from albench.data.spec import (
@@ -100,6 +104,17 @@ def _load_source(spec: DatasetSpec, source: Source, download: bool = False) -> D
     )
 
 
+def _from_hf(name: str, data_root: Path) -> Dataset:
+    pool, test, names = load_hf(name)
+    return Dataset(
+        name,
+        names,
+        template_sets()[IMAGEFOLDER_TEMPLATES],
+        {"pool": pool, "test": test},
+        source="Hugging Face datasets",
+    )
+
+
 def _from_folder(name: str, data_root: Path) -> Dataset:
     path = Path(name.removeprefix(IMAGEFOLDER_PREFIX)).expanduser()
     source = make_source(name, {"kind": "folder", "dir": str(path.resolve())}, data_root)
@@ -113,6 +128,18 @@ def _from_folder(name: str, data_root: Path) -> Dataset:
         {"pool": loaded.pool, "test": loaded.test},
         source=source.label,
     )
+
+
+#: name prefixes of datasets given by a path rather than a spec, and their loaders
+PATH_DATASETS: dict[str, Callable[[str, Path], Dataset]] = {
+    IMAGEFOLDER_PREFIX: _from_folder,
+    HF_PREFIX: _from_hf,
+}
+
+
+def is_dataset_name(name: str) -> bool:
+    """Whether ``name`` is a spec name or a path dataset (``imagefolder:``, ``hf:``)."""
+    return name in load_specs() or name.startswith(tuple(PATH_DATASETS))
 
 
 def get_dataset(
@@ -133,8 +160,9 @@ def get_dataset(
     Both are recorded in ``Dataset.notes``.
     """
     root = resolve_data_root(data_root)
-    if name.startswith(IMAGEFOLDER_PREFIX):
-        dataset = _from_folder(name, root)
+    prefix = next((p for p in PATH_DATASETS if name.startswith(p)), None)
+    if prefix is not None:
+        dataset = PATH_DATASETS[prefix](name, root)
     else:
         dataset = _from_spec(_spec(name), root, download)
     dataset = check_complete(dataset, allow_partial=allow_partial)
