@@ -182,10 +182,6 @@ class CoopRuleSource(Source):
     kind = "coop-rule"
 
     @property
-    def directory(self) -> Path:
-        return self.path(self.options["dir"])
-
-    @property
     def rule(self) -> Rule:
         return RULES[self.options["rule"]]
 

@@ -88,10 +88,6 @@ class FolderSource(Source):
     kind = "folder"
 
     @property
-    def directory(self) -> Path:
-        return self.path(self.options["dir"])
-
-    @property
     def label(self) -> str:
         return "image folder"
 
@@ -143,10 +139,6 @@ class CoopSplitSource(Source):
     """CoOp's ``split_zhou_<Name>.json`` in ``dir``, images under ``dir/image_dir``."""
 
     kind = "coop-split"
-
-    @property
-    def directory(self) -> Path:
-        return self.path(self.options["dir"])
 
     @property
     def split_file(self) -> Path:

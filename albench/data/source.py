@@ -47,6 +47,11 @@ class Source(ABC):
         return self.data_root / Path(relative).expanduser()
 
     @property
+    def directory(self) -> Path:
+        """The folder named by option ``dir``, under the data root unless absolute."""
+        return self.path(self.options["dir"])
+
+    @property
     def sizes(self) -> tuple[int | None, int | None]:
         """(pool, test) sizes the spec states for this source, None where unknown."""
         pool, test = self.options.get("sizes", (None, None))
