@@ -168,3 +168,14 @@ def test_verify_names_every_unreadable_file(tmp_path, capsys):
     truncated.unlink()
     write_png(truncated, 2)
     assert main(["datasets", "--verify", f"imagefolder:{root}"]) == 0
+
+
+def test_run_refuses_a_partial_copy_before_any_work(tmp_path, capsys):
+    eurosat_copy(tmp_path, present=25)
+    argv = ["run", "--strategy", "random", "--dataset", "eurosat", "--backbone", "tiny-clip"]
+    argv += ["--learner", "zero-shot", "--seeds", "0", "--rounds", "1"]
+    status = main([*argv, "--data-root", str(tmp_path), "--out", str(tmp_path / "results")])
+    assert status == 2
+    error = capsys.readouterr().err.splitlines()[-1]
+    assert error.startswith("albench: error: dataset 'eurosat' (CoOp split) is a partial copy")
+    assert not (tmp_path / "results" / "runs").exists()

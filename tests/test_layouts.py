@@ -22,6 +22,7 @@ import torch
 from PIL import Image
 from scipy.io import savemat
 
+from albench.cli import main
 from albench.data import get_dataset
 from albench.data.coop_rules import split_trainval
 from albench.data.spec import load_specs, resolve_class_names
@@ -404,3 +405,10 @@ def test_missing_layouts_name_both_folders_and_where_the_split_file_comes_from(t
         f"github.com/KaiyangZhou/CoOp/blob/main/DATASETS.md) with the images in {tmp_path}/"
         "eurosat/2750; torchvision's EuroSAT download makes the same eurosat/2750 folder"
     )
+
+
+def test_a_missing_layout_exits_2_in_one_line(tmp_path, capsys):
+    assert main(["datasets", "--verify", "ucf101", "--data-root", str(tmp_path)]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "split_zhou_UCF101.json (linked from CoOp's" in error
+    assert f"ucfTrainTestlist/testlist01.txt in {tmp_path}/ucf101" in error
