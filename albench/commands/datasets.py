@@ -84,6 +84,8 @@ def verify(name: str, data_root: Path | None) -> int:
     from albench.errors import UnreadableImageError
 
     dataset = get_dataset(name, data_root=data_root, allow_partial=True)
+    for note in dataset.notes:
+        print(f"note: {note}")
     unreadable, seconds = decode_all(dataset)
     for item in unreadable:
         print(item)
