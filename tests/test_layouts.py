@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import pickle
 import random
 import re
 from collections.abc import Callable
@@ -148,6 +149,18 @@ def cars_devkit(folder: Path) -> None:
         savemat(annotation_file, {"annotations": records})
 
 
+def flowers_labels(folder: Path, per_class: int = 10) -> None:
+    """Flowers-102's ``imagelabels.mat`` (1-based label of ``jpg/image_<n>.jpg``, classes
+    interleaved as in the real file) and CoOp's ``cat_to_name.json``."""
+    classes = names("flowers102")
+    labels = [label for _ in range(per_class) for label in range(len(classes))]
+    for n, label in enumerate(labels):
+        png(folder / "jpg" / f"image_{n + 1:05d}.jpg", label)
+    savemat(folder / "imagelabels.mat", {"labels": np.array([labels]) + 1})
+    names_file = {str(label + 1): name for label, name in enumerate(classes)}
+    (folder / "cat_to_name.json").write_text(json.dumps(names_file))
+
+
 # --- torchvision layouts --------------------------------------------------------------------
 
 
@@ -281,6 +294,14 @@ LAYOUTS = [
         102,
     ),
     layout(
+        "flowers102",
+        "coop-annotations",
+        under("oxford_flowers", flowers_labels),
+        RULE,
+        102 * 5,
+        102 * 3,
+    ),
+    layout(
         "food101",
         "coop",
         split_file("food101", "food-101", "images", "Food101"),
@@ -412,3 +433,43 @@ def test_a_missing_layout_exits_2_in_one_line(tmp_path, capsys):
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and "split_zhou_UCF101.json (linked from CoOp's" in error
     assert f"ucfTrainTestlist/testlist01.txt in {tmp_path}/ucf101" in error
+
+
+def torchvision_flowers(root: Path) -> None:
+    folder = root / "flowers-102"
+    flowers_labels(folder, per_class=2)
+    ids = np.arange(1, 2 * 102 + 1)
+    savemat(folder / "setid.mat", {"trnid": ids[:102], "valid": ids[:0], "tstid": ids[102:]})
+
+
+def torchvision_cifar10(root: Path) -> None:
+    folder = root / "cifar-10-batches-py"
+    folder.mkdir()
+    for name, offset in [(f"data_batch_{k}", k) for k in range(1, 6)] + [("test_batch", 0)]:
+        data = np.zeros((10, 3 * 32 * 32), dtype=np.uint8)
+        data[:, 0] = np.arange(10)  # red channel of pixel (0, 0)
+        batch = {"data": data, "labels": list(range(10)), "offset": offset}
+        (folder / name).write_bytes(pickle.dumps(batch))
+    (folder / "batches.meta").write_bytes(pickle.dumps({"label_names": names("cifar10")}))
+
+
+@pytest.mark.parametrize(
+    ("name", "build", "module", "sizes"),
+    [
+        ("flowers102", torchvision_flowers, "flowers102", (102, 102)),
+        ("cifar10", torchvision_cifar10, "cifar", (50, 10)),
+    ],
+)
+def test_checksummed_torchvision_layouts_load(tmp_path, monkeypatch, name, build, module, sizes):
+    """torchvision checks these files against the md5 of the full published ones, which a
+    small copy cannot match; with that check passed, the layout loads with its labels."""
+    build(tmp_path)
+    monkeypatch.setattr(f"torchvision.datasets.{module}.check_integrity", lambda *a, **k: True)
+    dataset = get_dataset(name, data_root=tmp_path, allow_partial=True)
+    assert dataset.source.startswith("torchvision ")
+    pool, test = dataset.split("pool"), dataset.split("test")
+    assert (len(pool), len(test)) == sizes
+    for split in (pool, test):
+        for index in (0, len(split) - 1):
+            image, label = split[index]
+            assert image.getpixel((0, 0))[0] == label % 256

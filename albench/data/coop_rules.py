@@ -7,7 +7,9 @@ the annotations that ship with them and saves the result as ``split_zhou_<Name>.
 - FGVC-Aircraft: ``images_variant_{train,val,test}.txt`` are the splits (no file is saved);
 - Oxford Pets, Stanford Cars, SUN397, UCF101: the official train(val) and test lists, then
   ``split_trainval`` moves ``round(0.2 * n)`` images of each class (``random.shuffle`` of the
-  class's indices, classes in order of first appearance) to ``val``; the pool is the rest.
+  class's indices, classes in order of first appearance) to ``val``; the pool is the rest;
+- Flowers-102: ``imagelabels.mat``, each class shuffled and cut 50 % train, 20 % val, the
+  rest test (``round``, as CoOp's ``OxfordFlowers.read_data``).
 
 A source of kind ``coop-rule`` reads the annotations named by its ``rule`` and applies the
 same steps. The shuffle is drawn from ``random.Random(seed)`` (option ``seed``, default 1:
@@ -18,6 +20,7 @@ dataset records that it was built this way.
 
 from __future__ import annotations
 
+import json
 import random
 import re
 from collections.abc import Callable
@@ -49,6 +52,22 @@ def split_trainval(rows: list[Row], rng: random.Random) -> tuple[list[Row], list
         val += [rows[i] for i in indices[:n_val]]
         train += [rows[i] for i in indices[n_val:]]
     return train, val
+
+
+def split_thirds(rows: list[Row], rng: random.Random) -> tuple[list[Row], list[Row]]:
+    """CoOp's ``OxfordFlowers.read_data`` split: per class (in order of first appearance),
+    shuffled, ``round(0.5 n)`` train, ``round(0.2 n)`` val, the rest test: (train, test)."""
+    by_label: dict[int, list[Row]] = {}
+    for row in rows:
+        by_label.setdefault(row[1], []).append(row)
+    train: list[Row] = []
+    test: list[Row] = []
+    for members in by_label.values():
+        rng.shuffle(members)
+        n_train, n_val = round(len(members) * 0.5), round(len(members) * VAL_FRACTION)
+        train += members[:n_train]
+        test += members[n_train + n_val :]
+    return train, test
 
 
 def _lines(path: Path) -> list[str]:
@@ -142,16 +161,49 @@ def _stanford_cars(folder: Path) -> tuple[list[Row], list[Row]]:
     )
 
 
+def _flowers(folder: Path) -> tuple[list[Row], list[Row]]:
+    """``imagelabels.mat`` (label of ``image_<n>.jpg``, 1-based) and ``cat_to_name.json``;
+    every image comes back in the first list, for :func:`split_thirds`."""
+    from scipy.io import loadmat
+
+    names = json.loads((folder / "cat_to_name.json").read_text(encoding="utf-8"))
+    labels = loadmat(folder / "imagelabels.mat")["labels"][0]
+    rows = [
+        (f"image_{n + 1:05d}.jpg", int(y) - 1, names[str(int(y))]) for n, y in enumerate(labels)
+    ]
+    return rows, []
+
+
+Lists = tuple[list[Row], list[Row]]
+
+
+def _as_read(lists: Lists, rng: random.Random) -> Lists:
+    return lists
+
+
+def _trainval(lists: Lists, rng: random.Random) -> Lists:
+    trainval, test = lists
+    return split_trainval(trainval, rng)[0], test
+
+
+def _thirds(lists: Lists, rng: random.Random) -> Lists:
+    return split_thirds(lists[0], rng)
+
+
 @dataclass(frozen=True)
 class Rule:
     """How CoOp reads one dataset's annotations: the files that must be there, the image
-    folder (relative to the dataset folder), the reader, and whether ``split_trainval``
-    applies to its first list."""
+    folder (relative to the dataset folder), the reader, and how the lists it reads become
+    the (pool, test) split."""
 
     needs: tuple[str, ...]
     image_dir: str
-    read: Callable[[Path], tuple[list[Row], list[Row]]]
-    split_val: bool = True
+    read: Callable[[Path], Lists]
+    split: Callable[[Lists, random.Random], Lists] = _trainval
+
+    @property
+    def random(self) -> bool:
+        return self.split is not _as_read
 
 
 RULES: dict[str, Rule] = {
@@ -160,8 +212,9 @@ RULES: dict[str, Rule] = {
         ("variants.txt", "images_variant_train.txt", "images_variant_test.txt"),
         "images",
         _aircraft,
-        split_val=False,
+        split=_as_read,
     ),
+    "oxford_flowers": Rule(("imagelabels.mat", "cat_to_name.json"), "jpg", _flowers, split=_thirds),
     "sun397": Rule(("ClassName.txt", "Training_01.txt", "Testing_01.txt"), "SUN397", _sun397),
     "ucf101": Rule(
         tuple(f"ucfTrainTestlist/{name}.txt" for name in ("classInd", "trainlist01", "testlist01")),
@@ -197,7 +250,7 @@ class CoopRuleSource(Source):
     def hint(self) -> str:
         needed = ", ".join(self.rule.needs)
         images = self.directory / self.rule.image_dir
-        how = "built from them by CoOp's rule" if self.rule.split_val else "read from them"
+        how = "built from them by CoOp's rule" if self.rule.random else "read from them"
         return (
             f"CoOp layout without a split file: {needed} in {self.directory} with the images in "
             f"{images} (the split is {how})"
@@ -208,13 +261,13 @@ class CoopRuleSource(Source):
             raise DataNotFoundError(f"dataset {self.dataset!r}: {self.hint()}")
         rule = self.rule
         try:
-            pool, test = rule.read(self.directory)
+            lists = rule.read(self.directory)
         except (KeyError, ValueError, IndexError) as error:
             raise InvalidSpecError(f"{self.directory}: unreadable annotations ({error})") from None
+        seed = int(self.options.get("seed", DEFAULT_SEED))
+        pool, test = rule.split(lists, random.Random(seed))
         note = "split read from the annotations, as CoOp does"
-        if rule.split_val:
-            seed = int(self.options.get("seed", DEFAULT_SEED))
-            pool, _ = split_trainval(pool, random.Random(seed))
+        if rule.random:
             note = f"split built from the annotations by CoOp's rule (random.Random({seed}))"
         return Loaded(
             *(rows_split(self.directory / rule.image_dir, rows) for rows in (pool, test)),
