@@ -161,6 +161,25 @@ def flowers_labels(folder: Path, per_class: int = 10) -> None:
     (folder / "cat_to_name.json").write_text(json.dumps(names_file))
 
 
+EUROSAT_FOLDERS = [
+    "AnnualCrop", "Forest", "HerbaceousVegetation", "Highway", "Industrial", "Pasture",
+    "PermanentCrop", "Residential", "River", "SeaLake",
+]  # fmt: skip
+CALTECH_FOLDERS = ["BACKGROUND_Google", "Faces", "Faces_easy", "Leopards", "airplanes"] + [
+    f"thing_{k:02d}" for k in range(97)
+]
+
+
+def class_folders(image_dir: Path, folders: list[str], per_class: int = 10) -> None:
+    """``image_dir/<folder>/<n>.jpg``; the colour encodes the folder's rank among the kept
+    (not ignored) folders, in sorted order, which is CoOp's label."""
+    kept = sorted(f for f in folders if f not in ("BACKGROUND_Google", "Faces_easy"))
+    for folder in folders:
+        label = kept.index(folder) if folder in kept else 999
+        for n in range(per_class):
+            png(image_dir / folder / f"{n:04d}.jpg", label)
+
+
 # --- torchvision layouts --------------------------------------------------------------------
 
 
@@ -227,6 +246,7 @@ def idx_files(folder: Path) -> None:
 
 Layout = Callable[[Path], None]
 RULE = "annotations, CoOp's split rule"
+FOLDERS = "class folders, CoOp's split rule"
 
 
 def split_file(dataset: str, folder: str, image_dir: str, name: str) -> Layout:
@@ -269,7 +289,39 @@ LAYOUTS = [
         47,
         47,
     ),
+    layout(
+        "dtd",
+        "coop-folders",
+        lambda root: class_folders(root / "dtd" / "images", names("dtd")),
+        FOLDERS,
+        47 * 5,
+        47 * 3,
+    ),
     layout("dtd", "torchvision", torchvision_dtd, "torchvision DTD", 47, 47),
+    layout(
+        "eurosat",
+        "coop-folders",
+        lambda root: class_folders(root / "eurosat" / "2750", EUROSAT_FOLDERS),
+        FOLDERS,
+        50,
+        30,
+    ),
+    layout(
+        "caltech101",
+        "torchvision-folders",
+        lambda root: class_folders(root / "caltech101" / "101_ObjectCategories", CALTECH_FOLDERS),
+        FOLDERS,
+        500,
+        300,
+    ),
+    layout(
+        "food101",
+        "coop-folders",
+        lambda root: class_folders(root / "food-101" / "images", names("food101")),
+        FOLDERS,
+        505,
+        303,
+    ),
     layout(
         "eurosat", "coop", split_file("eurosat", "eurosat", "2750", "EuroSAT"), "CoOp split", 10, 10
     ),
@@ -374,6 +426,16 @@ def test_each_published_layout_loads(tmp_path, name, build, source, pool_size, t
             assert label_of(image) == label
 
 
+def test_caltech_folders_follow_coops_ignored_folders_and_names(tmp_path):
+    class_folders(tmp_path / "caltech-101" / "101_ObjectCategories", CALTECH_FOLDERS)
+    dataset = get_dataset("caltech101", data_root=tmp_path, allow_partial=True)
+    assert dataset.class_names[:3] == ("face", "leopard", "airplane")
+    assert dataset.notes[0] == (
+        "split built from the class folders by CoOp's rule (random.Random(1))"
+    )
+    assert not any(f.startswith(("BACKGROUND", "Faces_easy")) for f in dataset.split("pool").files)
+
+
 def test_coop_rule_moves_a_fifth_of_each_class_to_val():
     rows = [
         (f"{label}_{n}.jpg", label, str(label)) for label in range(3) for n in range(10 + label)
@@ -424,7 +486,9 @@ def test_missing_layouts_name_both_folders_and_where_the_split_file_comes_from(t
         f"dataset 'eurosat' not found offline: CoOp layout: {tmp_path}/eurosat/"
         "split_zhou_EuroSAT.json (linked from CoOp's DATASETS.md, "
         f"github.com/KaiyangZhou/CoOp/blob/main/DATASETS.md) with the images in {tmp_path}/"
-        "eurosat/2750; torchvision's EuroSAT download makes the same eurosat/2750 folder"
+        "eurosat/2750; torchvision's EuroSAT download makes the same eurosat/2750 folder; or "
+        "CoOp layout without a split file: one folder of images per class in "
+        f"{tmp_path}/eurosat/2750 (the split is then built by CoOp's rule)"
     )
 
 

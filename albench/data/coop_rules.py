@@ -12,7 +12,8 @@ the annotations that ship with them and saves the result as ``split_zhou_<Name>.
   rest test (``round``, as CoOp's ``OxfordFlowers.read_data``).
 
 A source of kind ``coop-rule`` reads the annotations named by its ``rule`` and applies the
-same steps. The shuffle is drawn from ``random.Random(seed)`` (option ``seed``, default 1:
+same steps; one of kind ``coop-folders`` applies ``read_and_split_data`` (the Flowers-102
+cut over class folders) to DTD, EuroSAT, Caltech-101 and Food-101 trees. The shuffle is drawn from ``random.Random(seed)`` (option ``seed``, default 1:
 the first of CoOp's seeds, whose run writes the split file); sizes and the test split are
 CoOp's, the pool is a draw of CoOp's rule that may differ from the published file, and the
 dataset records that it was built this way.
@@ -291,3 +292,57 @@ def names_by_label(rows: list, where: Path) -> tuple[str, ...]:
     if sorted(names) != list(range(len(names))):
         raise InvalidSpecError(f"{where}: labels are not 0..{len(names) - 1}")
     return tuple(names[label].replace("_", " ") for label in range(len(names)))
+
+
+def folder_rows(image_dir: Path, ignored: set[str], renames: dict[str, str]) -> list[Row]:
+    """CoOp's ``DTD.read_and_split_data`` listing: one class per sorted sub-folder (less
+    ``ignored``, names changed by ``renames``), every visible file in it. CoOp lists files in
+    the file system's order; they are sorted here, so the split does not depend on it."""
+    folders = sorted(
+        p.name for p in image_dir.iterdir() if p.is_dir() and not p.name.startswith(".")
+    )
+    rows: list[Row] = []
+    for label, folder in enumerate(f for f in folders if f not in ignored):
+        files = sorted(p.name for p in (image_dir / folder).iterdir() if not p.name.startswith("."))
+        rows += [(f"{folder}/{name}", label, renames.get(folder, folder)) for name in files]
+    return rows
+
+
+class CoopFolderSource(Source):
+    """CoOp's split of a class-per-folder tree without its split file: each class shuffled
+    and cut 50 % pool, 20 % val, 30 % test (``read_and_split_data``, as for DTD, EuroSAT,
+    Caltech-101 and Food-101), drawn from ``random.Random(seed)``. Options: ``dir``,
+    ``image_dir``, ``ignored`` folders, ``renames`` (folder -> CoOp's class name)."""
+
+    kind = "coop-folders"
+
+    @property
+    def image_dir(self) -> Path:
+        return self.directory / self.options["image_dir"]
+
+    @property
+    def label(self) -> str:
+        return "class folders, CoOp's split rule"
+
+    def available(self) -> bool:
+        return self.image_dir.is_dir()
+
+    def hint(self) -> str:
+        return (
+            f"CoOp layout without a split file: one folder of images per class in "
+            f"{self.image_dir} (the split is then built by CoOp's rule)"
+        )
+
+    def load(self, download: bool = False) -> Loaded:
+        if not self.available():
+            raise DataNotFoundError(f"dataset {self.dataset!r}: {self.hint()}")
+        ignored = set(self.options.get("ignored", ()))
+        rows = folder_rows(self.image_dir, ignored, dict(self.options.get("renames", {})))
+        seed = int(self.options.get("seed", DEFAULT_SEED))
+        pool, test = split_thirds(rows, random.Random(seed))
+        note = f"split built from the class folders by CoOp's rule (random.Random({seed}))"
+        return Loaded(
+            *(rows_split(self.image_dir, split) for split in (pool, test)),
+            class_names=names_by_label(pool + test, self.image_dir),
+            notes=(note,),
+        )
