@@ -12,11 +12,12 @@ the annotations that ship with them and saves the result as ``split_zhou_<Name>.
   rest test (``round``, as CoOp's ``OxfordFlowers.read_data``).
 
 A source of kind ``coop-rule`` reads the annotations named by its ``rule`` and applies the
-same steps; one of kind ``coop-folders`` applies ``read_and_split_data`` (the Flowers-102
-cut over class folders) to DTD, EuroSAT, Caltech-101 and Food-101 trees. The shuffle is drawn from ``random.Random(seed)`` (option ``seed``, default 1:
-the first of CoOp's seeds, whose run writes the split file); sizes and the test split are
-CoOp's, the pool is a draw of CoOp's rule that may differ from the published file, and the
-dataset records that it was built this way.
+same steps; one of kind ``coop-folders`` applies CoOp's ``read_and_split_data`` (the same
+50/20/30 cut over class folders) to DTD, EuroSAT, Caltech-101 and Food-101 trees. Shuffles
+are drawn from ``random.Random(seed)`` (option ``seed``, default 1: the first of CoOp's
+seeds, whose run writes the split file). Sizes are CoOp's, and so is every split read from
+a list; a shuffled split is a draw of CoOp's rule that may differ from the published file,
+so the dataset records in its notes how it was built.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ import numpy as np
 
 from albench.data.source import Loaded, Source
 from albench.data.splits import FileSplit
-from albench.errors import DataNotFoundError, InvalidSpecError
+from albench.errors import InvalidSpecError
 
 #: (path relative to the image folder, label, CoOp's class name)
 Row = tuple[str, int, str]
@@ -258,8 +259,7 @@ class CoopRuleSource(Source):
         )
 
     def load(self, download: bool = False) -> Loaded:
-        if not self.available():
-            raise DataNotFoundError(f"dataset {self.dataset!r}: {self.hint()}")
+        self.require_available()
         rule = self.rule
         try:
             lists = rule.read(self.directory)
@@ -270,11 +270,13 @@ class CoopRuleSource(Source):
         note = "split read from the annotations, as CoOp does"
         if rule.random:
             note = f"split built from the annotations by CoOp's rule (random.Random({seed}))"
-        return Loaded(
-            *(rows_split(self.directory / rule.image_dir, rows) for rows in (pool, test)),
-            class_names=names_by_label(pool + test, self.directory),
-            notes=(note,),
-        )
+        return coop_loaded(self.directory / rule.image_dir, pool, test, note)
+
+
+def coop_loaded(root: Path, pool: list, test: list, note: str) -> Loaded:
+    """The splits of CoOp rows under ``root``, their class names and how they were made."""
+    splits = (rows_split(root, rows) for rows in (pool, test))
+    return Loaded(*splits, class_names=names_by_label(pool + test, root), notes=(note,))
 
 
 def rows_split(root: Path, rows: list) -> FileSplit:
@@ -334,15 +336,10 @@ class CoopFolderSource(Source):
         )
 
     def load(self, download: bool = False) -> Loaded:
-        if not self.available():
-            raise DataNotFoundError(f"dataset {self.dataset!r}: {self.hint()}")
+        self.require_available()
         ignored = set(self.options.get("ignored", ()))
         rows = folder_rows(self.image_dir, ignored, dict(self.options.get("renames", {})))
         seed = int(self.options.get("seed", DEFAULT_SEED))
         pool, test = split_thirds(rows, random.Random(seed))
         note = f"split built from the class folders by CoOp's rule (random.Random({seed}))"
-        return Loaded(
-            *(rows_split(self.image_dir, split) for split in (pool, test)),
-            class_names=names_by_label(pool + test, self.image_dir),
-            notes=(note,),
-        )
+        return coop_loaded(self.image_dir, pool, test, note)

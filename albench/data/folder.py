@@ -123,8 +123,7 @@ class FolderSource(Source):
         ]
 
     def load(self, download: bool = False) -> Loaded:
-        if not self.available():
-            raise DataNotFoundError(f"dataset {self.dataset!r}: {self.hint()}")
+        self.require_available()
         dirs = self._split_dirs()
         classes = class_folders(self.directory / dirs[0] if dirs else self.directory)
         pool, test = self._fixed_splits(dirs, classes) if dirs else self._seeded_split(classes)
@@ -160,8 +159,7 @@ class CoopSplitSource(Source):
         )
 
     def load(self, download: bool = False) -> Loaded:
-        if not self.available():
-            raise DataNotFoundError(f"dataset {self.dataset!r}: {self.hint()}")
+        self.require_available()
         try:
             entries = json.loads(self.split_file.read_text(encoding="utf-8"))
             pool_rows, test_rows = entries["train"], entries["test"]

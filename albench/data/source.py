@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from albench.data.splits import ImageSplit
-from albench.errors import InvalidSpecError
+from albench.errors import DataNotFoundError, InvalidSpecError
 
 SOURCE_KINDS: dict[str, type[Source]] = {}
 
@@ -73,6 +73,11 @@ class Source(ABC):
     @abstractmethod
     def hint(self) -> str:
         """Short clause saying what to install or fetch, and where to put it."""
+
+    def require_available(self) -> None:
+        """DataNotFoundError with the hint unless the data can be loaded now."""
+        if not self.available():
+            raise DataNotFoundError(f"dataset {self.dataset!r}: {self.hint()}")
 
     @abstractmethod
     def load(self, download: bool = False) -> Loaded:
