@@ -40,7 +40,7 @@ from rich.text import Text
 
 from albench import __version__
 from albench.backbones.base import Backbone
-from albench.data.splits import UNREADABLE
+from albench.data.splits import UNREADABLE, unreadable_reason
 from albench.errors import CacheCorruptError, FeatureError, UnreadableImageError
 from albench.files import cache_root, sha256_file
 
@@ -353,7 +353,8 @@ class _Pixels(torch.utils.data.Dataset):
         try:
             return self.transform(self.images[index][0]), ""
         except UNREADABLE as error:
-            return self.transform(Image.new("RGB", (1, 1))), str(error) or type(error).__name__
+            where = self.images.location(index) if hasattr(self.images, "location") else ""
+            return self.transform(Image.new("RGB", (1, 1))), unreadable_reason(error, where)
 
 
 class _RateColumn(ProgressColumn):

@@ -126,7 +126,9 @@ def test_an_unreadable_image_stops_extraction_in_one_line_with_nothing_cached(tm
     root, zero, _ = broken_folder(tmp_path / "images")
     assert features_cli(tmp_path, f"imagefolder:{root}") == 2
     error = capsys.readouterr().err.splitlines()[-1]  # after the progress bar
-    assert error.startswith(f"albench: error: cannot decode image {zero} (cannot identify")
+    assert error.startswith(
+        f"albench: error: cannot decode image {zero} (cannot identify image file); nothing"
+    )
     assert error.rstrip().endswith(
         f"nothing was cached; list every unreadable file with `albench datasets --verify "
         f"imagefolder:{root}`, or leave them out with --skip-unreadable"

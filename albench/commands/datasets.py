@@ -72,9 +72,12 @@ def _found(info: DatasetInfo) -> str:
 
 
 def _availability(info: DatasetInfo) -> str:
+    """yes; broken (a copy that does not load); partial (one that differs from the spec); no."""
     if info.available:
         return "yes"
-    return "broken" if info.problem else "partial" if info.pool_found is not None else "no"
+    if info.problem:
+        return "broken"
+    return "partial" if info.pool_found is not None else "no"
 
 
 def verify(name: str, data_root: Path | None) -> int:

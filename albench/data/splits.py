@@ -26,6 +26,12 @@ from albench.errors import DataNotFoundError
 UNREADABLE = (OSError, SyntaxError, ValueError, Image.DecompressionBombError)
 
 
+def unreadable_reason(error: BaseException, location: str) -> str:
+    """PIL's reason for not decoding the image at ``location``, without the path it repeats."""
+    reason = str(error).replace(f" {location!r}", "").strip()
+    return reason or type(error).__name__
+
+
 class ImageSplit(torch.utils.data.Dataset):
     """One split (pool or test) of a dataset: labelled RGB images, indexed from 0."""
 

@@ -21,7 +21,7 @@ import numpy as np
 import torch.utils.data
 
 from albench.data.dataset import SPLITS, Dataset
-from albench.data.splits import UNREADABLE, ImageSplit
+from albench.data.splits import UNREADABLE, ImageSplit, unreadable_reason
 from albench.files import cache_root, write_atomic
 
 VERIFIED_DIR = "verified"
@@ -45,8 +45,7 @@ def decode_error(split: ImageSplit, index: int) -> str:
     try:
         split[index]
     except UNREADABLE as error:
-        reason = str(error).replace(f" {split.location(index)!r}", "").strip()
-        return reason or type(error).__name__
+        return unreadable_reason(error, split.location(index))
     return ""
 
 
