@@ -181,3 +181,17 @@ def test_run_refuses_a_partial_copy_before_any_work(tmp_path, capsys):
     error = capsys.readouterr().err.splitlines()[-1]
     assert error.startswith("albench: error: dataset 'eurosat' (CoOp split) is a partial copy")
     assert not (tmp_path / "results" / "runs").exists()
+
+
+def test_skip_unreadable_reuses_the_recorded_verdict(tmp_path, monkeypatch):
+    root, zero, truncated = broken_folder(tmp_path / "images")
+    first = get_dataset(f"imagefolder:{root}", skip_unreadable=True)
+    assert first.left_out == (str(zero), str(truncated))
+
+    def decode_again(*args, **kwargs):
+        raise AssertionError("the verdict of the first pass was not reused")
+
+    monkeypatch.setattr("albench.data.verify.find_unreadable", decode_again)
+    again = get_dataset(f"imagefolder:{root}", skip_unreadable=True)
+    assert again.left_out == first.left_out
+    assert again.split("pool").fingerprint == first.split("pool").fingerprint

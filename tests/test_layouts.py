@@ -517,11 +517,23 @@ def torchvision_cifar10(root: Path) -> None:
     (folder / "batches.meta").write_bytes(pickle.dumps({"label_names": names("cifar10")}))
 
 
+def torchvision_cifar100(root: Path) -> None:
+    folder = root / "cifar-100-python"
+    folder.mkdir()
+    for name in ("train", "test"):
+        data = np.zeros((100, 3 * 32 * 32), dtype=np.uint8)
+        data[:, 0] = np.arange(100)
+        batch = {"data": data, "fine_labels": list(range(100))}
+        (folder / name).write_bytes(pickle.dumps(batch))
+    (folder / "meta").write_bytes(pickle.dumps({"fine_label_names": names("cifar100")}))
+
+
 @pytest.mark.parametrize(
     ("name", "build", "module", "sizes"),
     [
         ("flowers102", torchvision_flowers, "flowers102", (102, 102)),
         ("cifar10", torchvision_cifar10, "cifar", (50, 10)),
+        ("cifar100", torchvision_cifar100, "cifar", (100, 100)),
     ],
 )
 def test_checksummed_torchvision_layouts_load(tmp_path, monkeypatch, name, build, module, sizes):
