@@ -16,7 +16,7 @@ from albench.specs import SweepSpec
 from albench.strategies.registry import get_strategy
 
 #: datasets given by path rather than by name
-PATH_PREFIXES = ("imagefolder:",)
+PATH_PREFIXES = ("imagefolder:", "hf:")
 
 
 def check_dataset_name(name: str) -> None:

@@ -33,6 +33,14 @@ class DataNotFoundError(AlbenchError, FileNotFoundError):
     """Dataset files missing; the message says what to fetch and where to put it."""
 
 
+class PartialDataError(DataNotFoundError):
+    """A copy of a dataset with fewer (or other) images than its spec states."""
+
+
+class UnreadableImageError(AlbenchError):
+    """An image file that cannot be decoded (empty, truncated, not an image)."""
+
+
 class WeightsNotFoundError(AlbenchError, FileNotFoundError):
     """Backbone weights missing (typically offline); the message names file and place."""
 

@@ -33,13 +33,15 @@ from typing import Any
 import numpy as np
 import torch
 from filelock import FileLock
+from PIL import Image
 from rich.console import Console
 from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn
 from rich.text import Text
 
 from albench import __version__
 from albench.backbones.base import Backbone
-from albench.errors import CacheCorruptError, FeatureError
+from albench.data.splits import UNREADABLE, unreadable_reason
+from albench.errors import CacheCorruptError, FeatureError, UnreadableImageError
 from albench.files import cache_root, sha256_file
 
 #: bump when the meaning or layout of cached bytes changes; part of every key
@@ -106,8 +108,12 @@ class FeatureStore:
         workers = min(2, os.cpu_count() or 1) if num_workers is None else num_workers
 
         def build(path: Path) -> dict[str, Any]:
-            label = f"{dataset.name}/{split}" if progress else None
-            return _extract_images(backbone, images, path, batch_size, workers, label)
+            name = f"{dataset.name}/{split}"
+            stats = _extract_images(backbone, images, path, batch_size, workers, name, progress)
+            # what the dataset layer did to the data as found (partial copy, files left out)
+            stats["dataset_notes"] = list(getattr(dataset, "notes", ()))
+            stats["left_out"] = list(getattr(dataset, "left_out", ()))
+            return stats
 
         return self._get(fields, np.float16, build, _hint(dataset, backbone), backbone.embed_dim)
 
@@ -330,7 +336,12 @@ def _discard(entry: Path) -> None:
 
 class _Pixels(torch.utils.data.Dataset):
     """An image split seen through the per-image part of the backbone's preprocessing (runs
-    in DataLoader workers; the per-batch part runs on the collated batch)."""
+    in DataLoader workers; the per-batch part runs on the collated batch).
+
+    An image that does not decode comes back as a blank one with PIL's reason beside it,
+    so that the main process can name the file in one line: an exception raised in a worker
+    would reach it wrapped in the worker's traceback.
+    """
 
     def __init__(self, images: Any, transform: Callable[[Any], torch.Tensor]):
         self.images, self.transform = images, transform
@@ -338,8 +349,12 @@ class _Pixels(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.images)
 
-    def __getitem__(self, index: int) -> torch.Tensor:
-        return self.transform(self.images[index][0])
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, str]:
+        try:
+            return self.transform(self.images[index][0]), ""
+        except UNREADABLE as error:
+            where = self.images.location(index) if hasattr(self.images, "location") else ""
+            return self.transform(Image.new("RGB", (1, 1))), unreadable_reason(error, where)
 
 
 class _RateColumn(ProgressColumn):
@@ -349,13 +364,31 @@ class _RateColumn(ProgressColumn):
         return Text(f"{task.speed or 0:,.0f} img/s")
 
 
-def _extract_images(
-    backbone: Backbone, images: Any, path: Path, batch_size: int, workers: int, label: str | None
-) -> dict[str, Any]:
-    """Encode ``images`` in order straight into a float16 .npy at ``path``.
+def _refuse_unreadable(images: Any, start: int, problems: Sequence[str], name: str) -> None:
+    """UnreadableImageError naming the first image of the batch that did not decode."""
+    for offset, problem in enumerate(problems):
+        if problem:
+            index = start + offset
+            where = images.location(index) if hasattr(images, "location") else f"item {index}"
+            dataset = name.rpartition("/")[0]
+            raise UnreadableImageError(
+                f"cannot decode image {where} ({problem}); nothing was cached; list every "
+                f"unreadable file with `albench datasets --verify {dataset}`, or leave them "
+                "out with --skip-unreadable"
+            )
 
-    ``label`` names the progress bar; None hides it.
-    """
+
+def _extract_images(
+    backbone: Backbone,
+    images: Any,
+    path: Path,
+    batch_size: int,
+    workers: int,
+    name: str,
+    progress: bool,
+) -> dict[str, Any]:
+    """Encode ``images`` (``name``: dataset/split) in order straight into a float16 .npy at
+    ``path``; ``progress`` shows a bar."""
     preprocessing = backbone.preprocessing()
     loader = torch.utils.data.DataLoader(
         _Pixels(images, preprocessing.per_image),
@@ -365,17 +398,18 @@ def _extract_images(
     )
     out = np.lib.format.open_memmap(path, "w+", np.float16, (len(images), backbone.embed_dim))
     bar = Progress(
-        TextColumn(label or ""),
+        TextColumn(name),
         BarColumn(),
         TextColumn("{task.completed}/{task.total}"),
         _RateColumn(),
         console=Console(stderr=True),
-        disable=label is None,
+        disable=not progress,
     )
     start, done = time.perf_counter(), 0
     with bar, torch.inference_mode():
         task = bar.add_task("encode", total=len(images))
-        for batch in loader:
+        for batch, problems in loader:
+            _refuse_unreadable(images, done, problems, name)
             pixels = preprocessing.per_batch(batch)
             features = backbone.encode_image(pixels).float().cpu().numpy()
             out[done : done + len(features)] = features

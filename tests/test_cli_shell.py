@@ -203,3 +203,10 @@ def test_a_linear_probe_and_a_prompt_learner_with_its_options_run_as_one_sweep(t
     ]
     assert main([*argv, *old, "--strategy=random,entropy", f"--out={out}"]) == 0
     assert "0 runs computed, 2 already done" in capsys.readouterr().out
+
+
+def test_the_fast_name_check_knows_every_path_dataset_form():
+    from albench.checks import PATH_PREFIXES
+    from albench.data.registry import PATH_DATASETS
+
+    assert set(PATH_PREFIXES) == set(PATH_DATASETS)

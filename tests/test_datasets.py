@@ -140,6 +140,9 @@ def test_data_root_resolution(monkeypatch, tmp_path):
     assert resolve_data_root(tmp_path / "arg") == tmp_path / "arg"
     assert resolve_data_root() == tmp_path / "env"
     monkeypatch.delenv("ALBENCH_DATA")
+    monkeypatch.setenv("ALBENCH_CACHE", str(tmp_path / "cache"))
+    assert resolve_data_root() == tmp_path / "cache" / "data"
+    monkeypatch.delenv("ALBENCH_CACHE")
     assert resolve_data_root() == Path.home() / ".cache" / "albench" / "data"
 
 
@@ -371,7 +374,7 @@ def test_coop_split_file_is_honoured(tmp_path, no_network):
     rows = write_coop_split(
         tmp_path / "caltech-101", "101_ObjectCategories", "split_zhou_Caltech101.json", names
     )
-    dataset = get_dataset("caltech101", data_root=tmp_path)
+    dataset = get_dataset("caltech101", data_root=tmp_path, allow_partial=True)
     assert dataset.source == "CoOp split"
     assert dataset.class_names[7] == "thing 7"  # CoOp writes underscores for spaces
     pool, test = dataset.split("pool"), dataset.split("test")
@@ -386,10 +389,12 @@ def test_coop_split_file_is_honoured(tmp_path, no_network):
 def test_coop_split_class_order_must_match_the_spec(tmp_path):
     spec_names = list(resolve_class_names(load_specs()["eurosat"]))
     write_coop_split(tmp_path / "eurosat", "2750", "split_zhou_EuroSAT.json", spec_names)
-    assert get_dataset("eurosat", data_root=tmp_path).class_names == tuple(spec_names)
+    assert get_dataset("eurosat", data_root=tmp_path, allow_partial=True).class_names == tuple(
+        spec_names
+    )
     write_coop_split(tmp_path / "eurosat", "2750", "split_zhou_EuroSAT.json", spec_names[::-1])
     with pytest.raises(InvalidSpecError, match="orders its classes"):
-        get_dataset("eurosat", data_root=tmp_path)
+        get_dataset("eurosat", data_root=tmp_path, allow_partial=True)
 
 
 def test_torchvision_fallback_reads_a_dtd_layout(tmp_path, no_network):
@@ -402,7 +407,7 @@ def test_torchvision_fallback_reads_a_dtd_layout(tmp_path, no_network):
             lines.append(f"{name}/{name}_{split}.jpg")
         (data / "labels").mkdir(exist_ok=True)
         (data / "labels" / f"{split}1.txt").write_text("\n".join(lines) + "\n")
-    dataset = get_dataset("dtd", data_root=tmp_path)
+    dataset = get_dataset("dtd", data_root=tmp_path, allow_partial=True)
     assert dataset.source == "torchvision DTD"
     pool = dataset.split("pool")
     assert pool.files == (
@@ -411,7 +416,8 @@ def test_torchvision_fallback_reads_a_dtd_layout(tmp_path, no_network):
     )
     assert_items_match_labels(pool)
     info = {i.name: i for i in dataset_infos(tmp_path)}["dtd"]
-    assert info.available and info.source == "torchvision DTD" and info.pool_size == 1880
+    assert info.source == "torchvision DTD" and (info.pool_size, info.test_size) == (1880, 1880)
+    assert (info.pool_found, info.test_found, info.available) == (2, 2, False)  # partial copy
 
 
 # --- errors ----------------------------------------------------------------------------------

@@ -51,6 +51,8 @@ class FakeDataset:
     name = "fake"
     class_names = ("cat", "dog", "bird")
     templates = ("a photo of a {}.", "a drawing of a {}.", "{}")
+    notes: tuple[str, ...] = ()
+    left_out: tuple[str, ...] = ()
 
     def __init__(self, fingerprint: str = "fp1"):
         self.fingerprint = fingerprint

@@ -1,16 +1,20 @@
 """CLIP backbones from open_clip (Ilharco et al., 2021; Radford et al., ICML 2021).
 
 Spec: ``[open_clip:]MODEL:PRETRAINED`` where PRETRAINED is an open_clip tag
-(``ViT-B-32:openai``) or a checkpoint file (``ViT-B-32:/path/to/open_clip_pytorch_model.bin``).
+(``ViT-B-32:openai``), a checkpoint file (``ViT-B-32:/path/to/open_clip_model.safetensors``)
+or a file holding a tag's weights (``ViT-B-32:openai@/path/to/open_clip_model.safetensors``).
 A tag is resolved to a local file *before* open_clip is called, so that missing weights on an
-offline machine are reported at once with the file to fetch, instead of after the hub
-client's retries; the model is then always built from that local file, one code path for
-tags, checkpoints and the tiny test model. Tags whose weights were trained with QuickGELU
-(the OpenAI ones) get it forced, as open_clip only warns about the mismatch.
+offline machine are reported at once with the command that fetches them, instead of after
+the hub client's retries; the model is then always built from that local file, one code path
+for tags, checkpoints and the tiny test model. A file is built as its tag would build it
+(QuickGELU for OpenAI's weights, the tag's preprocessing) when the spec names the tag or the
+file can be traced back to it (:mod:`albench.backbones.checkpoints`); OpenAI's TorchScript
+archives load through open_clip's own checkpoint loader.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 from collections.abc import Callable, Sequence
@@ -27,6 +31,7 @@ from open_clip.constants import HF_SAFE_WEIGHTS_NAME, HF_WEIGHTS_NAME
 from PIL import Image
 
 from albench.backbones.base import Backbone, TextTower, TokenizedPrompts, VisionTower
+from albench.backbones.checkpoints import identify, is_torchscript, quick_gelu_named
 from albench.backbones.weights import hub_offline_requested, offline, sha256_file
 from albench.errors import CapabilityError, InvalidSpecError, UnknownNameError, WeightsNotFoundError
 
@@ -36,25 +41,36 @@ URL_CACHE_DIR = Path("~/.cache/clip").expanduser()
 _CHECKPOINT_SUFFIXES = (".pt", ".pth", ".bin", ".safetensors", ".npz")
 _PREPROCESS_KEYS = ("mean", "std", "interpolation", "resize_mode")
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class OpenClipSpec:
-    """A parsed spec: open_clip model name and a pretrained tag or checkpoint path."""
+    """A parsed spec: open_clip model name, a pretrained tag and/or a checkpoint path.
+
+    ``MODEL:TAG`` names a tag, ``MODEL:PATH`` a file, ``MODEL:TAG@PATH`` a file holding
+    that tag's weights (so the model is built as the tag would build it).
+    """
 
     model: str
-    pretrained: str
+    tag: str | None
+    path: str | None = None
 
     @property
     def is_path(self) -> bool:
-        text = self.pretrained
-        return os.sep in text or text.startswith(("~", ".")) or text.endswith(_CHECKPOINT_SUFFIXES)
+        return self.path is not None
 
     @property
     def canonical(self) -> str:
-        weights = self.pretrained
-        if self.is_path:
-            weights = str(Path(weights).expanduser().resolve())
-        return f"{PREFIX}{self.model}:{weights}"
+        if self.path is None:
+            return f"{PREFIX}{self.model}:{self.tag}"
+        path = str(Path(self.path).expanduser().resolve())
+        named = f"{self.tag}@" if self.tag else ""
+        return f"{PREFIX}{self.model}:{named}{path}"
+
+
+def _looks_like_path(text: str) -> bool:
+    return os.sep in text or text.startswith(("~", ".")) or text.endswith(_CHECKPOINT_SUFFIXES)
 
 
 def parse_spec(spec: str) -> OpenClipSpec:
@@ -65,11 +81,15 @@ def parse_spec(spec: str) -> OpenClipSpec:
         raise InvalidSpecError(f"open_clip backbone {spec!r} must look like MODEL:PRETRAINED")
     if model not in open_clip.list_models():
         raise UnknownNameError("open_clip model", model, open_clip.list_models())
-    parsed = OpenClipSpec(model, pretrained)
-    if not parsed.is_path and not open_clip.pretrained.is_pretrained_cfg(model, pretrained):
+    tag, at, path = pretrained.partition("@")
+    if at and path and open_clip.pretrained.is_pretrained_cfg(model, tag):
+        return OpenClipSpec(model, tag, path)
+    if _looks_like_path(pretrained):
+        return OpenClipSpec(model, None, pretrained)
+    if not open_clip.pretrained.is_pretrained_cfg(model, tag):
         tags = open_clip.list_pretrained_tags_by_model(model)
-        raise UnknownNameError(f"pretrained tag of {model}", pretrained, tags)
-    return parsed
+        raise UnknownNameError(f"pretrained tag of {model}", tag, tags)
+    return OpenClipSpec(model, pretrained)
 
 
 def _hf_source(cfg: dict[str, Any]) -> tuple[str, list[str]]:
@@ -101,64 +121,94 @@ def cached_weights(model: str, tag: str) -> Path | None:
 
 
 def missing_weights_message(model: str, tag: str) -> str:
-    """One line: which file to fetch for ``model:tag`` and where to put it."""
+    """One line: the command that fetches ``model:tag``'s preferred file into the cache, and
+    the path form that loads a copy kept elsewhere exactly as the tag would."""
     cfg = open_clip.pretrained.get_pretrained_cfg(model, tag)
     if cfg.get("hf_hub"):
         repo, names = _hf_source(cfg)
-        fetch = f"{names[-1]} from hf-hub:{repo}"
-        place = f"or place it in the Hugging Face cache {hf_constants.HF_HUB_CACHE}"
-        filename = names[-1]
+        filename = names[0]  # open_clip downloads the safetensors file when the hub has one
+        fetch = f"run `hf download {repo} {filename}` (into {hf_constants.HF_HUB_CACHE})"
     else:
         filename = os.path.basename(cfg["url"])
-        fetch = f"{filename} from {cfg['url']}"
-        place = f"or place it in {URL_CACHE_DIR}"
-    why = "HF_HUB_OFFLINE=1 is set" if hub_offline_requested() else "the hub is unreachable"
+        fetch = f"download {cfg['url']} into {URL_CACHE_DIR}"
+    if hub_offline_requested():
+        why, when = "HF_HUB_OFFLINE is set", " with HF_HUB_OFFLINE unset"
+    else:
+        why, when = "the Hugging Face hub is unreachable", ""
     return (
-        f"weights for {model}:{tag} are not available locally and {why}: download {fetch} and "
-        f"pass {model}:/path/to/{filename}, {place}; set HF_HUB_OFFLINE=0 when online"
+        f"weights for {model}:{tag} are not available locally and {why}: {fetch}{when}, "
+        f"or pass {model}:{tag}@/path/to/{filename} for a copy kept elsewhere"
     )
 
 
 def _resolve_checkpoint(spec: OpenClipSpec, device: str) -> Path:
     """A local checkpoint for ``spec``; downloads through open_clip only when online."""
-    if spec.is_path:
-        path = Path(spec.pretrained).expanduser().resolve()
+    if spec.path is not None:
+        # not resolved: a hub cache's symlink keeps the file name that says its format
+        path = Path(os.path.abspath(Path(spec.path).expanduser()))
         if not path.is_file():
             raise WeightsNotFoundError(f"checkpoint {path} for open_clip {spec.model} not found")
         return path
-    local = cached_weights(spec.model, spec.pretrained)
+    assert spec.tag is not None
+    local = cached_weights(spec.model, spec.tag)
     if local is not None:
         return local
     if offline():
-        raise WeightsNotFoundError(missing_weights_message(spec.model, spec.pretrained))
+        raise WeightsNotFoundError(missing_weights_message(spec.model, spec.tag))
     try:
-        open_clip.create_model(spec.model, pretrained=spec.pretrained, device=device)
+        open_clip.create_model(spec.model, pretrained=spec.tag, device=device)
     except RuntimeError as error:
         first = str(error).splitlines()[0] if str(error) else type(error).__name__
-        message = f"downloading {spec.model}:{spec.pretrained} failed: {first}"
+        message = f"downloading {spec.model}:{spec.tag} failed: {first}"
         raise WeightsNotFoundError(message) from error
-    local = cached_weights(spec.model, spec.pretrained)
+    local = cached_weights(spec.model, spec.tag)
     if local is None:
-        raise WeightsNotFoundError(missing_weights_message(spec.model, spec.pretrained))
+        raise WeightsNotFoundError(missing_weights_message(spec.model, spec.tag))
     return local
+
+
+def _pretrained_cfg(spec: OpenClipSpec, checkpoint: Path, torchscript: bool) -> dict[str, Any]:
+    """The open_clip config of the tag whose details apply: the one the spec names, else the
+    one the file is traced back to. Warns in one line when the file and the model config
+    disagree about the activation."""
+    cfg = open_clip.pretrained.get_pretrained_cfg(spec.model, spec.tag) if spec.tag else {}
+    found = None if spec.path is None else identify(spec.model, checkpoint, torchscript=torchscript)
+    config_quick = bool(open_clip.get_model_config(spec.model).get("quick_gelu", False))
+    where = f"{spec.model}:{spec.path}"
+    if cfg and found and found.quick_gelu != bool(cfg.get("quick_gelu", False)):
+        log.warning(
+            "%s: the file holds %s weights (%s), not %s's; its activation follows %s",
+            where, found.name, found.evidence, spec.tag, spec.tag,
+        )  # fmt: skip
+    cfg = cfg or (found.cfg if found else {})
+    if not cfg and not config_quick and quick_gelu_named(checkpoint):
+        log.warning(
+            "%s: the file name says OpenAI / QuickGELU weights but %s builds GELU; pass "
+            "%s:openai@PATH or a -quickgelu model name if the weights were trained with QuickGELU",
+            where, spec.model, spec.model,
+        )  # fmt: skip
+    elif found and config_quick and not found.quick_gelu:
+        log.warning(
+            "%s: %s builds QuickGELU but the file holds %s weights (%s), trained with GELU",
+            where, spec.model, found.name, found.evidence,
+        )  # fmt: skip
+    return cfg
 
 
 def load(spec: str, *, device: str = "cpu", backbone_id: str | None = None) -> OpenClipBackbone:
     """Build the backbone of an open_clip spec from a local checkpoint (see module doc)."""
     parsed = parse_spec(spec)
     checkpoint = _resolve_checkpoint(parsed, device)
-    tag_cfg = (
-        {}
-        if parsed.is_path
-        else open_clip.pretrained.get_pretrained_cfg(parsed.model, parsed.pretrained)
-    )
+    torchscript = is_torchscript(checkpoint)
+    tag_cfg = _pretrained_cfg(parsed, checkpoint, torchscript)
     preprocess_kwargs = {f"image_{key}": tag_cfg[key] for key in _PREPROCESS_KEYS if key in tag_cfg}
     try:
         model, _, preprocess = open_clip.create_model_and_transforms(
             parsed.model,
             pretrained=str(checkpoint),
             device=device,
-            force_quick_gelu=bool(tag_cfg.get("quick_gelu", False)),
+            force_quick_gelu=bool(tag_cfg.get("quick_gelu", False)) or torchscript,
+            weights_only=not torchscript,  # torch.load hands TorchScript zips to torch.jit.load
             **preprocess_kwargs,
         )
     except (RuntimeError, KeyError, ValueError) as error:

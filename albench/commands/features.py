@@ -40,6 +40,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="fail on a corrupt cache entry instead of recomputing it",
     )
     parser.add_argument(
+        "--allow-partial",
+        action="store_true",
+        help="use a dataset copy with fewer images than its spec states (recorded)",
+    )
+    parser.add_argument(
+        "--skip-unreadable",
+        action="store_true",
+        help="leave out images that cannot be decoded (listed) instead of stopping",
+    )
+    parser.add_argument(
         "--cache",
         type=Path,
         help="feature cache folder (default: $ALBENCH_CACHE/features or ~/.cache/albench/features)",
@@ -58,10 +68,20 @@ def run(args: argparse.Namespace) -> int:
     from albench.data import get_dataset
     from albench.features import FeatureStore, read_manifest
 
-    dataset = get_dataset(args.dataset, data_root=args.data_root, download=args.download)
+    dataset = get_dataset(
+        args.dataset,
+        data_root=args.data_root,
+        download=args.download,
+        allow_partial=args.allow_partial,
+        skip_unreadable=args.skip_unreadable,
+    )
     backbone = get_backbone(args.backbone, device=args.device)
     store = FeatureStore(args.cache, recompute_corrupt=not args.no_recompute)
     print(f"{backbone.id} on {dataset.name}; cache {store.root}")
+    for note in dataset.notes:
+        print(f"note: {note}")
+    for path in dataset.left_out:
+        print(f"left out: {path}")
     for split in SPLITS:
         entry = store.image_entry(backbone, dataset, split)
         state = "cached" if entry.exists() else "extracted"

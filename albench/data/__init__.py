@@ -1,6 +1,7 @@
 """Datasets: specs (class names, prompt templates, sources) and image splits.
 
-``get_dataset(name)`` returns a :class:`Dataset` whose ``split("pool")`` and
+``get_dataset(name)`` (a spec name, ``imagefolder:PATH`` or ``hf:PATH``) returns a
+:class:`Dataset` whose ``split("pool")`` and
 ``split("test")`` are :class:`ImageSplit` objects yielding ``(RGB PIL image, label)``.
 
 Names are resolved on first use (PEP 562), so reading the dataset specs
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from albench.data.dataset import Dataset, DatasetInfo
     from albench.data.paths import datasets_dir, resolve_data_root
-    from albench.data.registry import dataset_infos, dataset_names, get_dataset
+    from albench.data.registry import dataset_infos, dataset_names, get_dataset, is_dataset_name
     from albench.data.splits import ArraySplit, FileSplit, ImageSplit
 
 _HOMES = {
@@ -28,6 +29,7 @@ _HOMES = {
     "dataset_names": "registry",
     "datasets_dir": "paths",
     "get_dataset": "registry",
+    "is_dataset_name": "registry",
     "resolve_data_root": "paths",
 }
 __all__ = [
@@ -40,6 +42,7 @@ __all__ = [
     "dataset_names",
     "datasets_dir",
     "get_dataset",
+    "is_dataset_name",
     "resolve_data_root",
 ]
 

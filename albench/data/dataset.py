@@ -15,7 +15,9 @@ SPLITS = ("pool", "test")
 
 @dataclass(frozen=True)
 class DatasetInfo:
-    """One line of ``albench datasets``; sizes are None when unknown without the data."""
+    """One line of ``albench datasets``: the sizes the spec expects (None when unknown without
+    the data), the sizes of the copy found on disk (None when there is none), and the one-line
+    problem when a copy is there but does not load."""
 
     name: str
     n_classes: int
@@ -23,6 +25,9 @@ class DatasetInfo:
     test_size: int | None
     available: bool
     source: str
+    pool_found: int | None = None
+    test_found: int | None = None
+    problem: str = ""
 
 
 class Dataset:
@@ -31,6 +36,10 @@ class Dataset:
     ``pool`` is the active-learning pool (the dataset's train split); ``test`` is held out
     for evaluation. ``source`` records where the images came from (e.g. ``CoOp split``
     versus ``torchvision Flowers102``), since those may differ in content.
+    ``expected_sizes`` are the (pool, test) sizes the spec states for that source (None
+    where unknown); ``notes`` record what was done to the data as found (a split built from
+    annotations, a partial copy accepted, unreadable files left out) and ``left_out`` the
+    files left out, so results can say which data they were computed on.
     """
 
     def __init__(
@@ -42,12 +51,18 @@ class Dataset:
         *,
         source: str,
         coop_template: str = "a photo of a {}.",
+        expected_sizes: tuple[int | None, int | None] = (None, None),
+        notes: tuple[str, ...] = (),
+        left_out: tuple[str, ...] = (),
     ):
         self.name = name
         self.class_names = tuple(class_names)
         self.templates = tuple(templates)
         self.coop_template = coop_template
         self.source = source
+        self.expected_sizes = expected_sizes
+        self.notes = tuple(notes)
+        self.left_out = tuple(left_out)
         self._splits = dict(splits)
 
     @property
@@ -68,6 +83,22 @@ class Dataset:
                 f"dataset {self.name!r}: {len(empty)} class(es) have no test images: {shown}; "
                 "add test images of each class or remove the class"
             )
+
+    def subset(
+        self, keep: Mapping[str, np.ndarray], *, note: str, left_out: tuple[str, ...] = ()
+    ) -> Dataset:
+        """A copy holding items ``keep[split]`` of each split, with ``note`` recorded."""
+        return Dataset(
+            self.name,
+            self.class_names,
+            self.templates,
+            {which: split.subset(keep[which]) for which, split in self._splits.items()},
+            source=self.source,
+            coop_template=self.coop_template,
+            expected_sizes=self.expected_sizes,
+            notes=(*self.notes, note),
+            left_out=(*self.left_out, *left_out),
+        )
 
     def split(self, which: str) -> ImageSplit:
         """The ``"pool"`` or ``"test"`` split."""

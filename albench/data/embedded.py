@@ -8,7 +8,6 @@ from albench.data.paths import datasets_dir
 from albench.data.source import Loaded, Source
 from albench.data.splits import ArraySplit
 from albench.data.stratify import stratified_split
-from albench.errors import DataNotFoundError
 
 
 class EmbeddedSource(Source):
@@ -34,8 +33,7 @@ class EmbeddedSource(Source):
         return f"the embedded file {self.file} is missing: reinstall albench"
 
     def load(self, download: bool = False) -> Loaded:
-        if not self.available():
-            raise DataNotFoundError(f"dataset {self.dataset!r}: {self.hint()}")
+        self.require_available()
         with np.load(self.file, allow_pickle=False) as arrays:
             pool = ArraySplit(arrays["pool_images"], arrays["pool_labels"])
             test = ArraySplit(arrays["test_images"], arrays["test_labels"])

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from albench.data.coop_rules import names_by_label, rows_split
 from albench.data.source import Loaded, Source
 from albench.data.splits import FileSplit
 from albench.data.stratify import stratified_split
@@ -28,6 +29,8 @@ IMAGE_SUFFIXES = frozenset(
     {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
 )
 CLASSNAMES_FILE = "classnames.txt"
+#: where CoOp links its split_zhou_*.json files and describes each dataset's folder layout
+COOP_DATASETS_URL = "github.com/KaiyangZhou/CoOp/blob/main/DATASETS.md"
 DEFAULT_TEST_FRACTION = 0.25
 DEFAULT_SPLIT_SEED = 0
 
@@ -85,10 +88,6 @@ class FolderSource(Source):
     kind = "folder"
 
     @property
-    def directory(self) -> Path:
-        return self.path(self.options["dir"])
-
-    @property
     def label(self) -> str:
         return "image folder"
 
@@ -124,8 +123,7 @@ class FolderSource(Source):
         ]
 
     def load(self, download: bool = False) -> Loaded:
-        if not self.available():
-            raise DataNotFoundError(f"dataset {self.dataset!r}: {self.hint()}")
+        self.require_available()
         dirs = self._split_dirs()
         classes = class_folders(self.directory / dirs[0] if dirs else self.directory)
         pool, test = self._fixed_splits(dirs, classes) if dirs else self._seeded_split(classes)
@@ -142,10 +140,6 @@ class CoopSplitSource(Source):
     kind = "coop-split"
 
     @property
-    def directory(self) -> Path:
-        return self.path(self.options["dir"])
-
-    @property
     def split_file(self) -> Path:
         return self.directory / self.options["split_file"]
 
@@ -158,31 +152,19 @@ class CoopSplitSource(Source):
 
     def hint(self) -> str:
         image_dir = self.directory / self.options["image_dir"]
+        also = f"; {self.options['images_note']}" if "images_note" in self.options else ""
         return (
-            f"put CoOp's {self.split_file.name} in {self.directory} and the images in {image_dir}"
+            f"CoOp layout: {self.split_file} (linked from CoOp's DATASETS.md, "
+            f"{COOP_DATASETS_URL}) with the images in {image_dir}{also}"
         )
 
     def load(self, download: bool = False) -> Loaded:
-        if not self.available():
-            raise DataNotFoundError(f"dataset {self.dataset!r}: {self.hint()}")
+        self.require_available()
         try:
             entries = json.loads(self.split_file.read_text(encoding="utf-8"))
             pool_rows, test_rows = entries["train"], entries["test"]
         except (json.JSONDecodeError, KeyError, TypeError) as error:
             raise InvalidSpecError(f"{self.split_file}: not a CoOp split file ({error})") from None
         root = self.directory / self.options["image_dir"]
-        splits = [self._split(root, rows) for rows in (pool_rows, test_rows)]
-        return Loaded(*splits, class_names=self._class_names(pool_rows + test_rows))
-
-    def _split(self, root: Path, rows: list) -> FileSplit:
-        return FileSplit(root, [row[0] for row in rows], np.asarray([int(r[1]) for r in rows]))
-
-    def _class_names(self, rows: list) -> tuple[str, ...]:
-        """Names by label; CoOp writes underscores where prompts need spaces."""
-        names: dict[int, str] = {}
-        for _, label, name in rows:
-            if names.setdefault(int(label), name) != name:
-                raise InvalidSpecError(f"{self.split_file}: label {label} has two class names")
-        if sorted(names) != list(range(len(names))):
-            raise InvalidSpecError(f"{self.split_file}: labels are not 0..{len(names) - 1}")
-        return tuple(names[label].replace("_", " ") for label in range(len(names)))
+        splits = [rows_split(root, rows) for rows in (pool_rows, test_rows)]
+        return Loaded(*splits, class_names=names_by_label(pool_rows + test_rows, self.split_file))

@@ -1,13 +1,19 @@
-"""Dataset lookup by name: specs in ``datasets/specs`` plus ``imagefolder:PATH``."""
+"""Dataset lookup by name: specs in ``datasets/specs`` plus ``imagefolder:PATH`` and
+``hf:PATH`` (a Hugging Face ``datasets`` folder or Parquet files)."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 # imported for their Source registrations
-from albench.data import embedded, folder, idx, torchvision_sets  # noqa: F401
+from albench.data import coop_rules, embedded, folder, idx, torchvision_sets  # noqa: F401
+from albench.data.completeness import check_complete, found_sizes
 from albench.data.dataset import Dataset, DatasetInfo
+from albench.data.hf import PREFIX as HF_PREFIX
+from albench.data.hf import load_hf
 from albench.data.paths import resolve_data_root
 from albench.data.source import Loaded, Source, make_source
 from albench.data.spec import (
@@ -17,7 +23,8 @@ from albench.data.spec import (
     resolve_templates,
     template_sets,
 )
-from albench.errors import DataNotFoundError, InvalidSpecError, UnknownNameError
+from albench.data.verify import without_unreadable
+from albench.errors import AlbenchError, DataNotFoundError, InvalidSpecError, UnknownNameError
 
 IMAGEFOLDER_PREFIX = "imagefolder:"
 IMAGEFOLDER_TEMPLATES = "clip-generic"
@@ -71,7 +78,10 @@ def _check_name_order(dataset: str, names: tuple[str, ...], found: tuple | None)
 
 
 def _from_spec(spec: DatasetSpec, data_root: Path, download: bool) -> Dataset:
-    source = _pick(_sources(spec, data_root), download)
+    return _load_source(spec, _pick(_sources(spec, data_root), download), download)
+
+
+def _load_source(spec: DatasetSpec, source: Source, download: bool = False) -> Dataset:
     loaded = source.load(download=download)
     names = resolve_class_names(spec) or loaded.class_names
     if names is None or len(names) != spec.n_classes:
@@ -89,6 +99,19 @@ def _from_spec(spec: DatasetSpec, data_root: Path, download: bool) -> Dataset:
         {"pool": loaded.pool, "test": loaded.test},
         source=source.label,
         coop_template=spec.coop_template,
+        expected_sizes=source.sizes,
+        notes=loaded.notes,
+    )
+
+
+def _from_hf(name: str, data_root: Path) -> Dataset:
+    pool, test, names = load_hf(name)
+    return Dataset(
+        name,
+        names,
+        template_sets()[IMAGEFOLDER_TEMPLATES],
+        {"pool": pool, "test": test},
+        source="Hugging Face datasets",
     )
 
 
@@ -107,28 +130,63 @@ def _from_folder(name: str, data_root: Path) -> Dataset:
     )
 
 
+#: name prefixes of datasets given by a path rather than a spec, and their loaders
+PATH_DATASETS: dict[str, Callable[[str, Path], Dataset]] = {
+    IMAGEFOLDER_PREFIX: _from_folder,
+    HF_PREFIX: _from_hf,
+}
+
+
+def is_dataset_name(name: str) -> bool:
+    """Whether ``name`` is a spec name or a path dataset (``imagefolder:``, ``hf:``)."""
+    return name in load_specs() or name.startswith(tuple(PATH_DATASETS))
+
+
 def get_dataset(
-    name: str, *, data_root: str | os.PathLike | None = None, download: bool = False
+    name: str,
+    *,
+    data_root: str | os.PathLike | None = None,
+    download: bool = False,
+    allow_partial: bool = False,
+    skip_unreadable: bool = False,
 ) -> Dataset:
     """The dataset called ``name`` (a spec name or ``imagefolder:PATH``).
 
     Data is looked for under ``data_root`` (else ``$ALBENCH_DATA``, else
-    ``~/.cache/albench/data``); the network is used only when ``download`` is true.
+    ``$ALBENCH_CACHE/data``, else ``~/.cache/albench/data``); the network is used only when
+    ``download`` is true. A copy whose images on disk differ from the spec's sizes is
+    refused unless ``allow_partial`` (:mod:`albench.data.completeness`);
+    ``skip_unreadable`` leaves out the images that do not decode (:mod:`albench.data.verify`).
+    Both are recorded in ``Dataset.notes``.
     """
     root = resolve_data_root(data_root)
-    if name.startswith(IMAGEFOLDER_PREFIX):
-        return _from_folder(name, root)
-    return _from_spec(_spec(name), root, download)
+    prefix = next((p for p in PATH_DATASETS if name.startswith(p)), None)
+    if prefix is not None:
+        dataset = PATH_DATASETS[prefix](name, root)
+    else:
+        dataset = _from_spec(_spec(name), root, download)
+    dataset = check_complete(dataset, allow_partial=allow_partial)
+    return without_unreadable(dataset) if skip_unreadable else dataset
+
+
+def _info(spec: DatasetSpec, root: Path) -> DatasetInfo:
+    """The spec's sizes beside those of the copy on disk (loaded, images not decoded)."""
+    sources = _sources(spec, root)
+    usable = [source for source in sources if source.available()]
+    shown = (usable or sources)[0]
+    info = DatasetInfo(spec.name, spec.n_classes, *shown.sizes, bool(usable), shown.label)
+    if not usable:
+        return info
+    try:
+        pool, test = found_sizes(_load_source(spec, shown))
+    except AlbenchError as error:
+        return replace(info, available=False, problem=str(error))
+    complete = (pool, test) == shown.sizes or None in shown.sizes
+    return replace(info, available=complete, pool_found=pool, test_found=test)
 
 
 def dataset_infos(data_root: str | os.PathLike | None = None) -> list[DatasetInfo]:
-    """One :class:`DatasetInfo` per spec, from cheap file checks only (no data is read)."""
+    """One :class:`DatasetInfo` per spec; a copy that is there is loaded to count its images
+    (a partial or corrupt copy is not available)."""
     root = resolve_data_root(data_root)
-    infos = []
-    for name, spec in sorted(load_specs().items()):
-        sources = _sources(spec, root)
-        usable = [source for source in sources if source.available()]
-        shown = (usable or sources)[0]
-        pool, test = shown.sizes
-        infos.append(DatasetInfo(name, spec.n_classes, pool, test, bool(usable), shown.label))
-    return infos
+    return [_info(spec, root) for _, spec in sorted(load_specs().items())]

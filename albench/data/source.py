@@ -12,18 +12,20 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from albench.data.splits import ImageSplit
-from albench.errors import InvalidSpecError
+from albench.errors import DataNotFoundError, InvalidSpecError
 
 SOURCE_KINDS: dict[str, type[Source]] = {}
 
 
 @dataclass(frozen=True)
 class Loaded:
-    """What a source produced: the two splits and, if the data names them, class names."""
+    """What a source produced: the two splits, class names if the data names them, and
+    notes on how the splits were made when the data did not ship them."""
 
     pool: ImageSplit
     test: ImageSplit
     class_names: tuple[str, ...] | None = None
+    notes: tuple[str, ...] = ()
 
 
 class Source(ABC):
@@ -43,6 +45,11 @@ class Source(ABC):
     def path(self, relative: str) -> Path:
         """``relative`` under the data root (absolute paths stay as they are)."""
         return self.data_root / Path(relative).expanduser()
+
+    @property
+    def directory(self) -> Path:
+        """The folder named by option ``dir``, under the data root unless absolute."""
+        return self.path(self.options["dir"])
 
     @property
     def sizes(self) -> tuple[int | None, int | None]:
@@ -66,6 +73,11 @@ class Source(ABC):
     @abstractmethod
     def hint(self) -> str:
         """Short clause saying what to install or fetch, and where to put it."""
+
+    def require_available(self) -> None:
+        """DataNotFoundError with the hint unless the data can be loaded now."""
+        if not self.available():
+            raise DataNotFoundError(f"dataset {self.dataset!r}: {self.hint()}")
 
     @abstractmethod
     def load(self, download: bool = False) -> Loaded:

@@ -21,6 +21,16 @@ from PIL import Image
 
 from albench.errors import DataNotFoundError
 
+#: what PIL raises for a file it cannot decode: missing, empty, truncated, not an image,
+#: a broken chunk (SyntaxError), or a decompression bomb
+UNREADABLE = (OSError, SyntaxError, ValueError, Image.DecompressionBombError)
+
+
+def unreadable_reason(error: BaseException, location: str) -> str:
+    """PIL's reason for not decoding the image at ``location``, without the path it repeats."""
+    reason = str(error).replace(f" {location!r}", "").strip()
+    return reason or type(error).__name__
+
 
 class ImageSplit(torch.utils.data.Dataset):
     """One split (pool or test) of a dataset: labelled RGB images, indexed from 0."""
@@ -50,6 +60,18 @@ class ImageSplit(torch.utils.data.Dataset):
             self._fingerprint = self._digest()
         return self._fingerprint
 
+    def location(self, index: int) -> str:
+        """Where item ``index`` comes from, for messages (a file path, else its index)."""
+        return f"item {index}"
+
+    def missing(self) -> np.ndarray:
+        """Indices of items whose file is absent (none for in-memory splits)."""
+        return np.array([], dtype=np.int64)
+
+    @abstractmethod
+    def subset(self, keep: np.ndarray) -> ImageSplit:
+        """The split of items ``keep`` (ascending indices), in that order."""
+
     @abstractmethod
     def _rgb_image(self, index: int) -> Image.Image:
         """The image at ``index``, decoded and converted to RGB."""
@@ -77,6 +99,9 @@ class ArraySplit(ImageSplit):
         self.images = images.view()
         self.images.setflags(write=False)
 
+    def subset(self, keep: np.ndarray) -> ArraySplit:
+        return ArraySplit(self.images[keep], self.labels[keep])
+
     def _rgb_image(self, index: int) -> Image.Image:
         return Image.fromarray(self.images[index]).convert("RGB")
 
@@ -92,8 +117,9 @@ class FileSplit(ImageSplit):
     """Images stored as files under ``root``, named by paths relative to it.
 
     The fingerprint hashes, in split order (the order features are stored in), every
-    relative path with its label and file size: cheap (one ``stat`` per file), stable across
-    machines and data roots, and changed by any added, removed, relabelled or replaced file.
+    relative path with its label and file size: cheap (one ``stat`` per file, shared with
+    :meth:`missing`), stable across machines and data roots, and changed by any added,
+    removed, relabelled or replaced file.
     """
 
     def __init__(self, root: str | os.PathLike, files: Sequence[str], labels: np.ndarray):
@@ -102,20 +128,42 @@ class FileSplit(ImageSplit):
         super().__init__(labels)
         self.root = str(root)
         self.files = tuple(str(name) for name in files)
+        self._sizes: np.ndarray | None = None
 
     def path(self, index: int) -> Path:
         return Path(self.root, self.files[index])
+
+    def location(self, index: int) -> str:
+        return str(self.path(index))
+
+    def sizes(self) -> np.ndarray:
+        """Byte size of every file, -1 where it is missing (one ``stat`` each, once)."""
+        if self._sizes is None:
+            sizes = np.empty(len(self.files), dtype=np.int64)
+            for index in range(len(self.files)):
+                try:
+                    sizes[index] = os.stat(self.path(index)).st_size
+                except FileNotFoundError:
+                    sizes[index] = -1
+            self._sizes = sizes
+        return self._sizes
+
+    def missing(self) -> np.ndarray:
+        return np.flatnonzero(self.sizes() < 0)
+
+    def subset(self, keep: np.ndarray) -> FileSplit:
+        return FileSplit(self.root, [self.files[i] for i in keep], self.labels[keep])
 
     def _rgb_image(self, index: int) -> Image.Image:
         with Image.open(self.path(index)) as image:
             return image.convert("RGB")
 
     def _digest(self) -> str:
+        sizes = self.sizes()
+        if (sizes < 0).any():
+            first = self.path(int(np.flatnonzero(sizes < 0)[0]))
+            raise DataNotFoundError(f"image file missing: {first}")
         digest = hashlib.sha256(b"albench.FileSplit/1\n")
-        for index, (name, label) in enumerate(zip(self.files, self.labels, strict=True)):
-            try:
-                size = os.stat(self.path(index)).st_size
-            except FileNotFoundError:
-                raise DataNotFoundError(f"image file missing: {self.path(index)}") from None
+        for name, label, size in zip(self.files, self.labels, sizes, strict=True):
             digest.update(f"{name}\t{label}\t{size}\n".encode())
         return digest.hexdigest()

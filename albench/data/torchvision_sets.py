@@ -92,8 +92,8 @@ class TorchvisionSource(Source):
         return (self.root / self.options["marker"]).exists()
 
     def hint(self) -> str:
-        how = "rerun with --download (download=True)" if self.downloadable() else "fetch it by hand"
-        return f"{how} (torchvision {self.class_name} into {self.root})"
+        how = "--download fetches it" if self.downloadable() else "fetched by hand"
+        return f"torchvision layout: {self.root / self.options['marker']} ({self.label}; {how})"
 
     def _construct(self, options: dict[str, Any], download: bool) -> Any:
         import torchvision.datasets
@@ -102,8 +102,9 @@ class TorchvisionSource(Source):
         extra = {"download": download} if self.downloadable() else {}
         try:
             return cls(str(self.root), **options, **extra)
-        except RuntimeError as error:  # torchvision's "Dataset not found or corrupted"
-            raise DataNotFoundError(f"dataset {self.dataset!r}: {error}; {self.hint()}") from None
+        except RuntimeError as error:  # torchvision's "Dataset not found or corrupted. ..."
+            reason = str(error).split(".")[0]  # the rest tells Python users download=True
+            raise DataNotFoundError(f"dataset {self.dataset!r}: {reason}; {self.hint()}") from None
 
     def load(self, download: bool = False) -> Loaded:
         if not (download and self.downloadable()) and not self.available():
