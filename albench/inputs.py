@@ -96,20 +96,55 @@ def extract_features(
     download: bool = False,
     device: str = "cpu",
     progress: bool = True,
+    allow_partial: bool = False,
+    skip_unreadable: bool = False,
 ) -> None:
-    """Make sure the cache holds pool, test and text features (encoding what is missing)."""
-    key = (dataset, backbone, data_root, device)
-    _LOADED[key] = _build(dataset, backbone, data_root, download, device, progress)
+    """Make sure the cache holds pool, test and text features (encoding what is missing).
+
+    ``allow_partial`` / ``skip_unreadable``: take a copy that differs from the dataset's
+    spec, or leave out images that do not decode (``albench.data.get_dataset``).
+    """
+    access = DataAccess(data_root, allow_partial, skip_unreadable)
+    _LOADED[(dataset, backbone, access, device)] = _build(
+        dataset, backbone, access, download, device, progress
+    )
 
 
 def load_inputs(
-    dataset: str, backbone: str, *, data_root: str | None = None, device: str = "cpu"
+    dataset: str,
+    backbone: str,
+    *,
+    data_root: str | None = None,
+    device: str = "cpu",
+    allow_partial: bool = False,
+    skip_unreadable: bool = False,
 ) -> RunInputs:
     """:class:`RunInputs` of ``dataset`` encoded by ``backbone`` (kept for the process)."""
-    key = (dataset, backbone, data_root, device)
+    access = DataAccess(data_root, allow_partial, skip_unreadable)
+    key = (dataset, backbone, access, device)
     if key not in _LOADED:
-        _LOADED[key] = _build(dataset, backbone, data_root, False, device, False)
+        _LOADED[key] = _build(dataset, backbone, access, False, device, False)
     return _LOADED[key]
+
+
+@dataclass(frozen=True)
+class DataAccess:
+    """Where a dataset is and which copy of it is acceptable (see ``get_dataset``)."""
+
+    data_root: str | None = None
+    allow_partial: bool = False
+    skip_unreadable: bool = False
+
+    def dataset(self, name: str, download: bool = False) -> Any:
+        from albench.data import get_dataset
+
+        return get_dataset(
+            name,
+            data_root=self.data_root,
+            download=download,
+            allow_partial=self.allow_partial,
+            skip_unreadable=self.skip_unreadable,
+        )
 
 
 class DatasetImages:
@@ -119,35 +154,32 @@ class DatasetImages:
     feature-space learners never keeps a dataset's images in memory.
     """
 
-    def __init__(self, dataset: str, data_root: str | None):
-        self.dataset, self.data_root = dataset, data_root
+    def __init__(self, dataset: str, access: DataAccess):
+        self.dataset, self.access = dataset, access
         self._loaded: Any = None
 
     def __call__(self, which: str) -> Any:
         if self._loaded is None:
-            from albench.data import get_dataset
-
-            self._loaded = get_dataset(self.dataset, data_root=self.data_root)
+            self._loaded = self.access.dataset(self.dataset)
         return self._loaded.split(which)
 
 
-#: (dataset, backbone, data_root, device) -> inputs loaded by this process
-_LOADED: dict[tuple[str, str, str | None, str], RunInputs] = {}
+#: (dataset, backbone, data access, device) -> inputs loaded by this process
+_LOADED: dict[tuple[str, str, DataAccess, str], RunInputs] = {}
 
 
 def _build(
     dataset_name: str,
     backbone_spec: str,
-    data_root: str | None,
+    access: DataAccess,
     download: bool,
     device: str,
     progress: bool,
 ) -> RunInputs:
     from albench.backbones import get_backbone
-    from albench.data import get_dataset
     from albench.features import FeatureStore
 
-    dataset = get_dataset(dataset_name, data_root=data_root, download=download)
+    dataset = access.dataset(dataset_name, download)
     dataset.check_test_classes()
     backbone = get_backbone(backbone_spec, device=device)
     store = FeatureStore()
@@ -168,5 +200,5 @@ def _build(
             store.image_entry(backbone, dataset, "test").name,
             store.text_entry(backbone, dataset).name,
         ),
-        images=DatasetImages(dataset_name, data_root),
+        images=DatasetImages(dataset_name, access),
     )

@@ -122,7 +122,9 @@ class SweepSpec:
     ``learners`` and ``strategies`` are specs in the option grammar. ``learner_options``
     apply to every learner that declares the key (a key no learner declares is an error).
     ``data_root``, ``download`` and ``device`` say where data is and runs compute; they are
-    not part of the sweep's identity.
+    not part of the sweep's identity. ``allow_partial`` / ``skip_unreadable`` accept a copy
+    of a dataset that differs from its spec, or leave out images that do not decode; they
+    enter the sweep's record when set, and the feature cache keys show the data used.
     """
 
     datasets: tuple[str, ...]
@@ -136,6 +138,8 @@ class SweepSpec:
     data_root: str | None = None
     download: bool = False
     device: str = "cpu"
+    allow_partial: bool = False
+    skip_unreadable: bool = False
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -223,6 +227,9 @@ class SweepSpec:
         fields = asdict(self)
         for location in ("data_root", "download", "device"):
             fields.pop(location)
+        for departure in ("allow_partial", "skip_unreadable"):
+            if not fields[departure]:
+                fields.pop(departure)
         return fields
 
 

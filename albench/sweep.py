@@ -92,12 +92,24 @@ def check_device(device: str) -> None:
 
 
 def default_inputs(
-    dataset: str, backbone: str, data_root: str | None, device: str = "cpu"
+    dataset: str,
+    backbone: str,
+    data_root: str | None,
+    device: str = "cpu",
+    allow_partial: bool = False,
+    skip_unreadable: bool = False,
 ) -> RunInputs:
     """Cached features through the FeatureStore (``albench.inputs``), backbone on ``device``."""
     from albench.inputs import load_inputs
 
-    return load_inputs(dataset, backbone, data_root=data_root, device=device)
+    return load_inputs(
+        dataset,
+        backbone,
+        data_root=data_root,
+        device=device,
+        allow_partial=allow_partial,
+        skip_unreadable=skip_unreadable,
+    )
 
 
 def run_sweep(
@@ -125,7 +137,12 @@ def run_sweep(
     specs = sweep.runs()
     validate(specs)
     check_writable(out)
-    provider = inputs or partial(default_inputs, device=sweep.device)
+    provider = inputs or partial(
+        default_inputs,
+        device=sweep.device,
+        allow_partial=sweep.allow_partial,
+        skip_unreadable=sweep.skip_unreadable,
+    )
     outcome: dict[str, list[str]] = {_COMPUTED: [], _ELSEWHERE: []}
     with backend.open(provider) as session:  # an unreachable cluster fails before features
         if inputs is None:
@@ -185,6 +202,8 @@ def _prepare_features(sweep: SweepSpec) -> None:
             data_root=sweep.data_root,
             download=sweep.download,
             device=sweep.device,
+            allow_partial=sweep.allow_partial,
+            skip_unreadable=sweep.skip_unreadable,
         )
 
 

@@ -77,12 +77,17 @@ def test_datasets_lists_the_sizes_on_disk_beside_the_expected(tmp_path, capsys, 
     assert (eurosat.pool_size, eurosat.test_size) == (13500, 8100)
     assert (eurosat.pool_found, eurosat.test_found, eurosat.available) == (20, 5, False)
     assert not infos["cifar10"].available and "corrupted" in infos["cifar10"].problem
+    assert main(["datasets", "--data-root", str(tmp_path), "--format", "json"]) == 0
+    records = {record["name"]: record for record in json.loads(capsys.readouterr().out)}
+    eurosat_record = records["eurosat"]
+    assert (eurosat_record["pool_on_disk"], eurosat_record["test_on_disk"]) == (20, 5)
+    assert eurosat_record["available_offline"] == "partial"
+    assert records["cifar10"]["available_offline"] == "broken"
+    assert records["cifar10"]["problem"] == infos["cifar10"].problem
     assert main(["datasets", "--data-root", str(tmp_path)]) == 0
     out = capsys.readouterr().out.splitlines()
-    row = next(line for line in out if line.startswith("│ eurosat"))
-    assert "13,500" in row and "8,100" in row and "20 / 5" in row and "partial" in row
-    assert "broken" in next(line for line in out if line.startswith("│ cifar10 "))
-    assert f"cifar10: {infos['cifar10'].problem}" in out
+    row = next(line for line in out if line.startswith("eurosat "))
+    assert "13,500" in row and "8,100" in row and " 20 " in row and "partial" in row
 
 
 def test_a_complete_copy_is_available(tmp_path, small_eurosat_spec):
@@ -195,3 +200,22 @@ def test_skip_unreadable_reuses_the_recorded_verdict(tmp_path, monkeypatch):
     again = get_dataset(f"imagefolder:{root}", skip_unreadable=True)
     assert again.left_out == first.left_out
     assert again.split("pool").fingerprint == first.split("pool").fingerprint
+
+
+def test_run_refuses_a_partial_copy_unless_allowed_and_records_the_permission(
+    tmp_path, capsys, small_eurosat_spec
+):
+    from albench.results import read_sweeps
+
+    folder = eurosat_copy(tmp_path)
+    for missing in sorted((folder / "2750").rglob("train_1.png"))[:2]:
+        missing.unlink()  # 18 of the spec's 20 pool images
+    out = tmp_path / "results"
+    argv = ["run", "--dataset=eurosat", "--backbone=tiny-clip", "--strategy=random", "--seeds=0"]
+    argv += ["--rounds=1", "--budget=2", "--initial-size=2", f"--data-root={tmp_path}"]
+    assert main([*argv, f"--out={out}"]) == 2
+    assert "partial copy: pool 18 of 20" in capsys.readouterr().err
+    assert not out.exists()
+    assert main([*argv, f"--out={out}", "--allow-partial"]) == 0
+    [record] = read_sweeps(out)
+    assert record["spec"]["allow_partial"] is True and "skip_unreadable" not in record["spec"]

@@ -158,10 +158,10 @@ def test_device_reaches_extraction_and_inputs_but_not_the_run_ids(tmp_path, monk
 
     seen: list[tuple[str, str]] = []
 
-    def extract(dataset, backbone, *, data_root, download, device):
+    def extract(dataset, backbone, *, data_root, download, device, **copy):
         seen.append(("extract", device))
 
-    def load(dataset, backbone, *, data_root, device):
+    def load(dataset, backbone, *, data_root, device, **copy):
         seen.append(("load", device))
         return make_inputs(dataset, backbone)
 

@@ -102,6 +102,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add("--data-root", help="where datasets live (default: $ALBENCH_DATA or the cache)")
     add("--download", action="store_true", help="download missing datasets")
     add(
+        "--allow-partial",
+        action="store_true",
+        help="accept a dataset copy whose sizes differ from its spec (recorded with the sweep)",
+    )
+    add(
+        "--skip-unreadable",
+        action="store_true",
+        help="leave out images that cannot be decoded (listed; recorded with the sweep)",
+    )
+    add(
         "--device",
         default="cpu",
         help="torch device for extraction and learners: cpu, cuda[:N] (default: cpu)",

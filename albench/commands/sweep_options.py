@@ -157,12 +157,20 @@ def sweep_from_args(args: argparse.Namespace) -> SweepSpec:
     if args.warm_start:
         options["warm_start"] = True
     fields["learner_options"] = options
-    return build_sweep(fields, data_root=args.data_root, download=args.download, device=args.device)
+    return build_sweep(
+        fields,
+        data_root=args.data_root,
+        download=args.download,
+        device=args.device,
+        allow_partial=args.allow_partial,
+        skip_unreadable=args.skip_unreadable,
+    )
 
 
 def build_sweep(fields: Mapping[str, Any], **where: Any) -> SweepSpec:
     """A SweepSpec from checked sweep-file fields, with :data:`DEFAULTS` for what is missing;
-    ``where``: ``data_root``, ``download``, ``device``."""
+    ``where``: ``data_root``, ``download``, ``device``, ``allow_partial``,
+    ``skip_unreadable``."""
     for key in ("datasets", "strategies"):
         if key not in fields:
             raise InvalidSpecError(f"{FLAGS[key]} is required (or {key} in a --config file)")
