@@ -24,7 +24,13 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import accuracy_score, balanced_accuracy_score
 
-from albench.capabilities import PROBABILITIES, RUNNER_CAPABILITIES, TEXT_EMBEDDINGS
+from albench.capabilities import (
+    CORRECTNESS_PROB,
+    EMBED,
+    PROBABILITIES,
+    RUNNER_CAPABILITIES,
+    TEXT_EMBEDDINGS,
+)
 from albench.errors import CapabilityError, InvalidSpecError
 from albench.guard import SelectGuard
 from albench.guard import SelectionError as SelectionError  # re-exported: run() raises it
@@ -39,6 +45,8 @@ from albench.seeding import stream
 from albench.specs import RunSpec
 from albench.strategies import Strategy, StrategyContext, get_strategy
 
+#: capabilities whose output is one row per pool sample (computable on any rows alone)
+ROW_CAPABILITIES = frozenset({PROBABILITIES, CORRECTNESS_PROB, EMBED})
 #: learner method that computes each capability on the pool (default: the capability's name)
 _METHODS = {PROBABILITIES: "predict_proba"}
 #: the learner that stands in while nothing is labelled (no labels, nothing to fit)
@@ -108,6 +116,16 @@ def _providers(
     providers = {capability: compute(capability) for capability in learner.capabilities}
     providers[TEXT_EMBEDDINGS] = lambda: inputs.text_embeddings
     return providers
+
+
+def _row_providers(learner: Learner, pool: Any) -> dict[str, Callable[[np.ndarray], Any]]:
+    """The learner's row-wise outputs on chosen pool rows, for blocked strategies."""
+
+    def compute(capability: str) -> Callable[[np.ndarray], Any]:
+        method = getattr(learner, _METHODS.get(capability, capability))
+        return lambda rows: method(pool[rows])
+
+    return {cap: compute(cap) for cap in ROW_CAPABILITIES & learner.capabilities}
 
 
 def subsample_pool(spec: RunSpec, n_pool: int) -> np.ndarray:
@@ -220,6 +238,7 @@ class _RunState:
             labelled_labels=self.pool_y[self.labelled],
             n_classes=self.n_classes,
             providers=_providers(self.model, self._seen()[0], self.inputs),
+            row_providers=_row_providers(self.model, self._seen()[0]),
         )
         picked = self.guard.select(ctx, self.budget, self.strategy_rng, round_)
         self.labelled = np.concatenate([self.labelled, picked.indices])

@@ -11,7 +11,7 @@ strategies register through the ``albench.strategies`` entry-point group (see
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, ClassVar
@@ -42,7 +42,10 @@ class StrategyContext:
     """Read-only view of the pool for one acquisition step.
 
     Learner outputs are computed lazily and cached, so the runner only pays for what the
-    strategy asks for. ``providers`` maps a capability name to a zero-argument function.
+    strategy asks for. ``providers`` maps a capability name to a zero-argument function that
+    computes it on the whole pool; ``row_providers`` may map an array-valued capability to a
+    function of pool row indices, so that :meth:`blocks` never holds the whole (N, C) matrix
+    (a pool of ImageNet's size has 1.28M x 1,000 probabilities: 5 GB of float32).
     """
 
     def __init__(
@@ -53,6 +56,7 @@ class StrategyContext:
         labelled_labels: np.ndarray,
         n_classes: int,
         providers: Mapping[str, Callable[[], Any]] | None = None,
+        row_providers: Mapping[str, Callable[[np.ndarray], np.ndarray]] | None = None,
     ):
         labelled = np.asarray(labelled, dtype=np.int64)
         if labelled.shape != np.shape(labelled_labels):
@@ -62,6 +66,7 @@ class StrategyContext:
         self._labelled_labels = np.asarray(labelled_labels, dtype=np.int64)
         self.n_classes = int(n_classes)
         self._providers = dict(providers or {})
+        self._row_providers = dict(row_providers or {})
         self._cache: dict[str, Any] = {}
         self._labelled.setflags(write=False)
         self._labelled_labels.setflags(write=False)
@@ -108,6 +113,25 @@ class StrategyContext:
     def probabilities(self) -> np.ndarray:
         """(N, C) class probabilities of the current learner on the pool."""
         return self.get(PROBABILITIES)
+
+    def blocks(
+        self, capability: str, rows: np.ndarray, n_cols: int
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """``(row indices, output on them)`` over ``rows``, in blocks of bounded memory.
+
+        ``n_cols``: the width of one output row (C for probabilities), which sets the block
+        height (``albench.kernels.blocks``). An output already computed for the whole pool
+        is sliced; otherwise each block is computed alone and nothing of size N x C stays.
+        """
+        from albench.kernels.blocks import row_blocks
+
+        whole = self._cache.get(capability)
+        compute = self._row_providers.get(capability)
+        if whole is None and compute is None:
+            whole = self.get(capability)
+        for start, stop in row_blocks(len(rows), n_cols):
+            chunk = rows[start:stop]
+            yield chunk, np.asarray(whole[chunk] if whole is not None else compute(chunk))
 
 
 class Strategy:

@@ -2,7 +2,9 @@
 
 Following baal's split of a heuristic into score and rank, a new uncertainty measure only
 implements :meth:`ScoredStrategy.score`; ranking and tie-breaking are shared
-(:func:`albench.strategies.ranking.top_k`).
+(:func:`albench.strategies.ranking.top_k`). Scores are computed over the unlabelled rows in
+blocks (``StrategyContext.blocks``), so the pool's full probability matrix is never held:
+a score depends on its own row only, so the scores are those of the whole matrix.
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ class ScoredStrategy(Strategy):
 
     def select(self, ctx: StrategyContext, budget: int, rng: np.random.Generator) -> Selection:
         pool = ctx.unlabelled
-        scores = self.score(np.asarray(ctx.probabilities())[pool])
+        scores = np.concatenate(
+            [self.score(block) for _, block in ctx.blocks(PROBABILITIES, pool, ctx.n_classes)]
+            or [np.zeros(0)]
+        )
         picked = top_k(scores, n_picks(budget, pool.size))
         return Selection(indices=pool[picked], scores=scores[picked])

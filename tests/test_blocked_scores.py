@@ -1,0 +1,55 @@
+"""Uncertainty scores over row blocks: the picks of the whole matrix, without the matrix."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from albench.kernels.blocks import row_block
+from albench.strategies import StrategyContext, get_strategy
+
+N_POOL, N_CLASSES = 1000, 4096  # 256 rows a block: four blocks and a remainder
+
+
+def _probabilities() -> np.ndarray:
+    logits = np.random.default_rng(3).normal(size=(N_POOL, N_CLASSES)).astype(np.float32)
+    logits[::7, :2] += 4.0  # some confident rows, so that scores spread
+    exp = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return (exp / exp.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def _context(**providers) -> StrategyContext:
+    labelled = np.arange(0, N_POOL, 50)
+    return StrategyContext(
+        features=np.zeros((N_POOL, 4), dtype=np.float32),
+        labelled=labelled,
+        labelled_labels=np.zeros(len(labelled), dtype=np.int64),
+        n_classes=N_CLASSES,
+        **providers,
+    )
+
+
+@pytest.mark.parametrize("name", ["entropy", "margin", "least-confidence"])
+def test_blocked_scores_pick_what_the_whole_matrix_picks(name):
+    probabilities = _probabilities()
+    asked: list[int] = []
+
+    def rows(indices: np.ndarray) -> np.ndarray:
+        asked.append(len(indices))
+        return probabilities[indices]
+
+    def whole() -> np.ndarray:
+        raise AssertionError("the whole probability matrix was computed")
+
+    strategy = get_strategy(name)
+    blocked = strategy.select(
+        _context(providers={"probabilities": whole}, row_providers={"probabilities": rows}),
+        25,
+        np.random.default_rng(0),
+    )
+    reference = strategy.select(
+        _context(providers={"probabilities": lambda: probabilities}), 25, None
+    )
+    np.testing.assert_array_equal(blocked.indices, reference.indices)
+    np.testing.assert_array_equal(blocked.scores, reference.scores)
+    assert sum(asked) == N_POOL - 20 and max(asked) == row_block(N_CLASSES) == 256
