@@ -261,13 +261,29 @@ def _plain(kind: pa.DataType) -> pa.DataType:
 
 
 def result_files(path: Path | str) -> list[Path]:
-    """Parquet files under a sweep folder, a runs folder, or the file itself."""
+    """Parquet files under a sweep folder, a runs folder, a folder holding sweep folders at
+    any depth (``results/demo`` with one sweep per learner below it), or the file itself."""
     path = Path(path)
     if path.is_file():
         return [path]
-    folder = path / RUNS_DIR if (path / RUNS_DIR).is_dir() else path
-    if not folder.is_dir():
+    if not path.is_dir():
         raise ResultsError(f"no results at {path}: not a file or folder")
+    if (path / RUNS_DIR).is_dir():
+        return _parquet_files(path / RUNS_DIR)
+    return _parquet_files(path) or [
+        file for folder in sweep_folders(path) for file in _parquet_files(folder / RUNS_DIR)
+    ]
+
+
+def sweep_folders(path: Path | str) -> list[Path]:
+    """The sweep folders (those with a ``runs`` folder) at or below ``path``, sorted."""
+    path = Path(path)
+    if path.is_file():
+        return []
+    return sorted({runs.parent for runs in path.rglob(RUNS_DIR) if runs.is_dir()})
+
+
+def _parquet_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.glob(f"*{_ROWS_SUFFIX}") if not p.name.startswith("."))
 
 

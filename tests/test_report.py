@@ -26,6 +26,7 @@ from albench.report import (
     figures,
     paginate,
     render_html,
+    style,
     write_pdf,
 )
 from albench.report.style import RC, strategy_styles
@@ -41,11 +42,19 @@ CHROMIUM_ARGS = [
 
 
 def synthetic_results(
-    datasets=DATASETS, strategies=STRATEGIES, seeds=(0, 1, 2), rounds=4, n_classes=4, seed=0
+    datasets=DATASETS,
+    strategies=STRATEGIES,
+    seeds=(0, 1, 2),
+    rounds=4,
+    n_classes=4,
+    seed=0,
+    noise=0.005,
+    step=0.03,
 ) -> pd.DataFrame:
-    """Rows in the results schema: saturating curves, strategies offset by a known gain."""
+    """Rows in the results schema: saturating curves, strategies offset by a known gain
+    (``step`` per position in ``strategies``) plus Gaussian ``noise`` per point."""
     rng = np.random.default_rng(seed)
-    gain = {name: 0.03 * i for i, name in enumerate(strategies)}
+    gain = {name: step * i for i, name in enumerate(strategies)}
     rows = []
     for dataset, strategy, run_seed in (
         (d, s, r) for d in datasets for s in strategies for r in seeds
@@ -55,7 +64,7 @@ def synthetic_results(
         for r in range(rounds + 1):
             n = int(counts.sum())
             accuracy = 0.5 + 0.3 * (1 - np.exp(-n / 20)) + gain[strategy] * (r > 0)
-            accuracy += rng.normal(0, 0.005)
+            accuracy += rng.normal(0, noise)
             rows.append(
                 {
                     "sweep": "synthetic", "run_id": run_id, "dataset": dataset,
@@ -244,7 +253,9 @@ def test_names_with_dollars_are_not_mathtext():
          "half_width": 0.1}
     )  # fmt: skip
     with matplotlib.rc_context(RC):
-        figure = figures.learning_curves(curves, strategy_styles(["cost$\\frac$"]), "acc")
+        figure = figures.curve_panels(
+            curves, strategy_styles(["cost$\\frac$"]), "acc", band="half_width"
+        )
     assert FigureBlock("t", figure).png().startswith(b"\x89PNG")
 
 
@@ -256,7 +267,125 @@ def test_styles_are_distinct_and_order_free():
         (s.color, s.linestyle, s.marker) for s in strategy_styles(map(str, range(40))).values()
     }
     assert len(looks) == 40
-    assert len({(s.linestyle, s.marker) for s in styles.values()}) == 3
+
+
+def test_a_strategy_keeps_its_style_whatever_else_is_reported():
+    alone = strategy_styles(["random"])["random"]
+    among = strategy_styles(["zeta", "badge", "random", "entropy", "my-plugin"])["random"]
+    assert alone == among
+    plugin = strategy_styles(["my-plugin"])["my-plugin"]
+    assert strategy_styles(["my-plugin", "random", "badge"])["my-plugin"] == plugin
+    builtins = strategy_styles(style.KNOWN)
+    assert len({s.color for s in builtins.values()}) == len(style.KNOWN)
+
+
+def _contrast_on_white(rgb) -> float:
+    """WCAG 2.1 contrast ratio of a colour against white."""
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+    luminance = 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+    return 1.05 / (luminance + 0.05)
+
+
+def test_every_colour_has_contrast_on_white():
+    assert min(_contrast_on_white(style.slot_style(i).color) for i in range(style.SLOTS)) >= 3
+
+
+@pytest.mark.parametrize("k", range(1, 16))
+def test_legend_shows_every_strategy_inside_the_image(k):
+    names = [f"strategy-{i}" + "-with-a-long-name" * (i % 3) for i in range(k)]
+    curves = pd.DataFrame(
+        [{"env": env, "strategy": name, "n_labelled": n, "mean": 0.5, "se": 0.01}
+         for env in ("one",) for name in names for n in (10, 20)]
+    )  # fmt: skip
+    with matplotlib.rc_context(RC):
+        figure = figures.curve_panels(curves, strategy_styles(names), "acc", band="se")
+        FigureBlock("t", figure).png()
+        figure.draw_without_rendering()  # the saved layout, measured at the figure's own dpi
+        (legend,) = figure.legends
+        shown = [text.get_text() for text in legend.get_texts()]
+        box = figure.bbox
+        for text in legend.get_texts():
+            extent = text.get_window_extent()
+            assert box.x0 <= extent.x0 and extent.x1 <= box.x1, text.get_text()
+            assert box.y0 <= extent.y0 and extent.y1 <= box.y1, text.get_text()
+    assert sorted(shown) == sorted(names)
+
+
+def test_bands_are_clipped_and_the_y_range_fits_the_data(frame):
+    wide = frame.assign(accuracy=np.where(frame["seed"] == 0, 0.02, 0.98))
+    for band, polygons in (("ci95", True), ("none", False)):
+        report = build_report(wide, ReportOptions(band=band))
+        figure = next(f.figure for f in report.figures() if f.title == "Learning curves")
+        ax = figure.axes[0]
+        low, high = ax.get_ylim()
+        assert low > -6 and high < 106  # in %, with matplotlib's margins only
+        assert bool(ax.collections) == polygons
+        for band_polygon in ax.collections:
+            y = band_polygon.get_paths()[0].vertices[:, 1]
+            assert y.min() >= 0 and y.max() <= 100
+
+
+def test_difference_figure_pairs_by_seed_against_the_baseline(report):
+    figure = next(f.figure for f in report.figures() if f.title == "Difference from random")
+    ax = figure.axes[0]
+    labels = {line.get_label() for line in ax.get_lines() if not line.get_label().startswith("_")}
+    assert labels == {"entropy", EVIL}
+    assert any(list(line.get_ydata()) == [0, 0] for line in ax.get_lines())  # the zero line
+
+
+def test_class_balance_is_defined_at_every_round(frame):
+    # class 3 stays empty in every run: a max / min ratio would be undefined throughout
+    empty = frame.assign(labelled_per_class=frame["labelled_per_class"].map(lambda c: [*c[:3], 0]))
+    report = build_report(empty)
+    figure = next(f.figure for f in report.figures() if f.title == "Class balance")
+    lines = [line for line in figure.axes[0].get_lines() if not line.get_label().startswith("_")]
+    assert len(lines) == len(STRATEGIES)
+    for line in lines:
+        y = np.asarray(line.get_ydata(), dtype=float)
+        assert len(y) == 5 and np.isfinite(y).all() and (y < 1).all()
+    assert not any("undefined" in note for note in report.notes)
+
+
+def test_penalty_matrix_leaves_the_diagonal_empty(report):
+    figure = next(f.figure for f in report.figures() if f.title == "Penalty matrix")
+    annotations = [t for t in figure.axes[0].texts if t.get_text()]
+    assert len(annotations) == len(STRATEGIES) ** 2 - len(STRATEGIES)
+
+
+def test_protocols_are_told_apart_not_reported_incomplete(frame):
+    longer = synthetic_results(rounds=6).assign(rounds=6)
+    longer["run_id"] = longer["run_id"] + "-long"
+    report = build_report(pd.concat([frame, longer]))
+    assert not any("stopped before" in note for note in report.notes)
+    verdict = next(t for t in report.tables() if t.title == "Best strategy against the baseline")
+    assert sorted(verdict.frame.index) == sorted(f"{d} · {r}" for d in DATASETS for r in (4, 6))
+
+
+def test_a_parent_folder_finds_the_sweeps_below_it(tmp_path, frame):
+    for learner in ("linear", "coop"):
+        runs = tmp_path / "demo" / learner / "runs"
+        runs.mkdir(parents=True)
+        part = frame[frame["dataset"] == "eurosat"].assign(learner=learner)
+        part.to_parquet(runs / f"{learner}.parquet")
+    assert results.sweep_folders(tmp_path) == [tmp_path / "demo/coop", tmp_path / "demo/linear"]
+    loaded = results.load(tmp_path / "demo")
+    assert sorted(loaded["learner"].unique()) == ["coop", "linear"]
+
+
+def test_reproduce_command_from_a_sweep_record():
+    from albench.report.reproduce import command
+
+    spec = {"datasets": ["digits"], "backbones": ["offline-effnet-minilm"], "learners": ["coop"],
+            "strategies": ["random", "pcb(badge)"], "seeds": [0, 1, 2, 5], "rounds": 4,
+            "budget": "1/class", "initial": "random", "initial_size": "1/class",
+            "pseudo_labels": False, "pool_subsample": None,
+            "learner_options": {"init": "a photo of a", "steps": 10}, "name": "demo"}  # fmt: skip
+    assert command(spec, "results/demo") == (
+        "albench run '--strategy=random,pcb(badge)' --dataset=digits "
+        "--backbone=offline-effnet-minilm --learner=coop --rounds=4 --budget=1/class "
+        "--initial=random --initial-size=1/class --name=demo --seeds=0-2,5 "
+        "'--learner-option=init=a photo of a' --learner-option=steps=10 --out=results/demo"
+    )
 
 
 @pytest.fixture
@@ -318,8 +447,9 @@ def test_report_in_headless_chromium(html, tmp_path):
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.goto(page_file.as_uri())
             widths = page.eval_on_selector_all("img", "imgs => imgs.map(i => i.naturalWidth)")
-            heading = page.inner_text("table >> nth=0 >> thead")
-            body = page.inner_text("table >> nth=0 >> tbody")
+            aubc = "xpath=//h3[text()='AUBC, full budget']/following-sibling::div[1]//table"
+            heading = page.inner_text(f"{aubc}//thead")
+            body = page.inner_text(f"{aubc}//tbody")
             page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
         finally:
             browser.close()

@@ -12,6 +12,7 @@ from pathlib import Path
 
 REPORTS_DIR = Path("reports")
 METRICS = ("accuracy", "balanced_accuracy")
+BANDS = ("se", "ci95", "none")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -20,7 +21,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="HTML (and PDF) report with curves, AUBC and significance tests",
         description=__doc__.splitlines()[0],
     )
-    parser.add_argument("results", nargs="+", type=Path, help="sweep folders or Parquet files")
+    parser.add_argument(
+        "results", nargs="+", type=Path,
+        help="sweep folders, folders holding sweep folders, or Parquet files",
+    )  # fmt: skip
     parser.add_argument(
         "--out", type=Path, help="HTML file to write (default: reports/<first results name>.html)"
     )
@@ -28,6 +32,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--baseline", default="random", help="strategy to compare against")
     parser.add_argument("--alpha", type=float, default=0.05, help="significance level")
     parser.add_argument("--metric", choices=METRICS, default="accuracy")
+    parser.add_argument(
+        "--band", choices=BANDS, default="se",
+        help="band around mean learning curves: standard error (default), 95%% t-interval, none",
+    )  # fmt: skip
     parser.add_argument(
         "--low-budget-fraction",
         type=float,
@@ -45,7 +53,9 @@ def default_out(results: list[Path]) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
+    from albench import results
     from albench.report import ReportOptions, build_report, load_results, write_html, write_pdf
+    from albench.report.reproduce import commands
 
     frame = load_results(args.results)
     options = ReportOptions(
@@ -53,9 +63,16 @@ def run(args: argparse.Namespace) -> int:
         baseline=args.baseline,
         alpha=args.alpha,
         low_fraction=args.low_budget_fraction,
+        band=args.band,
         title=f"albench report: {', '.join(p.name for p in args.results)}",
     )
-    report = build_report(frame, options)
+    records = [
+        (folder, record)
+        for path in args.results
+        for folder in results.sweep_folders(path)
+        for record in results.read_sweeps(folder)
+    ]
+    report = build_report(frame, options, commands(records, set(frame["run_id"])))
     out = args.out or default_out(args.results)
     written = [write_html(report, out)]
     if args.pdf:

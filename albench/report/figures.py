@@ -15,6 +15,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.legend import Legend
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, NullFormatter
@@ -42,7 +43,11 @@ def _panels(n: int, panel: tuple[float, float] = PANEL) -> tuple[Figure, list[Ax
 
 
 def _legend(figure: Figure, axes: Sequence[Axes]) -> None:
-    """One legend for the whole figure, below the panels, in sorted strategy order."""
+    """One legend for the whole figure, below the panels, in sorted strategy order.
+
+    The legend takes as many columns as fit the figure's width (at most 5), so no entry is
+    ever cut off (:func:`fit_legend`).
+    """
     handles, labels = {}, []
     for ax in axes:
         for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
@@ -50,22 +55,49 @@ def _legend(figure: Figure, axes: Sequence[Axes]) -> None:
                 handles[label] = handle
                 labels.append(label)
     if labels:
-        figure.legend(
-            [handles[name] for name in labels],
-            labels,
-            loc="outside lower center",
-            ncols=min(len(labels), 5),
-            frameon=False,
-        )
+        columns = min(len(labels), 5)
+        legend = figure.legend(
+            [handles[name] for name in labels], labels, loc="outside lower center",
+            ncols=columns, frameon=False,
+        )  # fmt: skip
+        fit_legend(figure, legend, columns)
 
 
-def learning_curves(
-    curves: pd.DataFrame, styles: dict[str, StrategyStyle], metric_label: str
+def fit_legend(figure: Figure, legend: Legend, columns: int) -> None:
+    """Fewer legend columns until the legend is no wider than the figure (one column at
+    worst, and then the figure widens to the legend)."""
+    while columns > 1 and legend.get_window_extent().width > 0.98 * figure.bbox.width:
+        columns -= 1
+        legend.set_ncols(columns)
+    needed = legend.get_window_extent().width / figure.dpi
+    if needed > 0.98 * figure.get_figwidth():
+        figure.set_figwidth(needed / 0.98)
+
+
+def _band(curve: pd.DataFrame, band: str | None) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper edge of a curve's band (``band`` names the half-width column)."""
+    y = curve["mean"].to_numpy(dtype=float)
+    half = curve[band].fillna(0).to_numpy(dtype=float) if band else np.zeros_like(y)
+    return y - half, y + half
+
+
+def curve_panels(
+    curves: pd.DataFrame,
+    styles: dict[str, StrategyStyle],
+    ylabel: str,
+    *,
+    band: str | None = None,
+    clip: tuple[float, float] | None = None,
+    scale: float = 1.0,
+    zero: float | None = None,
 ) -> Figure:
-    """Mean metric against the number of labels, one panel per environment, 95 % t bands.
+    """Mean curves against the number of labels, one panel per environment, with bands.
 
-    ``curves`` has columns env, strategy, n_labelled, mean, half_width (one row per round).
-    """
+    ``curves`` has columns env, strategy, n_labelled, mean and, when ``band`` is given, that
+    half-width column. Curves and bands are clipped to ``clip`` (accuracy to [0, 1]), so the
+    y range, fitted to what is drawn, never runs past the possible values; values are
+    multiplied by ``scale`` (100 for percent). ``zero`` draws a reference line at that value.
+    """  # fmt: skip
     envs = list(dict.fromkeys(curves["env"]))
     figure, axes = _panels(len(envs))
     for ax, env in zip(axes, envs, strict=True):
@@ -73,19 +105,25 @@ def learning_curves(
             line = curves[(curves["env"] == env) & (curves["strategy"] == strategy)]
             if line.empty:
                 continue
-            x, y = line["n_labelled"].to_numpy(), line["mean"].to_numpy()
-            band = line["half_width"].fillna(0).to_numpy()
-            ax.plot(x, y, label=strategy, markersize=4, linewidth=1.4, **style.line())
-            ax.fill_between(x, y - band, y + band, color=style.color, alpha=0.15, linewidth=0)
+            x, y = line["n_labelled"].to_numpy(), line["mean"].to_numpy(dtype=float)
+            low, high = _band(line, band)
+            if clip:
+                low, high, y = (np.clip(v, *clip) for v in (low, high, y))
+            ax.plot(x, scale * y, label=strategy, markersize=4, linewidth=1.4, **style.line())
+            if band:
+                ax.fill_between(x, scale * low, scale * high, color=style.color, alpha=0.12,
+                                linewidth=0)  # fmt: skip
+        if zero is not None:
+            ax.axhline(scale * zero, color="0.2", linewidth=0.9, zorder=1)
         ax.set_title(env)
         ax.set_xlabel("number of labels")
-        ax.set_ylabel(metric_label)
+        ax.set_ylabel(ylabel)
     _legend(figure, axes)
     return figure
 
 
 def aubc_points(intervals: pd.DataFrame, styles: dict[str, StrategyStyle]) -> Figure:
-    """Mean AUBC with 95 % t-intervals per strategy, one panel per environment.
+    """Mean AUBC (%) with 95 % t-intervals per strategy, one panel per environment.
 
     ``intervals`` has columns env, window, strategy, mean, half_width, with two windows: the
     first drawn with filled markers, the second (the low-budget window) with hollow ones just
@@ -102,14 +140,14 @@ def aubc_points(intervals: pd.DataFrame, styles: dict[str, StrategyStyle]) -> Fi
             style = styles[point.strategy]
             hollow = point.window != windows[0]
             ax.errorbar(
-                point.mean, order.index(point.strategy) + offsets[point.window],
-                xerr=np.nan_to_num(point.half_width), fmt=style.marker, color=style.color,
+                100 * point.mean, order.index(point.strategy) + offsets[point.window],
+                xerr=100 * np.nan_to_num(point.half_width), fmt=style.marker, color=style.color,
                 markerfacecolor="white" if hollow else style.color, capsize=2.5, markersize=5,
             )  # fmt: skip
         ax.set_yticks(range(k), order)
         ax.set_ylim(k - 0.5, -0.5)
         ax.set_title(env)
-        ax.set_xlabel("AUBC (mean accuracy)")
+        ax.set_xlabel("AUBC (%, mean accuracy over the budget)")
     key = [
         Line2D([], [], color="0.3", marker="o", linestyle="none", label=window,
                markerfacecolor="white" if i else "0.3")
@@ -120,14 +158,18 @@ def aubc_points(intervals: pd.DataFrame, styles: dict[str, StrategyStyle]) -> Fi
 
 
 def penalty_heatmap(penalty: Penalty) -> Figure:
-    """Pairwise penalty matrix (Ash et al., ICLR 2020) with its column means underneath."""
+    """Pairwise penalty matrix (Ash et al., ICLR 2020) with its column means underneath.
+
+    The diagonal (a strategy against itself) is left empty.
+    """
     k = len(penalty.matrix)
     size = 0.55 * k + 2.2
     figure = Figure(figsize=(size + 1.0, size), layout="constrained")
     top, bottom = figure.subplots(2, 1, gridspec_kw={"height_ratios": [k, 1.2]})
     vmax = max(float(penalty.matrix.to_numpy().max()), 1e-9)
     common = {"annot": True, "fmt": ".2f", "cmap": "Blues", "vmin": 0, "vmax": vmax}
-    sns.heatmap(penalty.matrix, ax=top, cbar=False, linewidths=0.5, **common)
+    diagonal = np.eye(k, dtype=bool)
+    sns.heatmap(penalty.matrix, ax=top, cbar=False, linewidths=0.5, mask=diagonal, **common)
     top.set_ylabel("winner (row)")
     top.set_xlabel("")
     top.tick_params(labelbottom=False)
@@ -183,59 +225,62 @@ def cd_diagram(ranks: pd.Series, cd: float, groups: Sequence[Sequence[str]]) -> 
     return figure
 
 
-def class_coverage(coverage: pd.DataFrame, styles: dict[str, StrategyStyle]) -> Figure:
-    """Class imbalance of the labelled set (max / min labels per class) against labels.
-
-    ``coverage`` has columns env, strategy, n_labelled, ratio (mean over seeds; NaN while a
-    class had no label in some seed).
-    """
-    envs = list(dict.fromkeys(coverage["env"]))
-    figure, axes = _panels(len(envs))
-    for ax, env in zip(axes, envs, strict=True):
-        for strategy, style in styles.items():
-            line = coverage[(coverage["env"] == env) & (coverage["strategy"] == strategy)]
-            if line.empty:
-                continue
-            ax.plot(
-                line["n_labelled"], line["ratio"], label=strategy, markersize=4, linewidth=1.4,
-                **style.line(),
-            )  # fmt: skip
-        ax.axhline(1.0, color="0.5", linewidth=0.8)
-        ax.set_title(env)
-        ax.set_xlabel("number of labels")
-        ax.set_ylabel("imbalance ratio (max / min per class)")
-    _legend(figure, axes)
-    return figure
-
-
 def runtime(seconds: pd.DataFrame, styles: dict[str, StrategyStyle]) -> Figure:
-    """Mean seconds per round spent selecting and training, per strategy.
+    """Mean seconds per round spent selecting and training, per strategy, one panel per
+    learner (a learner's training time is no property of the strategies run under it).
 
-    ``seconds`` is indexed by strategy with columns select_seconds and train_seconds. The
-    axis is logarithmic when the positive values span more than a factor of 30.
+    ``seconds`` has columns learner, strategy, select_seconds and train_seconds. An axis is
+    logarithmic when its positive values span more than a factor of 30.
     """
-    order = [s for s in styles if s in seconds.index]
-    figure = Figure(figsize=(max(4.5, 0.9 * len(order) + 2), 3.4), layout="constrained")
-    ax = figure.subplots()
+    learners = list(dict.fromkeys(seconds["learner"]))
+    widest = seconds.groupby("learner")["strategy"].nunique().max()
+    figure, axes = _panels(len(learners), (max(3.6, 0.7 * widest + 1.2), 3.2))
     width = 0.38
-    for i, strategy in enumerate(order):
-        color = styles[strategy].color
-        select, train = seconds.loc[strategy, ["select_seconds", "train_seconds"]]
-        bar = {"color": color, "edgecolor": "black", "linewidth": 0.5}
-        ax.bar(i - width / 2, select, width, hatch="//", **bar)
-        ax.bar(i + width / 2, train, width, **bar)
-    values = seconds.loc[order, ["select_seconds", "train_seconds"]].to_numpy().ravel()
-    positive = values[values > 0]
-    if positive.size and positive.max() / positive.min() > LOG_SPREAD:
-        ax.set_yscale("log")
-        # plain tick labels: the default log formatter writes mathtext, which is off (style.RC)
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
-        ax.yaxis.set_minor_formatter(NullFormatter())
-    ax.set_xticks(range(len(order)), order, rotation=30, ha="right")
-    ax.set_ylabel("seconds per round (mean)")
+    for ax, learner in zip(axes, learners, strict=True):
+        rows = seconds[seconds["learner"] == learner].set_index("strategy")
+        order = [s for s in styles if s in rows.index]
+        for i, strategy in enumerate(order):
+            select, train = rows.loc[strategy, ["select_seconds", "train_seconds"]]
+            bar = {"color": styles[strategy].color, "edgecolor": "black", "linewidth": 0.5}
+            ax.bar(i - width / 2, select, width, hatch="//", **bar)
+            ax.bar(i + width / 2, train, width, **bar)
+        values = rows.loc[order, ["select_seconds", "train_seconds"]].to_numpy().ravel()
+        positive = values[values > 0]
+        if positive.size and positive.max() / positive.min() > LOG_SPREAD:
+            ax.set_yscale("log")
+            # plain tick labels: the default log formatter writes mathtext, off in style.RC
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+            ax.yaxis.set_minor_formatter(NullFormatter())
+        ax.set_xticks(range(len(order)), order, rotation=30, ha="right")
+        ax.set_title(f"learner: {learner}")
+        ax.set_ylabel("seconds per round (mean)")
     key = {"facecolor": "0.85", "edgecolor": "black", "linewidth": 0.5}
     figure.legend(
         [Patch(hatch="//", **key), Patch(**key)], ["selection (hatched)", "training"],
         loc="outside upper center", ncols=2, frameon=False,
     )  # fmt: skip
+    return figure
+
+
+def class_counts(counts: pd.DataFrame) -> Figure:
+    """Mean labels per class at the last round, strategies x classes, one panel per env.
+
+    ``counts`` has columns env, strategy, class and labels (mean over seeds). A strategy
+    that leaves classes empty or piles labels onto a few shows as a row of uneven cells.
+    """
+    envs = list(dict.fromkeys(counts["env"]))
+    k = counts["strategy"].nunique()
+    n_classes = counts["class"].nunique()
+    figure, axes = _panels(len(envs), (max(3.6, 0.32 * n_classes + 1.8), 0.3 * k + 1.4))
+    vmax = float(counts["labels"].max())
+    for ax, env in zip(axes, envs, strict=True):
+        table = counts[counts["env"] == env].pivot(index="strategy", columns="class",
+                                                   values="labels")  # fmt: skip
+        sns.heatmap(table, ax=ax, cmap="Blues", vmin=0, vmax=vmax, cbar=False, linewidths=0.4,
+                    annot=n_classes <= 12, fmt=".1f", annot_kws={"fontsize": 6})  # fmt: skip
+        ax.grid(False)
+        ax.tick_params(length=0)
+        ax.set_title(env)
+        ax.set_xlabel("class")
+        ax.set_ylabel("")
     return figure

@@ -64,22 +64,31 @@ class TableBlock:
 
 @dataclass
 class Section:
-    """A titled part of the report: an introduction, then figures and tables in order."""
+    """A titled part of the report: an introduction, then figures and tables in order.
+
+    ``lead`` holds statements to stand out before the blocks (the verdict's sentences).
+    """
 
     title: str
     intro: str = ""
     blocks: list[FigureBlock | TableBlock] = field(default_factory=list)
+    lead: list[str] = field(default_factory=list)
 
 
 @dataclass
 class Report:
-    """Everything a report shows: provenance, legend, notes and sections."""
+    """Everything a report shows: provenance, legend, notes and sections (the verdict first)."""
 
     title: str
     provenance: dict[str, str]
     legend: dict[str, str]
     notes: list[str]
     sections: list[Section]
+
+    @property
+    def verdict(self) -> list[str]:
+        """The statements that lead the sections (the verdict), in order."""
+        return [line for section in self.sections for line in section.lead]
 
     def figures(self) -> list[FigureBlock]:
         return [b for s in self.sections for b in s.blocks if isinstance(b, FigureBlock)]

@@ -76,7 +76,8 @@ Page = TextPage | FigurePage | TablePage
 
 
 def _front_lines(report: Report) -> list[str]:
-    lines = [f"{label}: {value or '—'}" for label, value in report.provenance.items()]
+    lines = ["VERDICT"] + [f"• {line}" for line in report.verdict] + [""] if report.verdict else []
+    lines += [f"{label}: {value or '—'}" for label, value in report.provenance.items()]
     lines += ["", "LEGEND"] + [f"{mark}  {meaning}" for mark, meaning in report.legend.items()]
     if report.notes:
         lines += ["", "NOTES"] + [f"• {note}" for note in report.notes]
@@ -138,7 +139,7 @@ def _draw_text(page: TextPage) -> Figure:
     figure = _page("albench report", page.title)
     size = 9.5 * page.line_height / LINE
     for i, line in enumerate(page.lines):
-        bold = line in ("LEGEND", "NOTES")
+        bold = line in ("VERDICT", "LEGEND", "NOTES")
         figure.text(LEFT, TOP - i * page.line_height, line, fontsize=size,
                     fontweight="bold" if bold else "normal")  # fmt: skip
     return figure
