@@ -348,7 +348,7 @@ def paired_curve_differences(
     One row per ``keys`` + strategy + round: mean number of labels, pairs, mean difference and
     the half-width of its paired t-interval (NaN with one pair). Groups without the baseline
     are left out; seeds the baseline did not run are not paired.
-    """  # fmt: skip
+    """
     rows = []
     for group, frame in results.groupby(list(keys), sort=True):
         group = group if isinstance(group, tuple) else (group,)

@@ -42,6 +42,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=0.33,
         help="low-budget AUBC window, as a fraction of the budget span (default 0.33)",
     )
+    parser.add_argument(
+        "--no-full-data", action="store_true",
+        help="do not compute missing full-data and zero-shot references (one run each per "
+        "dataset, backbone, learner and seed, kept in <sweep>/references/)",
+    )  # fmt: skip
     parser.set_defaults(func=run)
 
 
@@ -53,7 +58,10 @@ def default_out(results: list[Path]) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     from albench import results
+    from albench.reference import references
     from albench.report import ReportOptions, build_report, load_results, write_html, write_pdf
     from albench.report.reproduce import commands
 
@@ -66,13 +74,15 @@ def run(args: argparse.Namespace) -> int:
         band=args.band,
         title=f"albench report: {', '.join(p.name for p in args.results)}",
     )
-    records = [
-        (folder, record)
-        for path in args.results
-        for folder in results.sweep_folders(path)
-        for record in results.read_sweeps(folder)
+    folders = [folder for path in args.results for folder in results.sweep_folders(path)]
+    records = [(folder, record) for folder in folders for record in results.read_sweeps(folder)]
+    found = [
+        references(folder, [r for f, r in records if f == folder], frame, not args.no_full_data)
+        for folder in folders
     ]
-    report = build_report(frame, options, commands(records, set(frame["run_id"])))
+    report = build_report(
+        frame, options, commands(records, set(frame["run_id"])), pd.concat([*found, pd.DataFrame()])
+    )
     out = args.out or default_out(args.results)
     written = [write_html(report, out)]
     if args.pdf:

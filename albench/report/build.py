@@ -15,7 +15,7 @@ import pandas as pd
 
 from albench import stats
 from albench.errors import ResultsError, UnknownNameError
-from albench.report import diagnostics, figures, tables
+from albench.report import diagnostics, efficiency, figures, tables
 from albench.report.context import BANDS, KEYS, Context, ReportOptions
 from albench.report.model import FigureBlock, Report, Section, TableBlock
 from albench.report.provenance import legend, provenance
@@ -34,19 +34,28 @@ WINDOWS = {"aubc": "AUBC, full budget", "aubc_low": "AUBC, low budget", "final":
 
 
 def build_report(
-    results: pd.DataFrame, options: ReportOptions | None = None, commands: Sequence[str] = ()
+    results: pd.DataFrame,
+    options: ReportOptions | None = None,
+    commands: Sequence[str] = (),
+    references: pd.DataFrame | None = None,
 ) -> Report:
     """The full report: provenance, the verdict, notes, and one section per kind of analysis.
 
     ``commands`` are the ``albench run`` commands that reproduce the results
-    (:func:`albench.report.reproduce.commands`), shown in the reproducibility section.
+    (:func:`albench.report.reproduce.commands`), shown in the reproducibility section;
+    ``references`` the last rows of reference runs with a ``kind`` column
+    (:func:`albench.reference.references`), drawn on the curves and used for label
+    efficiency.
     """
     options = options or ReportOptions()
     options.validate()
     notes: list[str] = []
     data = prepare(results, options, notes)
     context = Context(data, options, strategy_styles(data["strategy"]), notes)
-    builders = (_curves, _aubc, _tests, _penalty, _ranks, *diagnostics.SECTIONS)
+    if references is not None:
+        context.references = efficiency.match(data, references, options.metric)
+    builders = (_curves, efficiency.label_efficiency, _aubc, _tests, _penalty, _ranks,
+                *diagnostics.SECTIONS)  # fmt: skip
     with matplotlib.rc_context(RC):
         sections = [builder(context) for builder in builders]
     sections.append(reproducibility(data, commands))
@@ -145,13 +154,20 @@ def _curves(ctx: Context) -> Section:
     metric, band = ctx.options.metric, ctx.options.band
     label = f"{ctx.metric_label} (%)"
     curves = stats.curve_intervals(ctx.data, metric, KEYS)
+    lines = ctx.references.groupby(["env", "kind"], sort=True)["value"].mean().reset_index()
     figure = figures.curve_panels(
-        curves, ctx.styles, label, band=BAND_COLUMNS[band], clip=(0, 1), scale=100
-    )
+        curves, ctx.styles, label, band=BAND_COLUMNS[band], clip=(0, 1), scale=100,
+        references=lines,
+    )  # fmt: skip
     caption = (
         f"Mean {ctx.metric_label} over seeds against the number of labels; bands: "
         f"{BANDS[band]} (clipped to 0–100 %)."
     )
+    if not lines.empty:
+        caption += (
+            " Grey lines: the learner trained on every pool label (full data, dashed) and "
+            "zero-shot accuracy (dotted), means over seeds."
+        )
     blocks = [FigureBlock("Learning curves", figure, caption)]
     baseline = ctx.options.baseline
     diffs = stats.paired_curve_differences(ctx.data, metric, KEYS, baseline)

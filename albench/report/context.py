@@ -8,6 +8,7 @@ read (computed once).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 
@@ -60,12 +61,17 @@ class ReportOptions:
 
 @dataclass
 class Context:
-    """Prepared results (with ``env`` and ``group`` columns), options, styles and notes."""
+    """Prepared results (with ``env`` and ``group`` columns), options, styles, notes and the
+    reference accuracies matched to environments (:mod:`albench.report.efficiency`)."""
 
     data: pd.DataFrame
     options: ReportOptions
     styles: dict[str, StrategyStyle]
     notes: list[str]
+    #: reference accuracies per environment: env, kind ("full data", "zero-shot"), seed, value
+    references: pd.DataFrame = dataclasses.field(
+        default_factory=lambda: pd.DataFrame(columns=["env", "kind", "seed", "value"])
+    )
 
     @property
     def metric_label(self) -> str:

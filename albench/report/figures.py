@@ -90,14 +90,16 @@ def curve_panels(
     clip: tuple[float, float] | None = None,
     scale: float = 1.0,
     zero: float | None = None,
+    references: pd.DataFrame | None = None,
 ) -> Figure:
     """Mean curves against the number of labels, one panel per environment, with bands.
 
     ``curves`` has columns env, strategy, n_labelled, mean and, when ``band`` is given, that
     half-width column. Curves and bands are clipped to ``clip`` (accuracy to [0, 1]), so the
     y range, fitted to what is drawn, never runs past the possible values; values are
-    multiplied by ``scale`` (100 for percent). ``zero`` draws a reference line at that value.
-    """  # fmt: skip
+    multiplied by ``scale`` (100 for percent). ``zero`` draws a reference line at that value;
+    ``references`` (columns env, kind, value) labelled horizontal lines per environment.
+    """
     envs = list(dict.fromkeys(curves["env"]))
     figure, axes = _panels(len(envs))
     for ax, env in zip(axes, envs, strict=True):
@@ -115,11 +117,28 @@ def curve_panels(
                                 linewidth=0)  # fmt: skip
         if zero is not None:
             ax.axhline(scale * zero, color="0.2", linewidth=0.9, zorder=1)
+        if references is not None:
+            _reference_lines(ax, references[references["env"] == env], scale)
         ax.set_title(env)
         ax.set_xlabel("number of labels")
         ax.set_ylabel(ylabel)
     _legend(figure, axes)
     return figure
+
+
+#: Line style of each kind of reference accuracy (albench.reference).
+REFERENCE_STYLES = {"full data": "--", "zero-shot": ":"}
+
+
+def _reference_lines(ax: Axes, lines: pd.DataFrame, scale: float) -> None:
+    """Grey horizontal lines, each labelled at its right end inside the panel."""
+    for line in lines.itertuples():
+        y = scale * line.value
+        ax.axhline(y, color="0.45", linestyle=REFERENCE_STYLES[line.kind], linewidth=1.0,
+                   zorder=1)  # fmt: skip
+        ax.annotate(f"{line.kind} {y:.1f}", (1, y), xycoords=("axes fraction", "data"),
+                    xytext=(-2, 2), textcoords="offset points", ha="right", va="bottom",
+                    fontsize=7, color="0.35")  # fmt: skip
 
 
 def aubc_points(intervals: pd.DataFrame, styles: dict[str, StrategyStyle]) -> Figure:
