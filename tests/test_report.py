@@ -158,14 +158,27 @@ def parsed(html) -> _Tables:
     return parser
 
 
+def _markup(html: str) -> str:
+    """The page without the contents of its script elements."""
+    return re.sub(r"(<script[^>]*>).*?(</script>)", r"\1\2", html, flags=re.DOTALL)
+
+
 def test_user_names_are_escaped(html):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
-    assert "<script" not in html.lower()
+    assert EVIL not in html
+    # the only scripts are plotly.js, the page's own behaviour and JSON chart specs
+    assert _markup(html).count("<script") == html.count("<script")
+    specs = re.findall(r'<script type="application/json" class="chart-spec">(.*?)</script>', html)
+    assert specs and all("<" not in spec for spec in specs)
+    names = {trace.get("name") for spec in specs for trace in json.loads(spec)["data"]}
+    assert EVIL in names
 
 
 def test_html_is_self_contained(report, html, parsed):
-    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", html, re.IGNORECASE)
-    assert "<link" not in html and "@import" not in html and "url(" not in html
+    markup = _markup(html)
+    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", markup, re.IGNORECASE)
+    assert "<link" not in markup and "@import" not in markup and "url(" not in markup
+    assert not re.search(r"<script[^>]*\ssrc=", html)
     assert parsed.images and all(s.startswith("data:image/png;base64,") for s in parsed.images)
     assert len(parsed.images) == len(report.figures())
 
@@ -429,6 +442,10 @@ def _tool(path: str | None, what: str) -> str:
     return path
 
 
+_TRACE = """([chart, name]) => document.querySelectorAll('.chart')[chart].data
+    .filter(t => t.legendgroup === name).map(t => t.visible === undefined ? true : t.visible)"""
+
+
 @pytest.mark.browser
 def test_report_in_headless_chromium(html, tmp_path):
     chromium = _tool(CHROMIUM, "chromium (/usr/bin/chromium)")
@@ -439,24 +456,47 @@ def test_report_in_headless_chromium(html, tmp_path):
     page_file = tmp_path / "report.html"
     page_file.write_text(html, encoding="utf-8")
     errors: list[str] = []
+    requests: list[str] = []
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            page = browser.new_page(viewport={"width": 1200, "height": 900}, accept_downloads=True)
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("request", lambda r: requests.append(r.url))
             page.goto(page_file.as_uri())
             widths = page.eval_on_selector_all("img", "imgs => imgs.map(i => i.naturalWidth)")
             aubc = "xpath=//h3[text()='AUBC, full budget']/following-sibling::div[1]//table"
             heading = page.inner_text(f"{aubc}//thead")
             body = page.inner_text(f"{aubc}//tbody")
+            # a click on a legend entry hides the strategy's curve and its band
+            before = page.evaluate(_TRACE, [0, "entropy"])
+            chart = page.locator(".chart").first
+            chart.locator("g.traces", has_text="entropy").locator("rect.legendtoggle").click()
+            page.wait_for_function(
+                f"args => ({_TRACE})(args).every(v => v === 'legendonly')", arg=[0, "entropy"]
+            )
+            after = page.evaluate(_TRACE, [0, "entropy"])
+            others = page.evaluate(_TRACE, [0, "random"])
+            # sorting by a column, and the table as CSV
+            page.locator(f"{aubc}//thead//th[2]").click()
+            sorted_rows = page.inner_text(f"{aubc}//tbody").splitlines()
+            with page.expect_download() as download:
+                page.locator(f"{aubc}/../following-sibling::button[1]").click()
+            csv = Path(download.value.path()).read_text(encoding="utf-8")
             page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
         finally:
             browser.close()
     assert errors == []
+    assert [url for url in requests if not url.startswith(("file:", "data:", "blob:"))] == []
     assert widths and all(w > 0 for w in widths)
     assert "eurosat" in heading and EVIL in heading
     assert all(name in body for name in STRATEGIES)
+    assert before == [True, True] and after == ["legendonly", "legendonly"]
+    assert others == [True, True]
+    means = [float(row.split("\t")[1].split(" ")[0]) for row in sorted_rows]
+    assert means == sorted(means)
+    assert csv.splitlines()[0] == f'"strategy","{EVIL}","eurosat"'
     assert (tmp_path / "report.png").stat().st_size > 10_000
 
 

@@ -15,7 +15,7 @@ import pandas as pd
 
 from albench import stats
 from albench.errors import ResultsError, UnknownNameError
-from albench.report import diagnostics, efficiency, figures, tables
+from albench.report import diagnostics, efficiency, figures, interactive, tables
 from albench.report.context import BANDS, KEYS, Context, ReportOptions
 from albench.report.model import FigureBlock, Report, Section, TableBlock
 from albench.report.provenance import legend, provenance
@@ -155,10 +155,9 @@ def _curves(ctx: Context) -> Section:
     label = f"{ctx.metric_label} (%)"
     curves = stats.curve_intervals(ctx.data, metric, KEYS)
     lines = ctx.references.groupby(["env", "kind"], sort=True)["value"].mean().reset_index()
-    figure = figures.curve_panels(
-        curves, ctx.styles, label, band=BAND_COLUMNS[band], clip=(0, 1), scale=100,
-        references=lines,
-    )  # fmt: skip
+    drawing = {"band": BAND_COLUMNS[band], "clip": (0, 1), "scale": 100, "references": lines}
+    figure = figures.curve_panels(curves, ctx.styles, label, **drawing)
+    charts = interactive.curve_charts(curves, ctx.styles, label, **drawing)
     caption = (
         f"Mean {ctx.metric_label} over seeds against the number of labels; bands: "
         f"{BANDS[band]} (clipped to 0–100 %)."
@@ -168,20 +167,20 @@ def _curves(ctx: Context) -> Section:
             " Grey lines: the learner trained on every pool label (full data, dashed) and "
             "zero-shot accuracy (dotted), means over seeds."
         )
-    blocks = [FigureBlock("Learning curves", figure, caption)]
+    blocks = [FigureBlock("Learning curves", figure, caption, charts)]
     baseline = ctx.options.baseline
     diffs = stats.paired_curve_differences(ctx.data, metric, KEYS, baseline)
     if not diffs.empty:
         others = {name: style for name, style in ctx.styles.items() if name != baseline}
-        figure = figures.curve_panels(
-            diffs, others, f"difference from {baseline} (pp)", band="half_width", scale=100,
-            zero=0.0,
-        )  # fmt: skip
+        drawing = {"band": "half_width", "scale": 100, "zero": 0.0}
+        label = f"difference from {baseline} (pp)"
+        figure = figures.curve_panels(diffs, others, label, **drawing)
+        charts = interactive.curve_charts(diffs, others, label, **drawing)
         caption = (
             f"Each strategy's {ctx.metric_label} minus {baseline}'s, paired by seed, per round; "
             "bands are paired 95 % t-intervals. Above the line: ahead of the baseline."
         )
-        blocks.append(FigureBlock(f"Difference from {baseline}", figure, caption))
+        blocks.append(FigureBlock(f"Difference from {baseline}", figure, caption, charts))
     return Section("Learning curves", "", blocks)
 
 

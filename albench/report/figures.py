@@ -74,11 +74,17 @@ def fit_legend(figure: Figure, legend: Legend, columns: int) -> None:
         figure.set_figwidth(needed / 0.98)
 
 
-def _band(curve: pd.DataFrame, band: str | None) -> tuple[np.ndarray, np.ndarray]:
-    """Lower and upper edge of a curve's band (``band`` names the half-width column)."""
-    y = curve["mean"].to_numpy(dtype=float)
+def curve_values(
+    curve: pd.DataFrame, band: str | None, clip: tuple[float, float] | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """x, mean, lower and upper band edge of one curve (``band`` names the half-width
+    column; none: the edges are the mean), all clipped to ``clip`` when given."""
+    x, y = curve["n_labelled"].to_numpy(), curve["mean"].to_numpy(dtype=float)
     half = curve[band].fillna(0).to_numpy(dtype=float) if band else np.zeros_like(y)
-    return y - half, y + half
+    low, high = y - half, y + half
+    if clip:
+        y, low, high = (np.clip(v, *clip) for v in (y, low, high))
+    return x, y, low, high
 
 
 def curve_panels(
@@ -107,10 +113,7 @@ def curve_panels(
             line = curves[(curves["env"] == env) & (curves["strategy"] == strategy)]
             if line.empty:
                 continue
-            x, y = line["n_labelled"].to_numpy(), line["mean"].to_numpy(dtype=float)
-            low, high = _band(line, band)
-            if clip:
-                low, high, y = (np.clip(v, *clip) for v in (low, high, y))
+            x, y, low, high = curve_values(line, band, clip)
             ax.plot(x, scale * y, label=strategy, markersize=4, linewidth=1.4, **style.line())
             if band:
                 ax.fill_between(x, scale * low, scale * high, color=style.color, alpha=0.12,

@@ -23,14 +23,17 @@ PNG_DPI = 150
 
 @dataclass
 class FigureBlock:
-    """A matplotlib figure with a caption.
+    """A matplotlib figure with a caption, and optionally interactive charts of it.
 
     :meth:`png` rasterises the figure once; the HTML and PDF renderers share that image.
+    ``charts`` (plotly specs, :mod:`albench.report.interactive`) replace the image on the
+    HTML page; the PDF always shows the image.
     """
 
     title: str
     figure: Figure
     caption: str = ""
+    charts: list[dict] = field(default_factory=list)
     _png: bytes | None = field(default=None, init=False, repr=False)
 
     def png(self) -> bytes:
