@@ -42,7 +42,7 @@ def _traces(line: pd.DataFrame, name: str, style: StrategyStyle, band: str | Non
     if band:
         traces.append({
             "x": x + x[::-1], "y": (scale * high).tolist() + (scale * low)[::-1].tolist(),
-            "fill": "toself", "fillcolor": _rgb(style, 0.12), "line": {"width": 0},
+            "fill": "toself", "fillcolor": _rgb(style, 0.12), "line": {"width": 0}, "mode": "lines",
             "legendgroup": name, "showlegend": False, "hoverinfo": "skip", "type": "scatter",
         })  # fmt: skip
     traces.append({

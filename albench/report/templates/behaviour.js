@@ -2,7 +2,8 @@
 document.querySelectorAll("script.chart-spec").forEach(function (node) {
   var spec = JSON.parse(node.textContent);
   Plotly.newPlot(node.previousElementSibling, spec.data, spec.layout,
-                 {displaylogo: false, responsive: true});
+                 {displaylogo: false, responsive: true, showLink: false, showSendToCloud: false,
+                  showEditInChartStudio: false});
 });
 
 function sortKey(cell) {
