@@ -510,3 +510,16 @@ def test_pdf_pages_match_the_model_and_are_not_blank(report, tmp_path):
         pixels = matplotlib.image.imread(page)[..., :3]
         ink = np.mean(pixels.min(axis=-1) < 0.9)
         assert ink > 0.003, f"{page.name} looks blank ({ink:.4f} of pixels inked)"
+
+
+def test_pdf_wraps_long_cells_onto_continuation_rows():
+    from albench.report.model import TableBlock
+    from albench.report.pdf import wrap_cells
+
+    command = "albench run " + " ".join(f"--option-{i}=value-{i}" for i in range(30))
+    frame = pd.DataFrame({"command": [command, "short"]}, index=pd.Index([1, 2]))
+    block = wrap_cells(TableBlock("Commands", frame, frame == "short", "sweep"), width=80)
+    lines = block.frame["command"].tolist()
+    assert max(map(len, lines)) <= 80 and " ".join(lines[:-1]) == command
+    assert list(block.frame.index) == [1] + [""] * (len(lines) - 2) + [2]
+    assert block.highlight["command"].tolist() == [False] * (len(lines) - 1) + [True]

@@ -24,6 +24,8 @@ from albench.report.style import StrategyStyle
 from albench.stats import Penalty
 
 PANEL = (3.6, 2.7)
+#: A figure of one panel is drawn larger: it has the page width to itself.
+SINGLE_PANEL = (5.6, 3.6)
 LOG_SPREAD = 30.0
 
 
@@ -107,7 +109,7 @@ def curve_panels(
     ``references`` (columns env, kind, value) labelled horizontal lines per environment.
     """
     envs = list(dict.fromkeys(curves["env"]))
-    figure, axes = _panels(len(envs))
+    figure, axes = _panels(len(envs), SINGLE_PANEL if len(envs) == 1 else PANEL)
     for ax, env in zip(axes, envs, strict=True):
         for strategy, style in styles.items():
             line = curves[(curves["env"] == env) & (curves["strategy"] == strategy)]
