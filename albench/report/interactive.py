@@ -100,11 +100,11 @@ def curve_charts(
         if zero is not None:
             shapes.append(_hline(scale * zero, "rgb(50,50,50)"))
         layout = {
-            "title": {"text": str(env), "font": {"size": 14}},
+            "title": {"text": str(env), "font": {"size": 14}, "x": 0.01, "xanchor": "left"},
             "xaxis": {"title": {"text": "number of labels"}, "zeroline": False},
             "yaxis": {"title": {"text": ylabel}, "zeroline": False},
             "shapes": shapes, "annotations": notes, "hovermode": "closest",
-            "legend": {"orientation": "h", "y": -0.2}, "margin": {"t": 40, "r": 10},
+            "legend": {"orientation": "h", "y": -0.2}, "margin": {"t": 56, "r": 10},
             "template": "simple_white", "height": 420,
         }  # fmt: skip
         charts.append({"data": data, "layout": layout})
