@@ -33,3 +33,7 @@ def test_demo_runs_its_sweeps_and_writes_both_reports(tmp_path, monkeypatch, cap
     text = html.read_text()
     for strategy in ("random", "margin", "entropy"):
         assert f">{strategy}<" in text
+    # the page opens with the verdict, and the references were computed once per seed
+    assert text.index("<h2>Verdict</h2>") < text.index("<h2>Notes</h2>")
+    assert "digits · linear: " in text and "full data" in text
+    assert len(list((tmp_path / "results/demo/linear/references").glob("*.parquet"))) == 2
