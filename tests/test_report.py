@@ -267,7 +267,7 @@ def test_names_with_dollars_are_not_mathtext():
     )  # fmt: skip
     with matplotlib.rc_context(RC):
         figure = figures.curve_panels(
-            curves, strategy_styles(["cost$\\frac$"]), "acc", band="half_width"
+            curves, strategy_styles(["cost$\\frac$"]), "acc", figures.Curves(band="half_width")
         )
     assert FigureBlock("t", figure).png().startswith(b"\x89PNG")
 
@@ -311,7 +311,9 @@ def test_legend_shows_every_strategy_inside_the_image(k):
          for env in ("one",) for name in names for n in (10, 20)]
     )  # fmt: skip
     with matplotlib.rc_context(RC):
-        figure = figures.curve_panels(curves, strategy_styles(names), "acc", band="se")
+        figure = figures.curve_panels(
+            curves, strategy_styles(names), "acc", figures.Curves(band="se")
+        )
         FigureBlock("t", figure).png()
         figure.draw_without_rendering()  # the saved layout, measured at the figure's own dpi
         (legend,) = figure.legends

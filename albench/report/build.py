@@ -155,9 +155,9 @@ def _curves(ctx: Context) -> Section:
     label = f"{ctx.metric_label} (%)"
     curves = stats.curve_intervals(ctx.data, metric, KEYS)
     lines = ctx.references.groupby(["env", "kind"], sort=True)["value"].mean().reset_index()
-    drawing = {"band": BAND_COLUMNS[band], "clip": (0, 1), "scale": 100, "references": lines}
-    figure = figures.curve_panels(curves, ctx.styles, label, **drawing)
-    charts = interactive.curve_charts(curves, ctx.styles, label, **drawing)
+    how = figures.Curves(band=BAND_COLUMNS[band], clip=(0, 1), scale=100, references=lines)
+    figure = figures.curve_panels(curves, ctx.styles, label, how)
+    charts = interactive.curve_charts(curves, ctx.styles, label, how)
     caption = (
         f"Mean {ctx.metric_label} over seeds against the number of labels; bands: "
         f"{BANDS[band]} (clipped to 0–100 %)."
@@ -172,10 +172,10 @@ def _curves(ctx: Context) -> Section:
     diffs = stats.paired_curve_differences(ctx.data, metric, KEYS, baseline)
     if not diffs.empty:
         others = {name: style for name, style in ctx.styles.items() if name != baseline}
-        drawing = {"band": "half_width", "scale": 100, "zero": 0.0}
+        how = figures.Curves(band="half_width", scale=100, zero=0.0)
         label = f"difference from {baseline} (pp)"
-        figure = figures.curve_panels(diffs, others, label, **drawing)
-        charts = interactive.curve_charts(diffs, others, label, **drawing)
+        figure = figures.curve_panels(diffs, others, label, how)
+        charts = interactive.curve_charts(diffs, others, label, how)
         caption = (
             f"Each strategy's {ctx.metric_label} minus {baseline}'s, paired by seed, per round; "
             "bands are paired 95 % t-intervals. Above the line: ahead of the baseline."

@@ -28,7 +28,8 @@ def coverage(ctx: Context) -> Section:
     """Class-balance entropy per round and the labels per class after the last round."""
     frame = ctx.data.assign(entropy=ctx.data["labelled_per_class"].map(stats.class_balance_entropy))
     curves = _mean_curves(frame, "entropy")
-    figure = figures.curve_panels(curves, ctx.styles, "class-balance entropy", zero=1.0)
+    how = figures.Curves(zero=1.0)
+    figure = figures.curve_panels(curves, ctx.styles, "class-balance entropy", how)
     caption = (
         "Shannon entropy of the labelled set's classes over log(number of classes), mean over "
         "seeds: 1 is perfectly balanced, 0 all labels in one class. Defined at every round, "
@@ -61,7 +62,7 @@ def calibration(ctx: Context) -> Section:
             "calibration curves use the others only."
         )
     curves = _mean_curves(ctx.data.dropna(subset=["ece"]), "ece")
-    figure = figures.curve_panels(curves, ctx.styles, "ECE (%)", scale=100)
+    figure = figures.curve_panels(curves, ctx.styles, "ECE (%)", figures.Curves(scale=100))
     caption = (
         "Expected calibration error of the learner on the test split (15 equal-width "
         "confidence bins; Guo et al., ICML 2017), mean over seeds; lower is better."

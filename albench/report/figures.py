@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -76,37 +77,46 @@ def fit_legend(figure: Figure, legend: Legend, columns: int) -> None:
         figure.set_figwidth(needed / 0.98)
 
 
-def curve_values(
-    curve: pd.DataFrame, band: str | None, clip: tuple[float, float] | None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """x, mean, lower and upper band edge of one curve (``band`` names the half-width
-    column; none: the edges are the mean), all clipped to ``clip`` when given."""
-    x, y = curve["n_labelled"].to_numpy(), curve["mean"].to_numpy(dtype=float)
-    half = curve[band].fillna(0).to_numpy(dtype=float) if band else np.zeros_like(y)
-    low, high = y - half, y + half
-    if clip:
-        y, low, high = (np.clip(v, *clip) for v in (y, low, high))
-    return x, y, low, high
+@dataclass(frozen=True)
+class Curves:
+    """How mean curves are drawn, as a figure (:func:`curve_panels`) or as interactive charts
+    (:func:`albench.report.interactive.curve_charts`).
+
+    ``band`` names the half-width column of the band (none: no band). Curves and bands are
+    clipped to ``clip`` (accuracy to [0, 1]), so the y range, fitted to what is drawn, never
+    runs past the possible values; values are multiplied by ``scale`` (100 for percent).
+    ``zero`` draws a line at that value; ``references`` (columns env, kind, value) labelled
+    horizontal lines per environment.
+    """
+
+    band: str | None = None
+    clip: tuple[float, float] | None = None
+    scale: float = 1.0
+    zero: float | None = None
+    references: pd.DataFrame | None = None
+
+    def values(self, curve: pd.DataFrame) -> tuple[np.ndarray, ...]:
+        """x, then mean, lower and upper band edge of one curve, clipped and scaled."""
+        x, y = curve["n_labelled"].to_numpy(), curve["mean"].to_numpy(dtype=float)
+        half = curve[self.band].fillna(0).to_numpy(dtype=float) if self.band else 0 * y
+        low, high = y - half, y + half
+        if self.clip:
+            y, low, high = (np.clip(v, *self.clip) for v in (y, low, high))
+        return x, self.scale * y, self.scale * low, self.scale * high
+
+    def lines(self, env: str) -> pd.DataFrame:
+        """The reference lines of one environment (possibly none)."""
+        if self.references is None:
+            return pd.DataFrame(columns=["env", "kind", "value"])
+        return self.references[self.references["env"] == env]
 
 
 def curve_panels(
-    curves: pd.DataFrame,
-    styles: dict[str, StrategyStyle],
-    ylabel: str,
-    *,
-    band: str | None = None,
-    clip: tuple[float, float] | None = None,
-    scale: float = 1.0,
-    zero: float | None = None,
-    references: pd.DataFrame | None = None,
+    curves: pd.DataFrame, styles: dict[str, StrategyStyle], ylabel: str, how: Curves
 ) -> Figure:
     """Mean curves against the number of labels, one panel per environment, with bands.
 
-    ``curves`` has columns env, strategy, n_labelled, mean and, when ``band`` is given, that
-    half-width column. Curves and bands are clipped to ``clip`` (accuracy to [0, 1]), so the
-    y range, fitted to what is drawn, never runs past the possible values; values are
-    multiplied by ``scale`` (100 for percent). ``zero`` draws a reference line at that value;
-    ``references`` (columns env, kind, value) labelled horizontal lines per environment.
+    ``curves`` has columns env, strategy, n_labelled, mean and the band's column, if any.
     """
     envs = list(dict.fromkeys(curves["env"]))
     figure, axes = _panels(len(envs), SINGLE_PANEL if len(envs) == 1 else PANEL)
@@ -115,15 +125,13 @@ def curve_panels(
             line = curves[(curves["env"] == env) & (curves["strategy"] == strategy)]
             if line.empty:
                 continue
-            x, y, low, high = curve_values(line, band, clip)
-            ax.plot(x, scale * y, label=strategy, markersize=4, linewidth=1.4, **style.line())
-            if band:
-                ax.fill_between(x, scale * low, scale * high, color=style.color, alpha=0.12,
-                                linewidth=0)  # fmt: skip
-        if zero is not None:
-            ax.axhline(scale * zero, color="0.2", linewidth=0.9, zorder=1)
-        if references is not None:
-            _reference_lines(ax, references[references["env"] == env], scale)
+            x, y, low, high = how.values(line)
+            ax.plot(x, y, label=strategy, markersize=4, linewidth=1.4, **style.line())
+            if how.band:
+                ax.fill_between(x, low, high, color=style.color, alpha=0.12, linewidth=0)
+        if how.zero is not None:
+            ax.axhline(how.scale * how.zero, color="0.2", linewidth=0.9, zorder=1)
+        _reference_lines(ax, how.lines(env), how.scale)
         ax.set_title(env)
         ax.set_xlabel("number of labels")
         ax.set_ylabel(ylabel)

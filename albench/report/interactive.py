@@ -13,7 +13,7 @@ import json
 
 import pandas as pd
 
-from albench.report.figures import REFERENCE_STYLES, curve_values
+from albench.report.figures import REFERENCE_STYLES, Curves
 from albench.report.style import StrategyStyle
 
 DASHES = {"-": "solid", "--": "dash", "-.": "dashdot", ":": "dot"}
@@ -34,25 +34,23 @@ def _rgb(style: StrategyStyle, alpha: float = 1.0) -> str:
     return f"rgba({r},{g},{b},{alpha})"
 
 
-def _traces(line: pd.DataFrame, name: str, style: StrategyStyle, band: str | None,
-            clip: tuple[float, float] | None, scale: float) -> list[dict]:  # fmt: skip
-    x, y, low, high = curve_values(line, band, clip)
-    x = x.tolist()
+def _traces(line: pd.DataFrame, name: str, style: StrategyStyle, how: Curves) -> list[dict]:
+    x, y, low, high = (v.tolist() for v in how.values(line))
     traces = []
-    if band:
+    if how.band:
         traces.append({
-            "x": x + x[::-1], "y": (scale * high).tolist() + (scale * low)[::-1].tolist(),
+            "x": x + x[::-1], "y": high + low[::-1],
             "fill": "toself", "fillcolor": _rgb(style, 0.12), "line": {"width": 0}, "mode": "lines",
             "legendgroup": name, "showlegend": False, "hoverinfo": "skip", "type": "scatter",
         })  # fmt: skip
     traces.append({
-        "x": x, "y": (scale * y).tolist(), "name": name, "legendgroup": name,
+        "x": x, "y": y, "name": name, "legendgroup": name,
         "type": "scatter", "mode": "lines+markers",
         "line": {"color": _rgb(style), "dash": DASHES[style.linestyle], "width": 2},
         "marker": {"symbol": SYMBOLS[style.marker], "size": 7},
-        "customdata": list(zip((scale * low).tolist(), (scale * high).tolist(), strict=True)),
+        "customdata": list(zip(low, high, strict=True)),
         "hovertemplate": "%{fullData.name}<br>%{x:.0f} labels: %{y:.2f}"
-        + (" (band %{customdata[0]:.2f} to %{customdata[1]:.2f})" if band else "")
+        + (" (band %{customdata[0]:.2f} to %{customdata[1]:.2f})" if how.band else "")
         + "<extra></extra>",
     })  # fmt: skip
     return traces
@@ -76,29 +74,20 @@ def _reference_shapes(lines: pd.DataFrame, scale: float) -> tuple[list[dict], li
 
 
 def curve_charts(
-    curves: pd.DataFrame,
-    styles: dict[str, StrategyStyle],
-    ylabel: str,
-    *,
-    band: str | None = None,
-    clip: tuple[float, float] | None = None,
-    scale: float = 1.0,
-    zero: float | None = None,
-    references: pd.DataFrame | None = None,
+    curves: pd.DataFrame, styles: dict[str, StrategyStyle], ylabel: str, how: Curves
 ) -> list[dict]:
-    """One plotly chart spec ({"data", "layout"}) per environment; arguments as for
-    :func:`albench.report.figures.curve_panels`."""  # fmt: skip
+    """One plotly chart spec ({"data", "layout"}) per environment, drawn as ``how`` says
+    (:class:`albench.report.figures.Curves`)."""
     charts = []
     for env in dict.fromkeys(curves["env"]):
         data = []
         for name, style in styles.items():
             line = curves[(curves["env"] == env) & (curves["strategy"] == name)]
             if not line.empty:
-                data += _traces(line, name, style, band, clip, scale)
-        lines = references[references["env"] == env] if references is not None else None
-        shapes, notes = _reference_shapes(lines, scale) if lines is not None else ([], [])
-        if zero is not None:
-            shapes.append(_hline(scale * zero, "rgb(50,50,50)"))
+                data += _traces(line, name, style, how)
+        shapes, notes = _reference_shapes(how.lines(env), how.scale)
+        if how.zero is not None:
+            shapes.append(_hline(how.scale * how.zero, "rgb(50,50,50)"))
         layout = {
             "title": {"text": str(env), "font": {"size": 14}, "x": 0.01, "xanchor": "left"},
             "xaxis": {"title": {"text": "number of labels"}, "zeroline": False},
