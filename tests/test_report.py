@@ -525,3 +525,13 @@ def test_pdf_wraps_long_cells_onto_continuation_rows():
     assert max(map(len, lines)) <= 80 and " ".join(lines[:-1]) == command
     assert list(block.frame.index) == [1] + [""] * (len(lines) - 2) + [2]
     assert block.highlight["command"].tolist() == [False] * (len(lines) - 1) + [True]
+
+
+def test_no_best_cell_is_marked_when_all_strategies_tie():
+    tied = synthetic_results(("d",), ("random", "entropy", "margin"), noise=0.0, step=0.0)
+    report = build_report(tied)
+    outcomes = next(t for t in report.tables() if t.title.startswith("Wins, ties and losses"))
+    assert outcomes.frame["wins"].tolist() == ["0", "0", "0"]
+    assert not outcomes.highlight.to_numpy().any()
+    aubc = next(t for t in report.tables() if t.title == "AUBC, full budget")
+    assert not aubc.highlight.to_numpy().any()

@@ -35,8 +35,10 @@ def _columns(n: int) -> int:
     return min(n, 3 if n <= 6 else 4)
 
 
-def _panels(n: int, panel: tuple[float, float] = PANEL) -> tuple[Figure, list[Axes]]:
-    columns = _columns(n)
+def _panels(
+    n: int, panel: tuple[float, float] = PANEL, columns: int | None = None
+) -> tuple[Figure, list[Axes]]:
+    columns = min(n, columns or _columns(n))
     rows = math.ceil(n / columns)
     figure = Figure(figsize=(panel[0] * columns, panel[1] * rows + 0.8), layout="constrained")
     axes = figure.subplots(rows, columns, squeeze=False).ravel().tolist()
@@ -266,7 +268,8 @@ def runtime(seconds: pd.DataFrame, styles: dict[str, StrategyStyle]) -> Figure:
     """
     learners = list(dict.fromkeys(seconds["learner"]))
     widest = seconds.groupby("learner")["strategy"].nunique().max()
-    figure, axes = _panels(len(learners), (max(3.6, 0.7 * widest + 1.2), 3.2))
+    width = max(3.6, 0.7 * widest + 1.2)
+    figure, axes = _panels(len(learners), (width, 3.2), columns=1 if width > 6 else None)
     width = 0.38
     for ax, learner in zip(axes, learners, strict=True):
         rows = seconds[seconds["learner"] == learner].set_index("strategy")
