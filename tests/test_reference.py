@@ -78,3 +78,23 @@ def test_report_cli_computes_references_unless_told_not_to(tmp_path, monkeypatch
     assert cli.main(args + (["--no-full-data"] if flag else [])) == 0
     assert len(computed) == (0 if flag else 4)  # 2 seeds x (full data, zero-shot)
     assert reproduce.FLAGS["strategies"] in (tmp_path / "r.html").read_text()
+
+
+def test_a_reference_that_cannot_run_is_one_line_with_the_way_out(tmp_path, monkeypatch, capsys):
+    from albench import cli
+    from albench.errors import FeatureError
+
+    monkeypatch.setattr(cli, "COMMANDS", ("report",))
+    frame = synthetic_results(("d",), ("random", "good"), (0, 1))
+    (tmp_path / "s" / "runs").mkdir(parents=True)
+    frame.to_parquet(tmp_path / "s" / "runs" / "all.parquet")
+    results.write_sweep(tmp_path / "s", SPEC | {"datasets": ["d"]}, list(frame["run_id"]), {})
+
+    def missing(folder, specs):
+        raise FeatureError("no cached features for d / fake")
+
+    monkeypatch.setattr(reference, "ensure", missing)
+    assert cli.main(["report", str(tmp_path), "--out", str(tmp_path / "r.html")]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "--no-full-data skips them" in error
+    assert not (tmp_path / "r.html").exists()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 REPORTS_DIR = Path("reports")
 METRICS = ("accuracy", "balanced_accuracy")
@@ -58,10 +59,7 @@ def default_out(results: list[Path]) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    import pandas as pd
-
     from albench import results
-    from albench.reference import references
     from albench.report import ReportOptions, build_report, load_results, write_html, write_pdf
     from albench.report.reproduce import commands
 
@@ -76,13 +74,8 @@ def run(args: argparse.Namespace) -> int:
     )
     folders = [folder for path in args.results for folder in results.sweep_folders(path)]
     records = [(folder, record) for folder in folders for record in results.read_sweeps(folder)]
-    found = [
-        references(folder, [r for f, r in records if f == folder], frame, not args.no_full_data)
-        for folder in folders
-    ]
-    report = build_report(
-        frame, options, commands(records, set(frame["run_id"])), pd.concat([*found, pd.DataFrame()])
-    )
+    found = _references(records, frame, compute=not args.no_full_data)
+    report = build_report(frame, options, commands(records, set(frame["run_id"])), found)
     out = args.out or default_out(args.results)
     written = [write_html(report, out)]
     if args.pdf:
@@ -90,3 +83,22 @@ def run(args: argparse.Namespace) -> int:
     for path in written:
         print(path)
     return 0
+
+
+def _references(records: list, frame: Any, compute: bool) -> Any:
+    """Reference rows of every sweep folder (computing the missing ones when ``compute``)."""
+    import pandas as pd
+
+    from albench.errors import AlbenchError
+    from albench.reference import references
+
+    found = []
+    try:
+        for folder in dict.fromkeys(folder for folder, _ in records):
+            own = [record for where, record in records if where == folder]
+            ids = {run_id for record in own for run_id in record.get("run_ids", ())}
+            found.append(references(folder, own, frame[frame["run_id"].isin(ids)], compute))
+    except AlbenchError as error:
+        message = f"{error} (while computing reference runs; --no-full-data skips them)"
+        raise AlbenchError(message) from error
+    return pd.concat([*found, pd.DataFrame()], ignore_index=True)
