@@ -62,39 +62,41 @@ def test_report_draws_references_and_counts_labels_to_full_data():
     assert labels == ["full data 84.0", "zero-shot 30.0"]
 
 
-@pytest.mark.parametrize("flag", [True, False])
-def test_report_cli_computes_references_unless_told_not_to(tmp_path, monkeypatch, flag):
+@pytest.fixture
+def sweep_cli(tmp_path, monkeypatch):
+    """The CLI with only the report command, and a recorded sweep folder under tmp_path."""
     from albench import cli
-    from albench.report import reproduce
 
     monkeypatch.setattr(cli, "COMMANDS", ("report",))
     frame = synthetic_results(("d",), ("random", "good"), (0, 1))
     (tmp_path / "s" / "runs").mkdir(parents=True)
     frame.to_parquet(tmp_path / "s" / "runs" / "all.parquet")
     results.write_sweep(tmp_path / "s", SPEC | {"datasets": ["d"]}, list(frame["run_id"]), {})
+    return cli
+
+
+@pytest.mark.parametrize("flag", [True, False])
+def test_report_cli_computes_references_unless_told_not_to(sweep_cli, tmp_path, monkeypatch, flag):
+    from albench.report import reproduce
+
     computed = []
     monkeypatch.setattr(reference, "ensure", lambda folder, specs: computed.extend(specs) or [])
     args = ["report", str(tmp_path), "--out", str(tmp_path / "r.html")]
-    assert cli.main(args + (["--no-full-data"] if flag else [])) == 0
+    assert sweep_cli.main(args + (["--no-full-data"] if flag else [])) == 0
     assert len(computed) == (0 if flag else 4)  # 2 seeds x (full data, zero-shot)
     assert reproduce.FLAGS["strategies"] in (tmp_path / "r.html").read_text()
 
 
-def test_a_reference_that_cannot_run_is_one_line_with_the_way_out(tmp_path, monkeypatch, capsys):
-    from albench import cli
+def test_a_reference_that_cannot_run_is_one_line_with_the_way_out(
+    sweep_cli, tmp_path, monkeypatch, capsys
+):
     from albench.errors import FeatureError
-
-    monkeypatch.setattr(cli, "COMMANDS", ("report",))
-    frame = synthetic_results(("d",), ("random", "good"), (0, 1))
-    (tmp_path / "s" / "runs").mkdir(parents=True)
-    frame.to_parquet(tmp_path / "s" / "runs" / "all.parquet")
-    results.write_sweep(tmp_path / "s", SPEC | {"datasets": ["d"]}, list(frame["run_id"]), {})
 
     def missing(folder, specs):
         raise FeatureError("no cached features for d / fake")
 
     monkeypatch.setattr(reference, "ensure", missing)
-    assert cli.main(["report", str(tmp_path), "--out", str(tmp_path / "r.html")]) == 2
+    assert sweep_cli.main(["report", str(tmp_path), "--out", str(tmp_path / "r.html")]) == 2
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and "--no-full-data skips them" in error
     assert not (tmp_path / "r.html").exists()
