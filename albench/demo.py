@@ -52,7 +52,8 @@ def sweep_args() -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the demo sweep, then write and print the HTML and PDF report."""
+    """Run the demo sweep, then write and print the HTML and PDF report of its folder (with
+    its full-data and zero-shot references)."""
     del argv
     status = albench(sweep_args())
     if status:

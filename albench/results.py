@@ -28,6 +28,8 @@ metrics
     (int64) pseudo-labels used for training (never counted as labelled);
     ``pseudo_accuracy`` (float64) fraction of correct pseudo-labels, NaN when none;
     ``n_classes`` (int64); ``accuracy``, ``balanced_accuracy`` (float64) on the test split;
+    ``ece`` (float64) expected calibration error (15 bins) on the test split, NaN in files
+    written before it was recorded (:data:`OPTIONAL`);
     ``labelled_per_class`` (list<int64>) annotated labels per class; ``select_seconds``
     (float64) wall time of the acquisition that led to this round, NaN at round 0;
     ``train_seconds`` (float64) wall time of fitting this round's model.
@@ -78,6 +80,7 @@ SCHEMA = pa.schema(
         ("n_classes", _INT),
         ("accuracy", _FLOAT),
         ("balanced_accuracy", _FLOAT),
+        ("ece", _FLOAT),
         ("labelled_per_class", pa.list_(_INT)),
         ("select_seconds", _FLOAT),
         ("train_seconds", _FLOAT),
@@ -98,6 +101,9 @@ SCHEMA = pa.schema(
     ]
 )
 COLUMNS: tuple[str, ...] = tuple(SCHEMA.names)
+#: Columns added after results were first written: files without them stay readable, the
+#: column reading as nulls (NaN).
+OPTIONAL: tuple[str, ...] = ("ece",)
 
 SWEEP_FILE = "sweep.json"
 SWEEPS_DIR = "sweeps"
@@ -213,15 +219,18 @@ def to_table(rows: pd.DataFrame) -> pa.Table:
 
 
 def check_schema(schema: pa.Schema, source: str) -> None:
-    """ResultsError (one line) unless ``schema`` has exactly :data:`SCHEMA`'s columns/types."""
+    """ResultsError (one line) unless ``schema`` has exactly :data:`SCHEMA`'s columns/types
+    (an :data:`OPTIONAL` column may be missing)."""
     names = list(schema.names)
-    missing = [name for name in COLUMNS if name not in names]
+    missing = [name for name in COLUMNS if name not in names and name not in OPTIONAL]
     if missing:
         raise ResultsError(f"{source}: missing column(s) {', '.join(missing)}")
     extra = [name for name in names if name not in COLUMNS]
     if extra:
         raise ResultsError(f"{source}: unexpected column(s) {', '.join(extra)}")
     for field in SCHEMA:
+        if field.name not in names:
+            continue
         actual = schema.field(field.name).type
         if _plain(actual) != field.type:
             raise ResultsError(
@@ -242,13 +251,29 @@ def _plain(kind: pa.DataType) -> pa.DataType:
 
 
 def result_files(path: Path | str) -> list[Path]:
-    """Parquet files under a sweep folder, a runs folder, or the file itself."""
+    """Parquet files under a sweep folder, a runs folder, a folder holding sweep folders at
+    any depth (``results/demo`` with one sweep per learner below it), or the file itself."""
     path = Path(path)
     if path.is_file():
         return [path]
-    folder = path / RUNS_DIR if (path / RUNS_DIR).is_dir() else path
-    if not folder.is_dir():
+    if not path.is_dir():
         raise ResultsError(f"no results at {path}: not a file or folder")
+    if (path / RUNS_DIR).is_dir():
+        return _parquet_files(path / RUNS_DIR)
+    return _parquet_files(path) or [
+        file for folder in sweep_folders(path) for file in _parquet_files(folder / RUNS_DIR)
+    ]
+
+
+def sweep_folders(path: Path | str) -> list[Path]:
+    """The sweep folders (those with a ``runs`` folder) at or below ``path``, sorted."""
+    path = Path(path)
+    if path.is_file():
+        return []
+    return sorted({runs.parent for runs in path.rglob(RUNS_DIR) if runs.is_dir()})
+
+
+def _parquet_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.glob(f"*{_ROWS_SUFFIX}") if not p.name.startswith("."))
 
 
@@ -287,4 +312,7 @@ def _read_checked(file: Path) -> pa.Table:
     except (OSError, pa.ArrowInvalid) as error:
         raise ResultsError(f"{file}: unreadable Parquet ({error})") from None
     check_schema(table.schema, str(file))
+    for name in OPTIONAL:
+        if name not in table.schema.names:
+            table = table.append_column(name, pa.nulls(len(table), SCHEMA.field(name).type))
     return table.select(list(COLUMNS)).cast(SCHEMA)

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import accuracy_score, balanced_accuracy_score
 
+from albench.calibration import expected_calibration_error
 from albench.capabilities import (
     CORRECTNESS_PROB,
     EMBED,
@@ -266,7 +267,8 @@ class _RunState:
         pool, test = self._seen()
         self.model.fit(pool[train_idx], train_y, rng)
         train_seconds = time.perf_counter() - start
-        predicted = self.model.predict_proba(test).argmax(axis=1)
+        probabilities = self.model.predict_proba(test)
+        predicted = probabilities.argmax(axis=1)
         n_pseudo = len(self.pseudo_idx)
         correct = self.pool_y[self.pseudo_idx] == self.pseudo_y
         return {
@@ -275,6 +277,7 @@ class _RunState:
             "pseudo_accuracy": float(correct.mean()) if n_pseudo else float("nan"),
             "accuracy": float(accuracy_score(self.test_y, predicted)),
             "balanced_accuracy": float(balanced_accuracy_score(self.test_y, predicted)),
+            "ece": expected_calibration_error(probabilities, self.test_y),
             "labelled_per_class": np.bincount(
                 self.pool_y[self.labelled], minlength=self.n_classes
             ).tolist(),

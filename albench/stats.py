@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import scikit_posthocs
+from scipy import optimize
 from scipy import stats as sps
 
 #: Quantities summarised per run: AUBC over the whole budget, AUBC over the low-budget
@@ -146,25 +147,30 @@ def curve_intervals(
     results: pd.DataFrame, value: str, keys: Sequence[str], confidence: float = 0.95
 ) -> pd.DataFrame:
     """Learning curves with bands: per ``keys`` + strategy + round, the mean number of labels,
-    the number of seeds, the mean of ``value`` and its t-interval half-width over seeds."""
+    the number of seeds, the mean of ``value``, its t-interval half-width and its standard
+    error over seeds (NaN with a single seed)."""
     rows = []
     for group, frame in results.groupby([*keys, "strategy", "round"], sort=True):
-        mean, half = t_interval(frame[value].to_numpy(), confidence)
-        rows.append((*group, float(frame["n_labelled"].mean()), len(frame), mean, half))
-    columns = [*keys, "strategy", "round", "n_labelled", "n", "mean", "half_width"]
+        values = frame[value].to_numpy(dtype=float)
+        mean, half = t_interval(values, confidence)
+        se = float(sps.sem(values)) if len(values) > 1 else float("nan")
+        rows.append((*group, float(frame["n_labelled"].mean()), len(frame), mean, half, se))
+    columns = [*keys, "strategy", "round", "n_labelled", "n", "mean", "half_width", "se"]
     return pd.DataFrame(rows, columns=columns)
 
 
-def imbalance_ratio(labelled_per_class: Sequence[int]) -> float:
-    """Largest over smallest number of labels per class; NaN while some class has none.
+def class_balance_entropy(labelled_per_class: Sequence[int]) -> float:
+    """Shannon entropy of the labelled set's class distribution over log(C), in [0, 1].
 
-    A ratio of 1 is a perfectly class-balanced labelled set; the ratio is undefined (NaN,
-    rather than infinite) while a class is still unlabelled.
+    1 is a perfectly balanced labelled set, 0 all labels in one class. Unlike a max / min
+    ratio it is defined while classes are still empty (they add 0 to the entropy), so the
+    least balanced strategies are never left out of a mean. NaN only for no labels at all.
     """
     counts = np.asarray(labelled_per_class, dtype=float)
-    if counts.size == 0 or counts.min() <= 0:
-        return float("nan")
-    return float(counts.max() / counts.min())
+    total = counts.sum()
+    if counts.size < 2 or total <= 0:
+        return float("nan") if total <= 0 else 1.0
+    return float(sps.entropy(counts / total) / np.log(counts.size))
 
 
 # --------------------------------------------------------------------------- paired tests
@@ -286,6 +292,147 @@ def paired_comparisons(
                 )  # fmt: skip
     columns = [*keys, "strategy", "role", "reference", "n", "mean_diff", "t_p", "t_p_holm",
                "wilcoxon_p", "wilcoxon_p_holm", "significant"]  # fmt: skip
+    return pd.DataFrame(rows, columns=columns)
+
+
+@dataclass(frozen=True)
+class PairedInterval:
+    """Mean of paired differences, its two-sided t confidence interval, and the spread.
+
+    ``sd`` is the standard deviation of the differences (ddof = 1); with fewer than two
+    pairs the interval and the spread are NaN.
+    """
+
+    n: int
+    mean: float
+    low: float
+    high: float
+    sd: float
+
+
+def paired_interval(differences: Sequence[float], confidence: float = 0.95) -> PairedInterval:
+    """Student-t interval of the mean of paired differences (``scipy.stats.t.interval``).
+
+    This is the interval that matches the paired t-test: it excludes 0 exactly when the
+    two-sided test rejects at ``1 - confidence``.
+    """
+    d = np.asarray(differences, dtype=float)
+    d = d[~np.isnan(d)]
+    if d.size == 0:
+        return PairedInterval(0, *(float("nan"),) * 4)
+    if d.size < 2:
+        return PairedInterval(1, float(d.mean()), float("nan"), float("nan"), float("nan"))
+    sd = float(d.std(ddof=1))
+    if sd == 0:
+        return PairedInterval(int(d.size), float(d.mean()), float(d.mean()), float(d.mean()), 0.0)
+    low, high = sps.t.interval(confidence, d.size - 1, loc=d.mean(), scale=sd / np.sqrt(d.size))
+    return PairedInterval(int(d.size), float(d.mean()), float(low), float(high), sd)
+
+
+def paired_t_power(effect: float, n: int, alpha: float = 0.05) -> float:
+    """Power of the two-sided paired t-test with n pairs at standardised effect d = mean / sd.
+
+    Under the alternative the statistic follows a noncentral t with n - 1 degrees of freedom
+    and noncentrality d * sqrt(n) (``scipy.stats.nct``); the far tail is written as an upper
+    tail at -nc, which scipy evaluates where its lower-tail CDF returns NaN.
+    """
+    df, nc = n - 1, effect * np.sqrt(n)
+    critical = sps.t.ppf(1 - alpha / 2, df)
+    return float(sps.nct.sf(critical, df, nc) + sps.nct.sf(critical, df, -nc))
+
+
+def detectable_difference(sd: float, n: int, alpha: float = 0.05, power: float = 0.8) -> float:
+    """Smallest mean paired difference the two-sided paired t-test detects with ``power``.
+
+    With n pairs whose differences spread with standard deviation ``sd`` (the observed one),
+    solves :func:`paired_t_power` for the effect (``scipy.optimize.brentq``) and scales it
+    back by ``sd``. NaN with fewer than two pairs or an unknown spread; 0 for no spread.
+    """
+    if n < 2 or not np.isfinite(sd):
+        return float("nan")
+    if sd == 0:
+        return 0.0
+    high = 1.0
+    while paired_t_power(high, n, alpha) < power:  # power grows with the effect
+        high *= 2
+    effect = optimize.brentq(lambda d: paired_t_power(d, n, alpha) - power, 0.0, high)
+    return float(effect * sd)
+
+
+def paired_curve_differences(
+    results: pd.DataFrame,
+    value: str,
+    keys: Sequence[str],
+    baseline: str,
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """Each strategy minus the baseline at every round, paired by seed, with t-intervals.
+
+    One row per ``keys`` + strategy + round: mean number of labels, pairs, mean difference and
+    the half-width of its paired t-interval (NaN with one pair). Groups without the baseline
+    are left out; seeds the baseline did not run are not paired.
+    """
+    rows = []
+    for group, frame in results.groupby(list(keys), sort=True):
+        group = group if isinstance(group, tuple) else (group,)
+        table = frame.pivot_table(index=["round", "seed"], columns="strategy", values=value)
+        if baseline not in table.columns:
+            continue
+        labels = frame.groupby("round")["n_labelled"].mean()
+        for strategy in (s for s in table.columns if s != baseline):
+            diff = (table[strategy] - table[baseline]).dropna()
+            for round_, per_seed in diff.groupby(level="round", sort=True):
+                interval = paired_interval(per_seed.to_numpy(), confidence)
+                half = (interval.high - interval.low) / 2
+                rows.append((*group, strategy, round_, labels[round_], interval.n, interval.mean,
+                             half))  # fmt: skip
+    columns = [*keys, "strategy", "round", "n_labelled", "n", "mean", "half_width"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+# --------------------------------------------------------------------------- label efficiency
+
+
+def labels_to_reach(n_labelled: Sequence[float], accuracy: Sequence[float], target: float) -> float:
+    """Labels at which a learning curve first reaches ``target``, linearly interpolated.
+
+    The curve is read in order of labels; between the last point below the target and the
+    first at or above it the number of labels is interpolated. NaN when it never gets there.
+    """
+    x = np.asarray(n_labelled, dtype=float)
+    y = np.asarray(accuracy, dtype=float)
+    order = np.argsort(x, kind="stable")
+    x, y = x[order], y[order]
+    reached = np.flatnonzero(y >= target)
+    if reached.size == 0:
+        return float("nan")
+    i = int(reached[0])
+    if i == 0:
+        return float(x[0])
+    return float(np.interp(target, [y[i - 1], y[i]], [x[i - 1], x[i]]))
+
+
+def label_speedups(
+    results: pd.DataFrame, value: str, keys: Sequence[str], baseline: str
+) -> pd.DataFrame:
+    """Labels a strategy needs to match the baseline's final ``value``, paired by seed.
+
+    Per ``keys`` + strategy + seed: the baseline's last number of labels ``baseline_labels``,
+    the labels the strategy needed to reach the baseline's accuracy there (``labels``, NaN if
+    it never did) and the speed-up ``baseline_labels / labels`` (2 = half the labels).
+    """
+    rows = []
+    for group, frame in results.groupby(list(keys), sort=True):
+        group = group if isinstance(group, tuple) else (group,)
+        base = frame[frame["strategy"] == baseline]
+        for seed, base_run in base.groupby("seed", sort=True):
+            last = base_run.sort_values("round").iloc[-1]
+            same_seed = frame[(frame["seed"] == seed) & (frame["strategy"] != baseline)]
+            for strategy, run in same_seed.groupby("strategy", sort=True):
+                needed = labels_to_reach(run["n_labelled"], run[value], last[value])
+                speedup = last["n_labelled"] / needed if needed > 0 else float("nan")
+                rows.append((*group, strategy, seed, int(last["n_labelled"]), needed, speedup))
+    columns = [*keys, "strategy", "seed", "baseline_labels", "labels", "speedup"]
     return pd.DataFrame(rows, columns=columns)
 
 

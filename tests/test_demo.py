@@ -42,6 +42,10 @@ def test_demo_runs_its_sweep_and_writes_both_reports(tmp_path, monkeypatch, caps
     text = html.read_text()
     for strategy in ("random", "margin"):
         assert f">{strategy}<" in text
+    # the page opens with the verdict, and the references were computed once per seed
+    assert text.index("<h2>Verdict</h2>") < text.index("<h2>Notes</h2>")
+    assert "digits · linear: " in text and "full data" in text
+    assert len(list((tmp_path / "results/demo/references").glob("*.parquet"))) >= 2
 
 
 def test_the_demo_sweep_file_gives_the_runs_of_the_demo_flags():

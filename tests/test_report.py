@@ -26,6 +26,7 @@ from albench.report import (
     figures,
     paginate,
     render_html,
+    style,
     write_pdf,
 )
 from albench.report.style import RC, strategy_styles
@@ -41,11 +42,19 @@ CHROMIUM_ARGS = [
 
 
 def synthetic_results(
-    datasets=DATASETS, strategies=STRATEGIES, seeds=(0, 1, 2), rounds=4, n_classes=4, seed=0
+    datasets=DATASETS,
+    strategies=STRATEGIES,
+    seeds=(0, 1, 2),
+    rounds=4,
+    n_classes=4,
+    seed=0,
+    noise=0.005,
+    step=0.03,
 ) -> pd.DataFrame:
-    """Rows in the results schema: saturating curves, strategies offset by a known gain."""
+    """Rows in the results schema: saturating curves, strategies offset by a known gain
+    (``step`` per position in ``strategies``) plus Gaussian ``noise`` per point."""
     rng = np.random.default_rng(seed)
-    gain = {name: 0.03 * i for i, name in enumerate(strategies)}
+    gain = {name: step * i for i, name in enumerate(strategies)}
     rows = []
     for dataset, strategy, run_seed in (
         (d, s, r) for d in datasets for s in strategies for r in seeds
@@ -55,7 +64,7 @@ def synthetic_results(
         for r in range(rounds + 1):
             n = int(counts.sum())
             accuracy = 0.5 + 0.3 * (1 - np.exp(-n / 20)) + gain[strategy] * (r > 0)
-            accuracy += rng.normal(0, 0.005)
+            accuracy += rng.normal(0, noise)
             rows.append(
                 {
                     "sweep": "synthetic", "run_id": run_id, "dataset": dataset,
@@ -149,14 +158,27 @@ def parsed(html) -> _Tables:
     return parser
 
 
+def _markup(html: str) -> str:
+    """The page without the contents of its script elements."""
+    return re.sub(r"(<script[^>]*>).*?(</script>)", r"\1\2", html, flags=re.DOTALL)
+
+
 def test_user_names_are_escaped(html):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
-    assert "<script" not in html.lower()
+    assert EVIL not in html
+    # the only scripts are plotly.js, the page's own behaviour and JSON chart specs
+    assert _markup(html).count("<script") == html.count("<script")
+    specs = re.findall(r'<script type="application/json" class="chart-spec">(.*?)</script>', html)
+    assert specs and all("<" not in spec for spec in specs)
+    names = {trace.get("name") for spec in specs for trace in json.loads(spec)["data"]}
+    assert EVIL in names
 
 
 def test_html_is_self_contained(report, html, parsed):
-    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", html, re.IGNORECASE)
-    assert "<link" not in html and "@import" not in html and "url(" not in html
+    markup = _markup(html)
+    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", markup, re.IGNORECASE)
+    assert "<link" not in markup and "@import" not in markup and "url(" not in markup
+    assert not re.search(r"<script[^>]*\ssrc=", html)
     assert parsed.images and all(s.startswith("data:image/png;base64,") for s in parsed.images)
     assert len(parsed.images) == len(report.figures())
 
@@ -244,7 +266,9 @@ def test_names_with_dollars_are_not_mathtext():
          "half_width": 0.1}
     )  # fmt: skip
     with matplotlib.rc_context(RC):
-        figure = figures.learning_curves(curves, strategy_styles(["cost$\\frac$"]), "acc")
+        figure = figures.curve_panels(
+            curves, strategy_styles(["cost$\\frac$"]), "acc", figures.Curves(band="half_width")
+        )
     assert FigureBlock("t", figure).png().startswith(b"\x89PNG")
 
 
@@ -256,7 +280,127 @@ def test_styles_are_distinct_and_order_free():
         (s.color, s.linestyle, s.marker) for s in strategy_styles(map(str, range(40))).values()
     }
     assert len(looks) == 40
-    assert len({(s.linestyle, s.marker) for s in styles.values()}) == 3
+
+
+def test_a_strategy_keeps_its_style_whatever_else_is_reported():
+    alone = strategy_styles(["random"])["random"]
+    among = strategy_styles(["zeta", "badge", "random", "entropy", "my-plugin"])["random"]
+    assert alone == among
+    plugin = strategy_styles(["my-plugin"])["my-plugin"]
+    assert strategy_styles(["my-plugin", "random", "badge"])["my-plugin"] == plugin
+    builtins = strategy_styles(style.KNOWN)
+    assert len({s.color for s in builtins.values()}) == len(style.KNOWN)
+
+
+def _contrast_on_white(rgb) -> float:
+    """WCAG 2.1 contrast ratio of a colour against white."""
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+    luminance = 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+    return 1.05 / (luminance + 0.05)
+
+
+def test_every_colour_has_contrast_on_white():
+    assert min(_contrast_on_white(style.slot_style(i).color) for i in range(style.SLOTS)) >= 3
+
+
+@pytest.mark.parametrize("k", range(1, 16))
+def test_legend_shows_every_strategy_inside_the_image(k):
+    names = [f"strategy-{i}" + "-with-a-long-name" * (i % 3) for i in range(k)]
+    curves = pd.DataFrame(
+        [{"env": env, "strategy": name, "n_labelled": n, "mean": 0.5, "se": 0.01}
+         for env in ("one",) for name in names for n in (10, 20)]
+    )  # fmt: skip
+    with matplotlib.rc_context(RC):
+        figure = figures.curve_panels(
+            curves, strategy_styles(names), "acc", figures.Curves(band="se")
+        )
+        FigureBlock("t", figure).png()
+        figure.draw_without_rendering()  # the saved layout, measured at the figure's own dpi
+        (legend,) = figure.legends
+        shown = [text.get_text() for text in legend.get_texts()]
+        box = figure.bbox
+        for text in legend.get_texts():
+            extent = text.get_window_extent()
+            assert box.x0 <= extent.x0 and extent.x1 <= box.x1, text.get_text()
+            assert box.y0 <= extent.y0 and extent.y1 <= box.y1, text.get_text()
+    assert sorted(shown) == sorted(names)
+
+
+def test_bands_are_clipped_and_the_y_range_fits_the_data(frame):
+    wide = frame.assign(accuracy=np.where(frame["seed"] == 0, 0.02, 0.98))
+    for band, polygons in (("ci95", True), ("none", False)):
+        report = build_report(wide, ReportOptions(band=band))
+        figure = next(f.figure for f in report.figures() if f.title == "Learning curves")
+        ax = figure.axes[0]
+        low, high = ax.get_ylim()
+        assert low > -6 and high < 106  # in %, with matplotlib's margins only
+        assert bool(ax.collections) == polygons
+        for band_polygon in ax.collections:
+            y = band_polygon.get_paths()[0].vertices[:, 1]
+            assert y.min() >= 0 and y.max() <= 100
+
+
+def test_difference_figure_pairs_by_seed_against_the_baseline(report):
+    figure = next(f.figure for f in report.figures() if f.title == "Difference from random")
+    ax = figure.axes[0]
+    labels = {line.get_label() for line in ax.get_lines() if not line.get_label().startswith("_")}
+    assert labels == {"entropy", EVIL}
+    assert any(list(line.get_ydata()) == [0, 0] for line in ax.get_lines())  # the zero line
+
+
+def test_class_balance_is_defined_at_every_round(frame):
+    # class 3 stays empty in every run: a max / min ratio would be undefined throughout
+    empty = frame.assign(labelled_per_class=frame["labelled_per_class"].map(lambda c: [*c[:3], 0]))
+    report = build_report(empty)
+    figure = next(f.figure for f in report.figures() if f.title == "Class balance")
+    lines = [line for line in figure.axes[0].get_lines() if not line.get_label().startswith("_")]
+    assert len(lines) == len(STRATEGIES)
+    for line in lines:
+        y = np.asarray(line.get_ydata(), dtype=float)
+        assert len(y) == 5 and np.isfinite(y).all() and (y < 1).all()
+    assert not any("undefined" in note for note in report.notes)
+
+
+def test_penalty_matrix_leaves_the_diagonal_empty(report):
+    figure = next(f.figure for f in report.figures() if f.title == "Penalty matrix")
+    annotations = [t for t in figure.axes[0].texts if t.get_text()]
+    assert len(annotations) == len(STRATEGIES) ** 2 - len(STRATEGIES)
+
+
+def test_protocols_are_told_apart_not_reported_incomplete(frame):
+    longer = synthetic_results(rounds=6).assign(rounds=6)
+    longer["run_id"] = longer["run_id"] + "-long"
+    report = build_report(pd.concat([frame, longer]))
+    assert not any("stopped before" in note for note in report.notes)
+    verdict = next(t for t in report.tables() if t.title == "Best strategy against the baseline")
+    assert sorted(verdict.frame.index) == sorted(f"{d} · {r}" for d in DATASETS for r in (4, 6))
+
+
+def test_a_parent_folder_finds_the_sweeps_below_it(tmp_path, frame):
+    for learner in ("linear", "coop"):
+        runs = tmp_path / "demo" / learner / "runs"
+        runs.mkdir(parents=True)
+        part = frame[frame["dataset"] == "eurosat"].assign(learner=learner)
+        part.to_parquet(runs / f"{learner}.parquet")
+    assert results.sweep_folders(tmp_path) == [tmp_path / "demo/coop", tmp_path / "demo/linear"]
+    loaded = results.load(tmp_path / "demo")
+    assert sorted(loaded["learner"].unique()) == ["coop", "linear"]
+
+
+def test_reproduce_command_from_a_sweep_record():
+    from albench.report.reproduce import command
+
+    spec = {"datasets": ["digits"], "backbones": ["offline-effnet-minilm"], "learners": ["coop"],
+            "strategies": ["random", "pcb(badge)"], "seeds": [0, 1, 2, 5], "rounds": 4,
+            "budget": "1/class", "initial": "random", "initial_size": "1/class",
+            "pseudo_labels": False, "pool_subsample": None,
+            "learner_options": {"init": "a photo of a", "steps": 10}, "name": "demo"}  # fmt: skip
+    assert command(spec, "results/demo") == (
+        "albench run '--strategy=random,pcb(badge)' --dataset=digits "
+        "--backbone=offline-effnet-minilm --learner=coop --rounds=4 --budget=1/class "
+        "--initial=random --initial-size=1/class --name=demo --seeds=0-2,5 "
+        "'--learner-option=init=a photo of a' --learner-option=steps=10 --out=results/demo"
+    )
 
 
 @pytest.fixture
@@ -300,6 +444,10 @@ def _tool(path: str | None, what: str) -> str:
     return path
 
 
+_TRACE = """([chart, name]) => document.querySelectorAll('.chart')[chart].data
+    .filter(t => t.legendgroup === name).map(t => t.visible === undefined ? true : t.visible)"""
+
+
 @pytest.mark.browser
 def test_report_in_headless_chromium(html, tmp_path):
     chromium = _tool(CHROMIUM, "chromium (/usr/bin/chromium)")
@@ -310,23 +458,47 @@ def test_report_in_headless_chromium(html, tmp_path):
     page_file = tmp_path / "report.html"
     page_file.write_text(html, encoding="utf-8")
     errors: list[str] = []
+    requests: list[str] = []
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            page = browser.new_page(viewport={"width": 1200, "height": 900}, accept_downloads=True)
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("request", lambda r: requests.append(r.url))
             page.goto(page_file.as_uri())
             widths = page.eval_on_selector_all("img", "imgs => imgs.map(i => i.naturalWidth)")
-            heading = page.inner_text("table >> nth=0 >> thead")
-            body = page.inner_text("table >> nth=0 >> tbody")
+            aubc = "xpath=//h3[text()='AUBC, full budget']/following-sibling::div[1]//table"
+            heading = page.inner_text(f"{aubc}//thead")
+            body = page.inner_text(f"{aubc}//tbody")
+            # a click on a legend entry hides the strategy's curve and its band
+            before = page.evaluate(_TRACE, [0, "entropy"])
+            chart = page.locator(".chart").first
+            chart.locator("g.traces", has_text="entropy").locator("rect.legendtoggle").click()
+            page.wait_for_function(
+                f"args => ({_TRACE})(args).every(v => v === 'legendonly')", arg=[0, "entropy"]
+            )
+            after = page.evaluate(_TRACE, [0, "entropy"])
+            others = page.evaluate(_TRACE, [0, "random"])
+            # sorting by a column, and the table as CSV
+            page.locator(f"{aubc}//thead//th[2]").click()
+            sorted_rows = page.inner_text(f"{aubc}//tbody").splitlines()
+            with page.expect_download() as download:
+                page.locator(f"{aubc}/../following-sibling::button[1]").click()
+            csv = Path(download.value.path()).read_text(encoding="utf-8")
             page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
         finally:
             browser.close()
     assert errors == []
+    assert [url for url in requests if not url.startswith(("file:", "data:", "blob:"))] == []
     assert widths and all(w > 0 for w in widths)
     assert "eurosat" in heading and EVIL in heading
     assert all(name in body for name in STRATEGIES)
+    assert before == [True, True] and after == ["legendonly", "legendonly"]
+    assert others == [True, True]
+    means = [float(row.split("\t")[1].split(" ")[0]) for row in sorted_rows]
+    assert means == sorted(means)
+    assert csv.splitlines()[0] == f'"strategy","{EVIL}","eurosat"'
     assert (tmp_path / "report.png").stat().st_size > 10_000
 
 
@@ -340,3 +512,26 @@ def test_pdf_pages_match_the_model_and_are_not_blank(report, tmp_path):
         pixels = matplotlib.image.imread(page)[..., :3]
         ink = np.mean(pixels.min(axis=-1) < 0.9)
         assert ink > 0.003, f"{page.name} looks blank ({ink:.4f} of pixels inked)"
+
+
+def test_pdf_wraps_long_cells_onto_continuation_rows():
+    from albench.report.model import TableBlock
+    from albench.report.pdf import wrap_cells
+
+    command = "albench run " + " ".join(f"--option-{i}=value-{i}" for i in range(30))
+    frame = pd.DataFrame({"command": [command, "short"]}, index=pd.Index([1, 2]))
+    block = wrap_cells(TableBlock("Commands", frame, frame == "short", "sweep"), width=80)
+    lines = block.frame["command"].tolist()
+    assert max(map(len, lines)) <= 80 and " ".join(lines[:-1]) == command
+    assert list(block.frame.index) == [1] + [""] * (len(lines) - 2) + [2]
+    assert block.highlight["command"].tolist() == [False] * (len(lines) - 1) + [True]
+
+
+def test_no_best_cell_is_marked_when_all_strategies_tie():
+    tied = synthetic_results(("d",), ("random", "entropy", "margin"), noise=0.0, step=0.0)
+    report = build_report(tied)
+    outcomes = next(t for t in report.tables() if t.title.startswith("Wins, ties and losses"))
+    assert outcomes.frame["wins"].tolist() == ["0", "0", "0"]
+    assert not outcomes.highlight.to_numpy().any()
+    aubc = next(t for t in report.tables() if t.title == "AUBC, full budget")
+    assert not aubc.highlight.to_numpy().any()

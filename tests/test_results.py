@@ -20,6 +20,7 @@ from albench.results import (
     load,
     run_rows_path,
     run_selections_path,
+    to_table,
     write_run,
 )
 from albench.runner import run
@@ -57,6 +58,15 @@ def test_round_trip_keeps_values_and_types(tmp_path, result):
     )
     assert loaded["sweep"].unique().tolist() == ["demo"]
     assert json.loads(loaded["hyperparameters"][0])["init"] == "text"
+
+
+def test_files_written_before_ece_load_with_nan_ece(tmp_path, result):
+    old = to_table(result.rows).drop_columns(["ece"])
+    pq.write_table(old, tmp_path / "old.parquet")
+    loaded = load(tmp_path / "old.parquet")
+    assert list(loaded.columns) == list(COLUMNS)
+    assert loaded["ece"].isna().all() and len(loaded) == len(result.rows)
+    assert result.rows["ece"].min() > 0 and result.rows["ece"].max() < 1
 
 
 def test_load_accepts_sweep_runs_file_and_lists(tmp_path, result):

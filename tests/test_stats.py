@@ -253,3 +253,107 @@ def test_penalty_matrix_identical_strategies_tie():
     penalty = stats.penalty_matrix(curves, "acc", 0.05)
     assert penalty.matrix.to_numpy().sum() == 0
     assert penalty.outcomes.loc["a"].tolist() == [0, 4, 0]
+
+
+# --------------------------------------------------------------------------- verdict numbers
+
+
+def test_paired_interval_matches_scipy_and_the_paired_t_test():
+    rng = np.random.default_rng(5)
+    a = rng.normal(0.7, 0.03, 6)
+    b = a - rng.normal(0.01, 0.02, 6)
+    interval = stats.paired_interval(a - b)
+    low, high = sps.t.interval(0.95, 5, loc=np.mean(a - b), scale=sps.sem(a - b))
+    assert (interval.low, interval.high) == pytest.approx((low, high))
+    assert interval.sd == pytest.approx(np.std(a - b, ddof=1)) and interval.n == 6
+    # the interval excludes zero exactly when the paired t-test rejects at 5 %
+    assert (interval.low > 0 or interval.high < 0) == (sps.ttest_rel(a, b).pvalue < 0.05)
+
+
+def test_paired_interval_degenerate_cases():
+    assert np.isnan(stats.paired_interval([0.02]).low)
+    flat = stats.paired_interval([0.01, 0.01, 0.01])
+    assert (flat.low, flat.high, flat.sd) == (0.01, 0.01, 0.0)
+
+
+@pytest.mark.parametrize("n", [2, 3, 5, 12])
+def test_detectable_difference_has_80_percent_power(n):
+    from statsmodels.stats.power import TTestPower
+
+    sd = 0.02
+    delta = stats.detectable_difference(sd, n)
+    # power of the two-sided paired t-test at that difference, from scipy's noncentral t
+    df, nc = n - 1, delta / sd * np.sqrt(n)
+    critical = sps.t.ppf(0.975, df)
+    power = sps.nct.sf(critical, df, nc) + sps.nct.sf(critical, df, -nc)  # both tails
+    assert power == pytest.approx(0.8, abs=1e-6)
+    expected = sd * TTestPower().solve_power(nobs=n, alpha=0.05, power=0.8)
+    assert delta == pytest.approx(expected, rel=1e-5)
+
+
+def test_detectable_difference_without_spread_or_pairs():
+    assert stats.detectable_difference(0.0, 3) == 0.0
+    assert np.isnan(stats.detectable_difference(0.01, 1))
+
+
+def test_curve_intervals_standard_error_matches_scipy():
+    rows = pd.DataFrame(
+        {"env": "d", "strategy": "s", "round": 0, "seed": [0, 1, 2], "n_labelled": 10,
+         "accuracy": [0.5, 0.56, 0.6]}
+    )  # fmt: skip
+    curve = stats.curve_intervals(rows, "accuracy", ["env"]).iloc[0]
+    assert curve["se"] == pytest.approx(sps.sem([0.5, 0.56, 0.6]))
+    assert curve["half_width"] == pytest.approx(sps.t.ppf(0.975, 2) * curve["se"])
+
+
+def test_paired_curve_differences_pair_by_seed():
+    rng = np.random.default_rng(2)
+    base = rng.normal(0.6, 0.05, (3, 4))  # seeds x rounds
+    gain = rng.normal(0.02, 0.01, (3, 4))
+    rows = [
+        {"env": "d", "strategy": name, "seed": seed, "round": r, "n_labelled": 10 * (r + 1),
+         "accuracy": base[seed, r] + (gain[seed, r] if name == "good" else 0)}
+        for name in ("random", "good") for seed in range(3) for r in range(4)
+    ]  # fmt: skip
+    diffs = stats.paired_curve_differences(pd.DataFrame(rows), "accuracy", ["env"], "random")
+    assert diffs["strategy"].unique().tolist() == ["good"]
+    low, high = sps.t.interval(0.95, 2, loc=gain[:, 1].mean(), scale=sps.sem(gain[:, 1]))
+    second = diffs[diffs["round"] == 1].iloc[0]
+    assert second["mean"] == pytest.approx(gain[:, 1].mean())
+    assert second["half_width"] == pytest.approx((high - low) / 2)
+    assert second["n_labelled"] == 20 and second["n"] == 3
+
+
+# --------------------------------------------------------------------------- diagnostics
+
+
+def test_class_balance_entropy_hand_values():
+    assert stats.class_balance_entropy([3, 3, 3]) == pytest.approx(1.0)
+    assert stats.class_balance_entropy([5, 0, 0]) == pytest.approx(0.0)
+    # an empty class keeps the value defined: (-1/2 ln 1/2) * 2 / ln 3
+    assert stats.class_balance_entropy([2, 2, 0]) == pytest.approx(np.log(2) / np.log(3))
+    assert np.isnan(stats.class_balance_entropy([0, 0]))
+
+
+# --------------------------------------------------------------------------- label efficiency
+
+
+def test_labels_to_reach_interpolates_between_budget_points():
+    x, y = [10, 20, 30, 40], [0.50, 0.60, 0.70, 0.72]
+    # 0.65 lies halfway between 20 (0.60) and 30 (0.70)
+    assert stats.labels_to_reach(x, y, 0.65) == pytest.approx(25)
+    assert stats.labels_to_reach(x, y, 0.40) == 10
+    assert np.isnan(stats.labels_to_reach(x, y, 0.80))
+
+
+def test_label_speedups_hand_example():
+    rows = pd.DataFrame(
+        {"env": "d", "seed": 0, "round": [0, 1, 2, 0, 1, 2],
+         "strategy": ["random"] * 3 + ["fast"] * 3, "n_labelled": [10, 20, 30] * 2,
+         "accuracy": [0.5, 0.6, 0.66, 0.5, 0.7, 0.75]}
+    )  # fmt: skip
+    speed = stats.label_speedups(rows, "accuracy", ["env"], "random").iloc[0]
+    # random ends at 0.66 with 30 labels; "fast" gets there at 10 + 10 * 0.16 / 0.2 = 18
+    assert speed["strategy"] == "fast" and speed["baseline_labels"] == 30
+    assert speed["labels"] == pytest.approx(18)
+    assert speed["speedup"] == pytest.approx(30 / 18)

@@ -4,7 +4,8 @@
 once; ``write_html`` and ``write_pdf`` lay the same content out.
 """
 
-from albench.report.build import ReportOptions, build_report
+from albench.report.build import build_report
+from albench.report.context import ReportOptions
 from albench.report.html import render_html, write_html
 from albench.report.load import load_results
 from albench.report.model import FigureBlock, Report, Section, TableBlock

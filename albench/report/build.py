@@ -8,81 +8,62 @@ ambiguous pairing) raises an :class:`~albench.errors.AlbenchError`.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import matplotlib
 import pandas as pd
 
 from albench import stats
-from albench.errors import InvalidSpecError, ResultsError, UnknownNameError
-from albench.report import figures, tables
+from albench.errors import ResultsError, UnknownNameError
+from albench.report import diagnostics, efficiency, figures, interactive, tables
+from albench.report.context import BANDS, KEYS, Context, ReportOptions
 from albench.report.model import FigureBlock, Report, Section, TableBlock
 from albench.report.provenance import legend, provenance
-from albench.report.style import RC, StrategyStyle, strategy_styles
-from albench.results import COLUMNS
+from albench.report.reproduce import reproducibility
+from albench.report.style import RC, strategy_styles
+from albench.report.verdict import verdict
+from albench.results import COLUMNS, OPTIONAL
 
-METRICS = {"accuracy": "accuracy", "balanced_accuracy": "balanced accuracy"}
 #: Choices of the experimenter: runs differing in one of them are never paired or ranked together.
-PROTOCOL_KEYS = ("backbone", "learner", "initial", "budget")
+PROTOCOL_KEYS = ("backbone", "learner", "initial", "budget", "rounds")
 #: Properties of a dataset's splits: they differ between datasets without splitting a group.
 SPLIT_KEYS = ("pool_size", "test_size")
+#: The column of :func:`albench.stats.curve_intervals` each ``--band`` draws.
+BAND_COLUMNS = {"se": "se", "ci95": "half_width", "none": None}
 WINDOWS = {"aubc": "AUBC, full budget", "aubc_low": "AUBC, low budget", "final": "final {}"}
-KEYS = ["group", "env"]
 
 
-@dataclass(frozen=True)
-class ReportOptions:
-    """What to compare and how: metric, baseline strategy, test level, low-budget window."""
+def build_report(
+    results: pd.DataFrame,
+    options: ReportOptions | None = None,
+    commands: Sequence[str] = (),
+    references: pd.DataFrame | None = None,
+) -> Report:
+    """The full report: provenance, the verdict, notes, and one section per kind of analysis.
 
-    metric: str = "accuracy"
-    baseline: str = "random"
-    alpha: float = 0.05
-    low_fraction: float = 0.33
-    title: str = "Active-learning benchmark report"
-
-    def validate(self) -> None:
-        if self.metric not in METRICS:
-            raise UnknownNameError("metric", self.metric, METRICS)
-        if not 0 < self.alpha < 1:
-            raise InvalidSpecError(f"alpha must be in (0, 1), got {self.alpha}")
-        if not 0 < self.low_fraction <= 1:
-            raise InvalidSpecError(
-                f"low-budget fraction must be in (0, 1], got {self.low_fraction}"
-            )
-
-
-@dataclass
-class _Context:
-    data: pd.DataFrame
-    options: ReportOptions
-    styles: dict[str, StrategyStyle]
-    notes: list[str]
-
-    @property
-    def metric_label(self) -> str:
-        return METRICS[self.options.metric]
-
-    @functools.cached_property
-    def summary(self) -> pd.DataFrame:
-        """Per-run AUBC, low-budget AUBC and final metric (:func:`albench.stats.run_summary`)."""
-        return stats.run_summary(self.data, self.options.metric, self.options.low_fraction, KEYS)
-
-
-def build_report(results: pd.DataFrame, options: ReportOptions | None = None) -> Report:
-    """The full report: provenance, notes, and one section per kind of analysis."""
+    ``commands`` are the ``albench run`` commands that reproduce the results
+    (:func:`albench.report.reproduce.commands`), shown in the reproducibility section;
+    ``references`` the last rows of reference runs with a ``kind`` column
+    (:func:`albench.reference.references`), drawn on the curves and used for label
+    efficiency.
+    """
     options = options or ReportOptions()
     options.validate()
     notes: list[str] = []
     data = prepare(results, options, notes)
-    context = _Context(data, options, strategy_styles(data["strategy"]), notes)
-    builders = (_curves, _aubc, _tests, _penalty, _ranks, _coverage, _runtime)
+    context = Context(data, options, strategy_styles(data["strategy"]), notes)
+    if references is not None:
+        context.references = efficiency.match(data, references, options.metric)
+    builders = (_curves, efficiency.label_efficiency, _aubc, _tests, _penalty, _ranks,
+                *diagnostics.SECTIONS)  # fmt: skip
     with matplotlib.rc_context(RC):
         sections = [builder(context) for builder in builders]
+    sections.append(reproducibility(data, commands))
+    sentences, blocks = verdict(context)
+    sections.insert(0, Section("Verdict", "", list(blocks), sentences))
     return Report(
         options.title, provenance(data, options), legend(options), notes,
-        [s for s in sections if s.blocks or s.intro],
+        [s for s in sections if s.blocks or s.intro or s.lead],
     )  # fmt: skip
 
 
@@ -96,9 +77,10 @@ def prepare(results: pd.DataFrame, options: ReportOptions, notes: list[str]) -> 
     backbone, learner and protocol); a group is an environment without its dataset, the unit
     over which datasets are compared.
     """
-    missing = [c for c in COLUMNS if c not in results.columns]
+    missing = [c for c in COLUMNS if c not in results.columns and c not in OPTIONAL]
     if missing:
         raise ResultsError(f"results lack the columns {', '.join(missing)}")
+    results = results.assign(**{c: float("nan") for c in OPTIONAL if c not in results.columns})
     if results.empty:
         raise ResultsError("no results to report: the results hold no rows")
     data = results.drop_duplicates(["run_id", "round"], keep="last")
@@ -166,21 +148,43 @@ def _check_pairing(data: pd.DataFrame) -> None:
 # --------------------------------------------------------------------------- sections
 
 
-def _curves(ctx: _Context) -> Section:
-    curves = stats.curve_intervals(ctx.data, ctx.options.metric, KEYS)
-    figure = figures.learning_curves(curves, ctx.styles, ctx.metric_label)
+def _curves(ctx: Context) -> Section:
+    """Mean learning curves with the chosen band, and each strategy's paired difference
+    from the baseline per round (the figure that shows who is ahead where)."""
+    metric, band = ctx.options.metric, ctx.options.band
+    label = f"{ctx.metric_label} (%)"
+    curves = stats.curve_intervals(ctx.data, metric, KEYS)
+    lines = ctx.references.groupby(["env", "kind"], sort=True)["value"].mean().reset_index()
+    how = figures.Curves(band=BAND_COLUMNS[band], clip=(0, 1), scale=100, references=lines)
+    figure = figures.curve_panels(curves, ctx.styles, label, how)
+    charts = interactive.curve_charts(curves, ctx.styles, label, how)
     caption = (
-        f"Mean {ctx.metric_label} over seeds against the number of labels; bands are 95 % "
-        "t-intervals over seeds."
+        f"Mean {ctx.metric_label} over seeds against the number of labels; bands: "
+        f"{BANDS[band]} (clipped to 0–100 %)."
     )
-    return Section("Learning curves", "", [FigureBlock("Learning curves", figure, caption)])
+    if not lines.empty:
+        caption += (
+            " Grey lines: the learner trained on every pool label (full data, dashed) and "
+            "zero-shot accuracy (dotted), means over seeds."
+        )
+    blocks = [FigureBlock("Learning curves", figure, caption, charts)]
+    baseline = ctx.options.baseline
+    diffs = stats.paired_curve_differences(ctx.data, metric, KEYS, baseline)
+    if not diffs.empty:
+        others = {name: style for name, style in ctx.styles.items() if name != baseline}
+        how = figures.Curves(band="half_width", scale=100, zero=0.0)
+        label = f"difference from {baseline} (pp)"
+        figure = figures.curve_panels(diffs, others, label, how)
+        charts = interactive.curve_charts(diffs, others, label, how)
+        caption = (
+            f"Each strategy's {ctx.metric_label} minus {baseline}'s, paired by seed, per round; "
+            "bands are paired 95 % t-intervals. Above the line: ahead of the baseline."
+        )
+        blocks.append(FigureBlock(f"Difference from {baseline}", figure, caption, charts))
+    return Section("Learning curves", "", blocks)
 
 
-def _comparisons(ctx: _Context, summary: pd.DataFrame, value: str) -> pd.DataFrame:
-    return stats.paired_comparisons(summary, value, KEYS, ctx.options.baseline, ctx.options.alpha)
-
-
-def _aubc(ctx: _Context) -> Section:
+def _aubc(ctx: Context) -> Section:
     summary = ctx.summary
     _note_pairs(ctx, summary)
     low = f"first {ctx.options.low_fraction:.0%} of the budget span"
@@ -194,7 +198,7 @@ def _aubc(ctx: _Context) -> Section:
     for value, name in WINDOWS.items():
         window = name.format(ctx.metric_label)
         intervals = stats.strategy_intervals(summary, value, KEYS)
-        marks = tables.markers(_comparisons(ctx, summary, value))
+        marks = tables.markers(ctx.comparisons(value))
         caption = f"{captions[value]} (%); mean ± 95 % t half-width over seeds. Bold: best mean."
         title = window[:1].upper() + window[1:]
         blocks.append(tables.interval_table(intervals, marks, title, caption))
@@ -207,7 +211,7 @@ def _aubc(ctx: _Context) -> Section:
     return Section("Area under the budget curve", intro, blocks)
 
 
-def _note_pairs(ctx: _Context, summary: pd.DataFrame) -> None:
+def _note_pairs(ctx: Context, summary: pd.DataFrame) -> None:
     """Notes on what the paired tests cannot show with the seeds at hand."""
     common = pd.Series(
         {
@@ -245,11 +249,10 @@ def _note_pairs(ctx: _Context, summary: pd.DataFrame) -> None:
         )
 
 
-def _tests(ctx: _Context) -> Section:
-    summary = ctx.summary
+def _tests(ctx: Context) -> Section:
     blocks: list[FigureBlock | TableBlock] = []
     for value in ("aubc", "final"):
-        comparisons = _comparisons(ctx, summary, value)
+        comparisons = ctx.comparisons(value)
         if not comparisons.empty:
             title = f"Paired tests on {WINDOWS[value].format(ctx.metric_label)}"
             blocks.append(tables.comparisons_table(comparisons, ctx.options.alpha, title))
@@ -260,7 +263,7 @@ def _tests(ctx: _Context) -> Section:
     return Section("Paired tests per dataset", intro if blocks else "", blocks)
 
 
-def _penalty(ctx: _Context) -> Section:
+def _penalty(ctx: Context) -> Section:
     metric, alpha = ctx.options.metric, ctx.options.alpha
     blocks: list[FigureBlock | TableBlock] = []
     # round 0 is the shared initial set: no strategy has acted yet, so it is no budget point
@@ -296,12 +299,10 @@ def _penalty(ctx: _Context) -> Section:
     return Section("Pairwise penalty matrix", intro if blocks else "", blocks)
 
 
-def _ranks(ctx: _Context) -> Section:
-    means = stats.strategy_intervals(ctx.summary, "aubc", KEYS)
+def _ranks(ctx: Context) -> Section:
     alpha = ctx.options.alpha
     rank_columns, friedman_rows, blocks = {}, {}, []
-    for group, frame in means.groupby("group", sort=True):
-        scores = frame.pivot(index="env", columns="strategy", values="mean")
+    for group, scores in ctx.rank_scores.items():
         complete = scores.dropna(axis=1)
         if complete.shape[1] < scores.shape[1]:
             ctx.notes.append(f"Ranks for {group} use only strategies run on every dataset.")
@@ -341,36 +342,3 @@ def _ranks(ctx: _Context) -> Section:
         blocks.insert(1, tables.friedman_table(rows, alpha))
     intro = "Strategies ranked by mean AUBC on each dataset (Demšar, JMLR 2006)."
     return Section("Across datasets", intro if blocks else "", blocks)
-
-
-def _coverage(ctx: _Context) -> Section:
-    ratio = ctx.data["labelled_per_class"].map(stats.imbalance_ratio)
-    undefined = int(ratio.isna().sum())
-    if undefined:
-        ctx.notes.append(
-            f"{undefined} of {len(ratio)} (run, round) points had a class without labels; their "
-            "imbalance ratio is undefined and left out of the class-coverage means."
-        )
-    frame = ctx.data.assign(ratio=ratio)
-    coverage = (
-        frame.groupby(["env", "strategy", "round"], sort=True)
-        .agg(n_labelled=("n_labelled", "mean"), ratio=("ratio", "mean"))
-        .reset_index()
-    )
-    caption = (
-        "Largest over smallest number of labels per class in the labelled set (1 = balanced), "
-        "mean over seeds."
-    )
-    figure = figures.class_coverage(coverage, ctx.styles)
-    return Section("Class coverage", "", [FigureBlock("Class coverage", figure, caption)])
-
-
-def _runtime(ctx: _Context) -> Section:
-    seconds = ctx.data.groupby("strategy", sort=True)[["select_seconds", "train_seconds"]].mean()
-    caption = "Mean seconds per round; hatched bars: selection, plain bars: training."
-    blocks = [
-        FigureBlock("Runtime", figures.runtime(seconds, ctx.styles), caption),
-        tables.runtime_table(seconds),
-    ]
-    intro = "Timings depend on the device each run used (see the header)."
-    return Section("Runtime", intro, blocks)

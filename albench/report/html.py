@@ -1,7 +1,9 @@
 """Render a :class:`~albench.report.model.Report` as one self-contained HTML file.
 
-Figures are inlined as base64 PNG and the stylesheet is embedded, so the file opens offline
-and can be mailed or archived alone. The Jinja2 environment autoescapes everything: dataset,
+Figures are inlined as base64 PNG, curve figures as interactive plotly charts with the
+plotly.js bundle embedded, and the stylesheet and scripts (sortable tables, CSV downloads:
+``templates/behaviour.js``) are inline, so the file opens offline and can be mailed or
+archived alone. The Jinja2 environment autoescapes everything: dataset,
 strategy and plugin names are user input and must never become markup.
 """
 
@@ -14,6 +16,7 @@ import jinja2
 
 from albench import __version__
 from albench.files import atomic_path
+from albench.report.interactive import plotly_js, script_json
 from albench.report.model import PNG_DPI, FigureBlock, Report
 
 #: Figures are shown at this many CSS pixels per inch (a little larger than true size).
@@ -40,7 +43,11 @@ def image(block: FigureBlock) -> dict[str, str]:
 def render_html(report: Report) -> str:
     """The report as an HTML document (a string)."""
     template = _ENVIRONMENT.get_template("report.html.j2")
-    return template.render(report=report, image=image, version=__version__)
+    behaviour = _ENVIRONMENT.loader.get_source(_ENVIRONMENT, "behaviour.js")[0]
+    return template.render(
+        report=report, image=image, version=__version__, script_json=script_json,
+        plotly_js=plotly_js, behaviour=behaviour,
+    )  # fmt: skip
 
 
 def write_html(report: Report, path: Path | str) -> Path:

@@ -23,14 +23,17 @@ PNG_DPI = 150
 
 @dataclass
 class FigureBlock:
-    """A matplotlib figure with a caption.
+    """A matplotlib figure with a caption, and optionally interactive charts of it.
 
     :meth:`png` rasterises the figure once; the HTML and PDF renderers share that image.
+    ``charts`` (plotly specs, :mod:`albench.report.interactive`) replace the image on the
+    HTML page; the PDF always shows the image.
     """
 
     title: str
     figure: Figure
     caption: str = ""
+    charts: list[dict] = field(default_factory=list)
     _png: bytes | None = field(default=None, init=False, repr=False)
 
     def png(self) -> bytes:
@@ -64,22 +67,31 @@ class TableBlock:
 
 @dataclass
 class Section:
-    """A titled part of the report: an introduction, then figures and tables in order."""
+    """A titled part of the report: an introduction, then figures and tables in order.
+
+    ``lead`` holds statements to stand out before the blocks (the verdict's sentences).
+    """
 
     title: str
     intro: str = ""
     blocks: list[FigureBlock | TableBlock] = field(default_factory=list)
+    lead: list[str] = field(default_factory=list)
 
 
 @dataclass
 class Report:
-    """Everything a report shows: provenance, legend, notes and sections."""
+    """Everything a report shows: provenance, legend, notes and sections (the verdict first)."""
 
     title: str
     provenance: dict[str, str]
     legend: dict[str, str]
     notes: list[str]
     sections: list[Section]
+
+    @property
+    def verdict(self) -> list[str]:
+        """The statements that lead the sections (the verdict), in order."""
+        return [line for section in self.sections for line in section.lead]
 
     def figures(self) -> list[FigureBlock]:
         return [b for s in self.sections for b in s.blocks if isinstance(b, FigureBlock)]

@@ -1,10 +1,10 @@
 """Render a :class:`~albench.report.model.Report` as a multi-page PDF (matplotlib PdfPages).
 
 The same content as the HTML page, laid out on A4 landscape pages: text pages for the header,
-legend and notes; one page per figure (the figure's image under its title, caption below);
+legend and notes; one page per figure (the figure's image under its title, caption right below it);
 tables, cut into pieces of at most :data:`ROWS_PER_PAGE` rows and packed several to a page
-while they fit. :func:`paginate` decides the pages, so the page count is known without
-rendering.
+while they fit. Pages are numbered. :func:`paginate` decides the pages, so the page count is
+known without rendering.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from pathlib import Path
 
 import matplotlib
 import matplotlib.image
+import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
@@ -30,6 +31,8 @@ LINE = 0.024
 MIN_LINE = 0.018  # front matter is squeezed down to this before it spills onto a new page
 ROW = 0.03
 ROWS_PER_PAGE = 22
+MAX_ENLARGE = 1.6
+CELL_WRAP = 110
 WRAP = 120
 HIGHLIGHT = "#ddf4ff"
 HEADER = "#eef1f4"
@@ -76,14 +79,36 @@ Page = TextPage | FigurePage | TablePage
 
 
 def _front_lines(report: Report) -> list[str]:
-    lines = [f"{label}: {value or '—'}" for label, value in report.provenance.items()]
+    lines = ["VERDICT"] + [f"• {line}" for line in report.verdict] + [""] if report.verdict else []
+    lines += [f"{label}: {value or '—'}" for label, value in report.provenance.items()]
     lines += ["", "LEGEND"] + [f"{mark}  {meaning}" for mark, meaning in report.legend.items()]
     if report.notes:
         lines += ["", "NOTES"] + [f"• {note}" for note in report.notes]
     return [part for line in lines for part in (textwrap.wrap(line, WRAP) or [""])]
 
 
+def wrap_cells(block: TableBlock, width: int = CELL_WRAP) -> TableBlock:
+    """The table with every cell longer than ``width`` characters wrapped onto continuation
+    rows (blank elsewhere), as a page cannot scroll sideways: a long command stays whole."""
+    lines = block.frame.map(
+        lambda text: textwrap.wrap(str(text), width, break_on_hyphens=False) or [""]
+    )
+    depth = lines.apply(lambda row: max(map(len, row)), axis=1)
+    if (depth <= 1).all():
+        return block
+    rows, marks, index = [], [], []
+    for i, (label, row) in enumerate(lines.iterrows()):
+        for line in range(depth.iloc[i]):
+            rows.append([cell[line] if line < len(cell) else "" for cell in row])
+            marks.append(block.highlight.iloc[i].to_numpy() & (line == 0))
+            index.append(label if line == 0 else "")
+    frame = pd.DataFrame(rows, index=pd.Index(index), columns=block.frame.columns)
+    highlight = pd.DataFrame(marks, index=frame.index, columns=block.frame.columns)
+    return TableBlock(block.title, frame, highlight, block.index_name, block.caption)
+
+
 def _pieces(block: TableBlock) -> list[TablePiece]:
+    block = wrap_cells(block)
     rows = len(block.frame)
     parts = max(1, -(-rows // ROWS_PER_PAGE))
     return [
@@ -138,25 +163,27 @@ def _draw_text(page: TextPage) -> Figure:
     figure = _page("albench report", page.title)
     size = 9.5 * page.line_height / LINE
     for i, line in enumerate(page.lines):
-        bold = line in ("LEGEND", "NOTES")
+        bold = line in ("VERDICT", "LEGEND", "NOTES")
         figure.text(LEFT, TOP - i * page.line_height, line, fontsize=size,
                     fontweight="bold" if bold else "normal")  # fmt: skip
     return figure
 
 
 def _draw_figure(page: FigurePage) -> Figure:
-    """The figure's image at its own size, shrunk (never enlarged) to fit under the title."""
+    """The figure's image sized to the page under the title (enlarged at most
+    :data:`MAX_ENLARGE` times, so small figures keep readable proportions), caption below."""
     image = matplotlib.image.imread(io.BytesIO(page.block.png()), format="png")
     figure = _page(page.section, page.block.title)
-    box_width, box_height = 1 - 2 * LEFT, 0.78
+    box_width, box_height = 1 - 2 * LEFT, 0.74
     height, width = (n / PNG_DPI for n in image.shape[:2])
-    scale = min(1.0, box_width * PAGE[0] / width, box_height * PAGE[1] / height)
+    scale = min(MAX_ENLARGE, box_width * PAGE[0] / width, box_height * PAGE[1] / height)
     w, h = width * scale / PAGE[0], height * scale / PAGE[1]
-    ax = figure.add_axes((LEFT + (box_width - w) / 2, 0.1 + box_height - h, w, h))
+    top = 0.89
+    ax = figure.add_axes((LEFT + (box_width - w) / 2, top - h, w, h))
     ax.imshow(image, interpolation="antialiased")
     ax.set_axis_off()
     if page.block.caption:
-        _caption(figure, 0.075, page.block.caption)
+        _caption(figure, top - h - 0.02, page.block.caption)
     return figure
 
 
@@ -179,7 +206,8 @@ def _draw_piece(figure: Figure, piece: TablePiece, top: float) -> None:
         table.auto_set_column_width(range(len(labels)))
         for cell in table.get_celld().values():
             cell.set_height(1 / (len(cells) + 1))
-        if table.get_window_extent(renderer).width <= ax.get_window_extent(renderer).width:
+        fits = table.get_window_extent(renderer).width <= ax.get_window_extent(renderer).width
+        if fits or size == FONT_SIZES[-1]:
             break
         table.remove()
     highlight = block.highlight.iloc[piece.start : piece.stop].to_numpy()
@@ -219,6 +247,10 @@ def write_pdf(report: Report, path: Path | str) -> Path:
     """Write the report as a PDF atomically to ``path``; returns the path."""
     path = Path(path)
     with atomic_path(path) as temporary, matplotlib.rc_context(RC), PdfPages(temporary) as pdf:
-        for page in paginate(report):
-            pdf.savefig(_draw(page))
+        pages = paginate(report)
+        for number, page in enumerate(pages, start=1):
+            figure = _draw(page)
+            figure.text(1 - LEFT, 0.02, f"{number} / {len(pages)}", ha="right", fontsize=8,
+                        color="0.4")  # fmt: skip
+            pdf.savefig(figure)
     return path

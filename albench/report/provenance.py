@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from albench.report.context import UNITS
 from albench.report.tables import MARK_BELOW_BEST, MARK_BETTER, MARK_WORSE
 
 if TYPE_CHECKING:
-    from albench.report.build import ReportOptions
+    from albench.report.context import ReportOptions
 
 FIELDS = {
     "sweeps": "sweep",
@@ -55,6 +56,7 @@ def provenance(data: pd.DataFrame, options: ReportOptions) -> dict[str, str]:
     header = {label: _values(data[column]) for label, column in FIELDS.items()}
     header["seeds"] = seed_list(data["seed"])
     header["runs"] = str(data["run_id"].nunique())
+    header["units"] = UNITS
     header["finished"] = f"{data['finished_at'].min()} – {data['finished_at'].max()}"
     header["statistics"] = (
         f"metric {options.metric}; baseline {options.baseline}; α = {options.alpha}; "

@@ -30,6 +30,12 @@ def pvalue(p: float) -> str:
     return "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
+def p_is(p: float) -> str:
+    """``p = 0.012`` or ``p < 0.001``, for p-values inside sentences."""
+    text = pvalue(p)
+    return f"p {text}" if text.startswith("<") else f"p = {text}"
+
+
 def markers(comparisons: pd.DataFrame) -> dict[tuple[str, str], str]:
     """Significance markers per (env, strategy) from :func:`albench.stats.paired_comparisons`."""
     marks: dict[tuple[str, str], str] = {}
@@ -46,9 +52,10 @@ def markers(comparisons: pd.DataFrame) -> dict[tuple[str, str], str]:
 
 
 def _best(frame: pd.DataFrame, lower_is_better: bool = False) -> pd.DataFrame:
-    """True where a column reaches its best (max, or min) value; NaNs are never best."""
+    """True where a column reaches its best (max, or min) value; NaNs are never best, and a
+    column whose values are all equal has no best."""
     best = frame.min() if lower_is_better else frame.max()
-    return frame.eq(best, axis=1) & frame.notna()
+    return frame.eq(best, axis=1) & frame.notna() & (frame.nunique() > 1)
 
 
 def interval_table(
@@ -143,10 +150,16 @@ def pvalue_matrix(pvalues: pd.DataFrame, alpha: float, title: str) -> TableBlock
 
 
 def runtime_table(seconds: pd.DataFrame) -> TableBlock:
-    """Mean selection and training seconds per round; fastest in bold."""
-    text = seconds.map(lambda v: DASH if np.isnan(v) else f"{v:.3g}")
-    text.columns = ["selection (s / round)", "training (s / round)"]
-    highlight = _best(seconds, lower_is_better=True)
-    highlight.columns = text.columns
-    caption = "Means over all rounds, datasets, learners and seeds; fastest in bold."
+    """Mean selection and training seconds per round, per learner and strategy; the fastest
+    under each learner in bold."""
+    numbers = seconds[["select_seconds", "train_seconds"]].reset_index(drop=True)
+    learners = seconds["learner"].to_numpy()
+    text = numbers.map(lambda v: DASH if np.isnan(v) else f"{v:.3g}")
+    text.insert(0, "learner", learners)
+    fastest = [_best(frame, lower_is_better=True) for _, frame in numbers.groupby(learners)]
+    highlight = pd.concat(fastest).sort_index()
+    highlight.insert(0, "learner", False)
+    text.columns = highlight.columns = ["learner", "selection (s / round)", "training (s / round)"]
+    text.index = highlight.index = pd.Index(seconds["strategy"].to_numpy())
+    caption = "Means over all rounds, datasets and seeds under each learner; fastest in bold."
     return TableBlock("Runtime", text, highlight, "strategy", caption)
