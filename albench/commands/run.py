@@ -203,7 +203,8 @@ def _terminate_as_interrupt() -> Iterator[None]:
 
 
 def _tables(curves: pd.DataFrame, aubc: pd.DataFrame) -> Iterator[Table]:
-    """Per (dataset, backbone, learner): accuracy per strategy and round, then AUBC."""
+    """Per (dataset, backbone, learner): accuracy per strategy and round, then AUBC, both in
+    % (the unit of the report)."""
     keys = ["dataset", "backbone", "learner"]
     by_group = dict(tuple(aubc.groupby(keys, sort=False)))
     for group, frame in curves.groupby(keys, sort=False):
@@ -211,7 +212,7 @@ def _tables(curves: pd.DataFrame, aubc: pd.DataFrame) -> Iterator[Table]:
         wide = frame.pivot_table(index="strategy", columns="round", values="accuracy")
         wide = wide.reindex(scores.index)  # both tables list strategies best AUBC first
         labels = frame.groupby("round")["n_labelled"].mean()
-        title = f"{' / '.join(group)}: mean test accuracy per round"
+        title = f"{' / '.join(group)}: mean test accuracy (%) per round"
         caption = "labels: " + ", ".join(f"{labels[r]:g}" for r in wide.columns)
         table = Table(
             title=title, caption=caption, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True
@@ -220,10 +221,10 @@ def _tables(curves: pd.DataFrame, aubc: pd.DataFrame) -> Iterator[Table]:
         for round_ in wide.columns:
             table.add_column(f"r{round_}", justify="right", no_wrap=True, min_width=5)
         for strategy, values in wide.iterrows():
-            table.add_row(strategy, *(f"{v:.3f}" for v in values))
+            table.add_row(strategy, *(f"{100 * v:.1f}" for v in values))
         yield table
         table = Table(
-            title=f"{' / '.join(group)}: AUBC",
+            title=f"{' / '.join(group)}: AUBC and final accuracy (%)",
             box=box.SIMPLE_HEAD,
             pad_edge=False,
             collapse_padding=True,
@@ -236,9 +237,9 @@ def _tables(curves: pd.DataFrame, aubc: pd.DataFrame) -> Iterator[Table]:
         for strategy, score in scores.iterrows():
             table.add_row(
                 strategy,
-                f"{score['aubc']:.4f}",
-                f"{score['aubc_std']:.4f}" if score["seeds"] > 1 else "-",
+                f"{100 * score['aubc']:.2f}",
+                f"{100 * score['aubc_std']:.2f}" if score["seeds"] > 1 else "-",
                 str(int(score["seeds"])),
-                f"{final[strategy]:.3f}",
+                f"{100 * final[strategy]:.1f}",
             )
         yield table
