@@ -7,10 +7,14 @@ materialised embeddings, a plain loop), never against albench's own kernels.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from scipy import stats
 from test_strategies_exact import blobs, context
 
+from albench import kernels
+from albench.capabilities import GradEmbedding
 from albench.strategies import get_strategy
+from albench.strategies.logo import most_uncertain_per_cluster
 
 # --- TCM ------------------------------------------------------------------------------------
 
@@ -106,3 +110,57 @@ def test_cluster_margin_cuts_into_budget_clusters_without_a_threshold():
     groups = np.array([0, 1, 1, 2, 2, 2, 2, 0, 1, 3])
     assert sorted(groups[selected.indices]) == [0, 1, 2]
     assert np.isin(selected.indices, np.arange(6)).all()
+
+
+# --- LoGo -----------------------------------------------------------------------------------
+
+
+def brute_force_lloyd(g: np.ndarray, seeds: list[int]) -> np.ndarray:
+    """Plain Lloyd's k-means on materialised rows; empty centres stay where they are."""
+    centres = g[seeds].copy()
+    labels = None
+    while True:
+        d2 = np.array([[np.sum((row - c) ** 2) for c in centres] for row in g])
+        new = d2.argmin(axis=1)
+        if labels is not None and (new == labels).all():
+            return labels
+        labels = new
+        for k in range(len(centres)):
+            if (labels == k).any():
+                centres[k] = g[labels == k].mean(axis=0)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_factorised_kmeans_equals_lloyd_on_materialised_gradient_embeddings(seed):
+    rng = np.random.default_rng(seed)
+    scale, x = rng.normal(size=(40, 3)), rng.normal(size=(40, 4))
+    g = (scale[:, :, None] * x[:, None, :]).reshape(40, 12)
+    seeds = rng.choice(40, 5, replace=False)
+    labels = kernels.gradient_embedding_kmeans(scale, x, seeds)
+    np.testing.assert_array_equal(labels, brute_force_lloyd(g, list(seeds)))
+
+
+def test_logo_takes_the_highest_entropy_sample_of_each_blob():
+    x, _ = blobs()
+    n = len(x)
+    entropy_order = np.random.default_rng(5).permutation(n)
+    p = np.full((n, 3), 1 / 3)
+    p[:, 0] += np.linspace(0.0, 0.6, n)[entropy_order]  # lower top-1, higher entropy
+    p[:, 1:] = ((1 - p[:, 0]) / 2)[:, None]
+    grads = GradEmbedding(scale=np.tile([0.5, -0.5, 0.0], (n, 1)), x=x)
+    blob = np.repeat([0, 1, 2], [9, 5, 3])
+    entropy = -(p * np.log(p)).sum(axis=1)
+    expected = sorted(max(np.flatnonzero(blob == b), key=lambda i: entropy[i]) for b in range(3))
+    for seed in range(5):
+        ctx = context(x, probabilities=p, grad_embedding=grads)
+        picked = get_strategy("logo").select(ctx, 3, np.random.default_rng(seed)).indices
+        assert sorted(picked) == expected
+
+
+def test_logo_fills_from_each_clusters_next_most_uncertain():
+    clusters = np.array([0, 0, 0, 1, 1, 2])
+    uncertainty = np.array([0.1, 0.9, 0.5, 0.3, 0.8, 0.2])
+    # turn 1: 1 (0.9), 4 (0.8), 5 (0.2); turn 2: 2 (0.5), 3 (0.3); turn 3: 0
+    np.testing.assert_array_equal(
+        most_uncertain_per_cluster(clusters, uncertainty, 6), [1, 4, 5, 2, 3, 0]
+    )
