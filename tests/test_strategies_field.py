@@ -12,8 +12,10 @@ from scipy import stats
 from test_strategies_exact import blobs, context
 
 from albench import kernels
-from albench.capabilities import GradEmbedding
+from albench.capabilities import GradEmbedding, LinearHead
 from albench.strategies import get_strategy
+from albench.strategies.candidates import cluster_representatives
+from albench.strategies.dropquery import dropout_candidates
 from albench.strategies.logo import most_uncertain_per_cluster
 
 # --- TCM ------------------------------------------------------------------------------------
@@ -164,3 +166,60 @@ def test_logo_fills_from_each_clusters_next_most_uncertain():
     np.testing.assert_array_equal(
         most_uncertain_per_cluster(clusters, uncertainty, 6), [1, 4, 5, 2, 3, 0]
     )
+
+
+# --- DropQuery ------------------------------------------------------------------------------
+
+
+def binomial_tail(q: float, iterations: int) -> float:
+    """P(more than half of ``iterations`` flips), each flip with probability ``q``."""
+    return float(stats.binom.sf(iterations // 2, iterations, q))
+
+
+def test_dropquery_marks_candidates_with_the_dropout_law():
+    # head = identity on 2-D: prediction = larger coordinate (tie: class 0)
+    head = LinearHead(np.eye(2), np.zeros(2))
+    z = np.array([[1.0, 0.5], [0.5, 1.0], [1.0, -1.0]])
+    # flips: z0 iff coordinate 0 dropped and 1 kept, q = p(1-p); z1 iff coordinate 1
+    # dropped, q = p; z2 never (dropping coordinate 0 leaves 0 >= the other logit)
+    p, iterations, runs = 0.5, 3, 600
+    laws = [binomial_tail(q, iterations) for q in (p * (1 - p), p, 0.0)]
+    rng = np.random.default_rng(0)
+    marked = np.array([dropout_candidates(z, head, p, iterations, rng) for _ in range(runs)])
+    for count, law in zip(marked.sum(axis=0), laws, strict=True):
+        if law == 0.0:
+            assert count == 0
+        else:
+            assert stats.binomtest(int(count), runs, law).pvalue > 1e-3
+
+
+def test_candidate_representatives_are_the_blob_centres():
+    x, centre = blobs()
+    everything = np.arange(len(x))
+    for seed in range(3):
+        picked = cluster_representatives(x, everything, 3, np.random.default_rng(seed))
+        assert sorted(picked) == sorted(centre.values())
+
+
+def test_too_few_candidates_are_all_taken_and_the_rest_drawn_uniformly():
+    x = on_circle(np.linspace(0, 3, 6))
+    draws = np.array(
+        [cluster_representatives(x, np.array([4]), 2, np.random.default_rng(s)) for s in range(500)]
+    )
+    assert (draws[:, 0] == 4).all()
+    counts = np.bincount(draws[:, 1], minlength=6)
+    assert counts[4] == 0
+    assert stats.chisquare(counts[[0, 1, 2, 3, 5]]).pvalue > 1e-3
+
+
+def test_dropquery_queries_only_unstable_samples_when_there_are_enough():
+    head = LinearHead(np.eye(2), np.zeros(2))
+    stable = np.column_stack([np.ones(6), -np.ones(6) - np.arange(6)])  # never flip
+    unstable = np.array([[0.5, 1.0], [0.4, 1.0], [0.3, 1.0], [0.2, 1.0]])  # flip w.p. p
+    z = np.vstack([stable, unstable])
+    ctx = context(on_circle(np.arange(10)), embed=z, linear_head=head)
+    strategy = get_strategy("dropquery(p=0.5, iterations=1)")
+    runs = [strategy.select(ctx, 1, np.random.default_rng(s)) for s in range(20)]
+    with_candidates = [run.indices[0] for run in runs if run.info["candidates"] > 0]
+    assert len(with_candidates) >= 15
+    assert min(with_candidates) >= 6

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from albench.kernels.balls import ball_graph, impure_radius
-    from albench.kernels.clustering import kmeans_labels
+    from albench.kernels.clustering import kmeans_labels, nearest_to_means
     from albench.kernels.factorised_kmeans import gradient_embedding_kmeans
     from albench.kernels.k_center import greedy_k_center
     from albench.kernels.kmeanspp import gradient_embedding_sq_dists, kmeanspp_select
@@ -36,6 +36,7 @@ _HOMES = {
     "kmeans_labels": "clustering",
     "kmeanspp_select": "kmeanspp",
     "member_typicality": "typicality",
+    "nearest_to_means": "clustering",
     "unit_rows": "normalise",
 }
 
@@ -48,6 +49,7 @@ __all__ = [
     "kmeans_labels",
     "kmeanspp_select",
     "member_typicality",
+    "nearest_to_means",
     "unit_rows",
 ]
 
