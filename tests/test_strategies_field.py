@@ -14,6 +14,7 @@ from test_strategies_exact import blobs, context
 from albench import kernels
 from albench.capabilities import GradEmbedding, LinearHead
 from albench.strategies import get_strategy
+from albench.strategies.alfa_mix import class_anchors, mixing_candidates
 from albench.strategies.candidates import cluster_representatives
 from albench.strategies.dropquery import dropout_candidates
 from albench.strategies.logo import most_uncertain_per_cluster
@@ -223,3 +224,67 @@ def test_dropquery_queries_only_unstable_samples_when_there_are_enough():
     with_candidates = [run.indices[0] for run in runs if run.info["candidates"] > 0]
     assert len(with_candidates) >= 15
     assert min(with_candidates) >= 6
+
+
+# --- ALFA-Mix -------------------------------------------------------------------------------
+
+
+def brute_force_alfa_mix(z, weight, bias, anchors, step, k) -> set[int]:
+    """ALFA-Mix's candidate search, one sample and one anchor at a time (paper eq. 5)."""
+
+    def predict(v):
+        return int(np.argmax(weight @ v + bias))
+
+    def grad(v):
+        logits = weight @ v + bias
+        p = np.exp(logits - logits.max())
+        p /= p.sum()
+        p[predict(v)] -= 1.0
+        return weight.T @ p
+
+    found: set[int] = set()
+    cap = 0.0
+    while cap < 1.0:
+        cap += step
+        eps = cap / np.sqrt(z.shape[1])
+        for i, v in enumerate(z):
+            g = grad(v)
+            for anchor in anchors:
+                d = anchor - v
+                alpha = eps * np.linalg.norm(d) / np.linalg.norm(g) * g / (d + 1e-8)
+                if predict((1 - alpha) * v + alpha * anchor) != predict(v):
+                    found.add(i)
+        if len(found) > k:
+            return found
+    return found
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_alfa_mix_candidates_equal_the_per_sample_search(seed):
+    rng = np.random.default_rng(seed)
+    z = rng.normal(size=(30, 5))
+    head = LinearHead(rng.normal(size=(3, 5)), rng.normal(size=3))
+    labelled, labels = rng.normal(size=(6, 5)), np.array([0, 0, 1, 1, 2, 2])
+    anchors = class_anchors(labelled, labels, 3)
+    for k in (2, 8):
+        mask = mixing_candidates(z, head, anchors, 0.2, k)
+        expected = brute_force_alfa_mix(z, head.weight, head.bias, anchors, 0.2, k)
+        assert set(np.flatnonzero(mask)) == expected
+
+
+def test_alfa_mix_anchor_of_a_class_without_labels_is_the_mean_of_all():
+    anchors = class_anchors(np.array([[1.0, 0.0], [3.0, 2.0]]), np.array([0, 0]), 2)
+    np.testing.assert_allclose(anchors, [[2.0, 1.0], [2.0, 1.0]])
+
+
+def test_alfa_mix_queries_the_samples_next_to_the_boundary():
+    # identity head: prediction = larger coordinate. Anchors (1, 0) and (0, 1) labelled.
+    # (1, .9) and (.9, 1) flip at the first cap; (1, -1) only once the cap reaches 1.
+    z = np.array([[1.0, 0.9], [0.9, 1.0], [1.0, -1.0], [1.0, 0.0], [0.0, 1.0]])
+    head = LinearHead(np.eye(2), np.zeros(2))
+    ctx = context(z, [3, 4], [0, 1], n_classes=2, embed=z, linear_head=head)
+    for seed in range(3):
+        selection = get_strategy("alfa-mix").select(ctx, 1, np.random.default_rng(seed))
+        assert selection.info["candidates"] == 2 and selection.indices[0] in (0, 1)
+    anchors = np.array([[1.0, 0.0], [0.0, 1.0]])
+    assert list(np.flatnonzero(mixing_candidates(z[:3], head, anchors, 0.2, 2))) == [0, 1, 2]
