@@ -288,3 +288,27 @@ def test_alfa_mix_queries_the_samples_next_to_the_boundary():
         assert selection.info["candidates"] == 2 and selection.indices[0] in (0, 1)
     anchors = np.array([[1.0, 0.0], [0.0, 1.0]])
     assert list(np.flatnonzero(mixing_candidates(z[:3], head, anchors, 0.2, 2))) == [0, 1, 2]
+
+
+def test_the_all_strategies_sweep_runs_every_strategy_the_linear_probe_serves():
+    from pathlib import Path
+
+    from albench.cli import build_parser
+    from albench.commands.sweep_options import sweep_from_args
+    from albench.learners import learner_info
+    from albench.strategies import REGISTRY
+    from albench.strategies.registry import BUILT_IN
+
+    config = Path(__file__).parents[1] / "examples" / "all-strategies.toml"
+    sweep = sweep_from_args(build_parser().parse_args(["run", f"--config={config}"]))
+    served = learner_info("linear").capabilities | {"image_features", "text_embeddings"}
+    expected = {
+        name
+        for name in REGISTRY.names()
+        if REGISTRY.origin(name) == BUILT_IN
+        and not REGISTRY.cls(name).wraps
+        and REGISTRY.cls(name).needs <= served
+    }
+    ran = {run.strategy for run in sweep.runs()}
+    assert ran == expected | {"pcb(badge)"}
+    assert len(sweep.runs()) == len(ran) * 5
