@@ -13,6 +13,7 @@ from test_strategies_exact import blobs, context
 
 from albench import kernels
 from albench.capabilities import GradEmbedding, LinearHead
+from albench.initial import INITIAL_POLICIES
 from albench.strategies import get_strategy
 from albench.strategies.alfa_mix import class_anchors, mixing_candidates
 from albench.strategies.candidates import cluster_representatives
@@ -312,3 +313,38 @@ def test_the_all_strategies_sweep_runs_every_strategy_the_linear_probe_serves():
     ran = {run.strategy for run in sweep.runs()}
     assert ran == expected | {"pcb(badge)"}
     assert len(sweep.runs()) == len(ran) * 5
+
+
+# --- cold-start initial sets ----------------------------------------------------------------
+
+
+def test_cold_start_typiclust_takes_the_blob_centres():
+    x, centre = blobs()
+    picks = INITIAL_POLICIES["typiclust"](x, 3, np.random.default_rng(0), 3)
+    assert sorted(picks) == sorted(centre.values())
+
+
+def test_cold_start_probcover_covers_each_arc_with_its_delta_from_the_class_count():
+    x = on_circle([-0.1, -0.05, 0.05, 0.0, 0.1, 2.0, 2.1, 1.9, 4.05, 4.0])
+    picks = INITIAL_POLICIES["probcover"](x, 3, np.random.default_rng(0), 3)
+    np.testing.assert_array_equal(picks, [0, 5, 8])  # every arc point covers its whole arc
+
+
+@pytest.mark.parametrize("policy", ["typiclust", "probcover"])
+def test_a_run_starts_from_the_cold_start_policys_picks(policy):
+    from runner_fakes import make_inputs
+
+    from albench.kernels import unit_rows
+    from albench.protocol import Protocol
+    from albench.runner import run
+    from albench.seeding import stream
+    from albench.specs import RunSpec
+
+    inputs = make_inputs()
+    protocol = Protocol(rounds=1, budget="1/class", initial_size="1/class", initial=policy)
+    spec = RunSpec("blobs", "fake", "linear", "random", 0, protocol=protocol)
+    result = run(spec, inputs)
+    rng = stream(0, "initial", "blobs", policy, protocol.initial_size, str(120))
+    features = unit_rows(inputs.pool_features)
+    expected = INITIAL_POLICIES[policy](features, 4, rng, 4)
+    np.testing.assert_array_equal(result.selections["initial"], expected)
