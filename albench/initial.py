@@ -3,10 +3,11 @@
 ``random``: a uniform sample without replacement. ``zero-shot-kmeans``: the cold-start
 initialisation of Gupte et al. (TMLR 2024, sec. 4.1) and of TypiClust's cold-start study
 (Hacohen et al., ICML 2022): k-means on the pool's frozen CLIP features with K = initial size
-clusters, then the pool point nearest each centre. ``typiclust`` and ``probcover``: those
-strategies' own selection from an empty labelled set, the cold-start use both papers
-propose (TypiClust's most typical point of each of K clusters; ProbCover's greedy
-delta-ball coverage, its delta from k-means pseudo-labels with one cluster per class). All
+clusters, then the pool point nearest each centre. ``typiclust``, ``probcover`` and
+``max-herding``: those strategies' own selection from an empty labelled set, the cold-start
+use their papers propose (TypiClust's most typical point of each of K clusters; ProbCover's
+greedy delta-ball coverage, its delta from k-means pseudo-labels with one cluster per class;
+MaxHerding's greedy Gaussian-kernel coverage). All
 see features only, never labels; each policy is called with the number of classes, which
 only ProbCover's delta uses.
 """
@@ -81,4 +82,5 @@ INITIAL_POLICIES: dict[str, InitialPolicy] = {
     "zero-shot-kmeans": kmeans_initial,
     "typiclust": StrategyInitial("typiclust"),
     "probcover": StrategyInitial("probcover"),
+    "max-herding": StrategyInitial("max-herding"),
 }

@@ -330,7 +330,7 @@ def test_cold_start_probcover_covers_each_arc_with_its_delta_from_the_class_coun
     np.testing.assert_array_equal(picks, [0, 5, 8])  # every arc point covers its whole arc
 
 
-@pytest.mark.parametrize("policy", ["typiclust", "probcover"])
+@pytest.mark.parametrize("policy", ["typiclust", "probcover", "max-herding"])
 def test_a_run_starts_from_the_cold_start_policys_picks(policy):
     from runner_fakes import make_inputs
 
@@ -348,3 +348,47 @@ def test_a_run_starts_from_the_cold_start_policys_picks(policy):
     features = unit_rows(inputs.pool_features)
     expected = INITIAL_POLICIES[policy](features, 4, rng, 4)
     np.testing.assert_array_equal(result.selections["initial"], expected)
+
+
+# --- MaxHerding -----------------------------------------------------------------------------
+
+
+def brute_force_max_herding(x, labelled, budget, h):
+    """Greedy coverage with the whole N x N Gaussian kernel matrix, as the reference holds it."""
+    x = x / np.linalg.norm(x, axis=1, keepdims=True)
+    k = np.exp(-((x[:, None, :] - x[None, :, :]) ** 2).sum(-1) / h**2)
+    best = k[labelled].max(axis=0) if len(labelled) else np.zeros(len(x))
+    chosen = list(labelled)
+    picks = []
+    for _ in range(budget):
+        gain = np.maximum(k - best[None, :], 0).mean(axis=1)
+        gain[chosen] = -np.inf
+        pick = int(np.argmax(gain))
+        picks.append(pick)
+        chosen.append(pick)
+        best = np.maximum(best, k[pick])
+    return picks
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_max_herding_equals_greedy_coverage_on_the_full_kernel_matrix(seed):
+    x = np.random.default_rng(seed).normal(size=(40, 5))
+    for labelled in ([], [3, 17]):
+        ctx = context(x, labelled, [0] * len(labelled))
+        picked = get_strategy("max-herding(bandwidth=0.8)").select(ctx, 6, np.random.default_rng(0))
+        assert list(picked.indices) == brute_force_max_herding(x, labelled, 6, 0.8)
+
+
+def test_max_herding_covers_each_arc_from_its_centre():
+    x = on_circle([-0.1, -0.05, 0.05, 0.0, 0.1, 2.0, 2.1, 1.9, 4.05, 4.0])
+    picked = get_strategy("max-herding(bandwidth=0.1)").select(
+        context(x), 3, np.random.default_rng(0)
+    )
+    assert sorted(picked.indices) == [3, 5, 8]  # arc c's two points tie: the lower index
+    assert list(picked.indices) == brute_force_max_herding(x, [], 3, 0.1)
+
+
+def test_cold_start_max_herding_is_the_strategy_from_no_labels():
+    x = on_circle([-0.1, -0.05, 0.05, 0.0, 0.1, 2.0, 2.1, 1.9, 4.05, 4.0])
+    picks = INITIAL_POLICIES["max-herding"](x, 3, np.random.default_rng(0), 3)
+    assert list(picks) == brute_force_max_herding(x, [], 3, 1.0)

@@ -66,8 +66,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add(
         "--initial",
         help=(
-            "initial-set policy: random | zero-shot-kmeans | typiclust | probcover "
-            "(the last three: cold start) (default: random)"
+            "initial-set policy: random | zero-shot-kmeans | typiclust | probcover | "
+            "max-herding (all but random: cold start) (default: random)"
         ),
     )
     add("--initial-size", help="labels of the initial set: N or k/class (default: 1/class)")
