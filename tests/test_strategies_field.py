@@ -379,6 +379,13 @@ def test_max_herding_equals_greedy_coverage_on_the_full_kernel_matrix(seed):
         assert list(picked.indices) == brute_force_max_herding(x, labelled, 6, 0.8)
 
 
+def test_lazy_max_herding_keeps_plain_greedys_order_over_many_picks():
+    x = np.random.default_rng(7).normal(size=(150, 4))
+    ctx = context(x, [0, 1], [0, 0])
+    picked = get_strategy("max-herding").select(ctx, 25, np.random.default_rng(0))
+    assert list(picked.indices) == brute_force_max_herding(x, [0, 1], 25, 1.0)
+
+
 def test_max_herding_covers_each_arc_from_its_centre():
     x = on_circle([-0.1, -0.05, 0.05, 0.0, 0.1, 2.0, 2.1, 1.9, 4.05, 4.0])
     picked = get_strategy("max-herding(bandwidth=0.1)").select(

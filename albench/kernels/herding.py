@@ -7,12 +7,17 @@ replaces ProbCover's hard delta-balls by a kernel: the coverage of a set S is
 
 and MaxHerding adds, B times, the candidate with the largest gain
 ``mean_i max(0, k(x_i, c) - m_i)``, where ``m_i`` is the best kernel value of sample i to
-the set so far (0 for an empty set). The reference holds the N x N kernel matrix; here each
-step walks the candidates in row blocks (:mod:`albench.kernels.blocks`) and keeps only
-``m``, so memory stays O(N) at the price of recomputing kernel rows.
+the set so far (0 for an empty set). The reference holds the N x N kernel matrix and
+rescans it every step. Coverage is submodular (a facility-location function), so a gain
+computed earlier bounds the current one from above; lazy greedy (Minoux, 1978) computes
+every gain once, in row blocks (:mod:`albench.kernels.blocks`), then per step recomputes
+only the candidates whose stale bound still leads. The picks are plain greedy's; memory
+stays O(N).
 """
 
 from __future__ import annotations
+
+import heapq
 
 import numpy as np
 
@@ -26,6 +31,14 @@ def gaussian_kernel_rows(x: np.ndarray, rows: np.ndarray, bandwidth: float) -> n
     return np.exp(-d2 / bandwidth**2)
 
 
+def _gains(x: np.ndarray, rows: np.ndarray, best: np.ndarray, bandwidth: float) -> np.ndarray:
+    gains = np.empty(rows.size)
+    for lo, hi in row_blocks(rows.size, x.shape[0]):
+        kernel = gaussian_kernel_rows(x, rows[lo:hi], bandwidth)
+        gains[lo:hi] = np.maximum(kernel - best[None, :], 0.0).mean(axis=1)
+    return gains
+
+
 def max_herding(
     x: np.ndarray, start: np.ndarray, candidates: np.ndarray, k: int, bandwidth: float = 1.0
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -36,21 +49,22 @@ def max_herding(
     """
     x = np.asarray(x, dtype=np.float64)
     candidates = np.asarray(candidates, dtype=np.int64)
+    start = np.asarray(start, dtype=np.int64)
     best = np.zeros(x.shape[0])
-    for start_row, stop_row in row_blocks(len(start), x.shape[0]):
-        rows = np.asarray(start, dtype=np.int64)[start_row:stop_row]
-        best = np.maximum(best, gaussian_kernel_rows(x, rows, bandwidth).max(axis=0))
-    open_ = np.ones(candidates.size, dtype=bool)
+    for lo, hi in row_blocks(start.size, x.shape[0]):
+        best = np.maximum(best, gaussian_kernel_rows(x, start[lo:hi], bandwidth).max(axis=0))
+    bounds = _gains(x, candidates, best, bandwidth)
+    heap = [(-gain, position) for position, gain in enumerate(bounds)]
+    heapq.heapify(heap)
     picks, gains = [], []
-    for _ in range(min(k, candidates.size)):
-        gain = np.full(candidates.size, -np.inf)
-        for lo, hi in row_blocks(candidates.size, x.shape[0]):
-            kernel = gaussian_kernel_rows(x, candidates[lo:hi], bandwidth)
-            gain[lo:hi] = np.maximum(kernel - best[None, :], 0.0).mean(axis=1)
-        gain[~open_] = -np.inf
-        pick = int(np.argmax(gain))
-        open_[pick] = False
-        best = np.maximum(best, gaussian_kernel_rows(x, candidates[pick : pick + 1], bandwidth)[0])
-        picks.append(pick)
-        gains.append(float(gain[pick]))
+    while len(picks) < min(k, candidates.size):
+        _, position = heapq.heappop(heap)
+        gain = _gains(x, candidates[position : position + 1], best, bandwidth)[0]
+        if heap and (-gain, position) > heap[0]:
+            heapq.heappush(heap, (-gain, position))  # another bound may still beat it
+            continue
+        picks.append(position)
+        gains.append(gain)
+        row = gaussian_kernel_rows(x, candidates[position : position + 1], bandwidth)[0]
+        best = np.maximum(best, row)
     return np.asarray(picks, dtype=np.int64), np.asarray(gains)
