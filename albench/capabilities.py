@@ -24,6 +24,8 @@ EMBED = "embed"
 TEXT_EMBEDDINGS = "text_embeddings"
 #: (N,) the learner's probability that its predicted label is correct (dual-prompt)
 CORRECTNESS_PROB = "correctness_prob"
+#: the learner's last layer acting on ``embed``, a :class:`LinearHead`
+LINEAR_HEAD = "linear_head"
 
 #: every capability a strategy may need
 CAPABILITIES = (
@@ -33,6 +35,7 @@ CAPABILITIES = (
     EMBED,
     TEXT_EMBEDDINGS,
     CORRECTNESS_PROB,
+    LINEAR_HEAD,
 )
 #: what the runner itself provides, whatever the learner
 RUNNER_CAPABILITIES = frozenset({IMAGE_FEATURES, TEXT_EMBEDDINGS})
@@ -49,3 +52,31 @@ class GradEmbedding:
 
     scale: np.ndarray
     x: np.ndarray
+
+
+@dataclass(frozen=True)
+class LinearHead:
+    """A learner's last layer: ``probabilities = softmax(z @ weight.T + bias)`` for ``z`` in
+    the learner's ``embed`` space.
+
+    ``weight``: (C, h); ``bias``: (C,). Strategies that probe the classifier around a
+    sample (DropQuery's dropout on features, ALFA-Mix's interpolations) apply it to
+    perturbed embeddings instead of asking the learner for every perturbation.
+    """
+
+    weight: np.ndarray
+    bias: np.ndarray
+
+    def logits(self, z: np.ndarray) -> np.ndarray:
+        """(n, h) embeddings -> (n, C) logits, in float64."""
+        return np.asarray(z, dtype=np.float64) @ self.weight.T.astype(np.float64) + self.bias
+
+    def predict(self, z: np.ndarray) -> np.ndarray:
+        """(n, h) embeddings -> (n,) predicted class (ties: the lower class)."""
+        return np.argmax(self.logits(z), axis=1)
+
+    def probabilities(self, z: np.ndarray) -> np.ndarray:
+        """(n, h) embeddings -> (n, C) softmax probabilities."""
+        logits = self.logits(z)
+        e = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)

@@ -3,7 +3,13 @@
 ``random``: a uniform sample without replacement. ``zero-shot-kmeans``: the cold-start
 initialisation of Gupte et al. (TMLR 2024, sec. 4.1) and of TypiClust's cold-start study
 (Hacohen et al., ICML 2022): k-means on the pool's frozen CLIP features with K = initial size
-clusters, then the pool point nearest each centre. Both see features only, never labels.
+clusters, then the pool point nearest each centre. ``typiclust``, ``probcover`` and
+``max-herding``: those strategies' own selection from an empty labelled set, the cold-start
+use their papers propose (TypiClust's most typical point of each of K clusters; ProbCover's
+greedy delta-ball coverage, its delta from k-means pseudo-labels with one cluster per class;
+MaxHerding's greedy Gaussian-kernel coverage). All
+see features only, never labels; each policy is called with the number of classes, which
+only ProbCover's delta uses.
 """
 
 from __future__ import annotations
@@ -13,16 +19,20 @@ from collections.abc import Callable
 import numpy as np
 from sklearn.cluster import KMeans
 
-#: policy name -> (features (N, d), size, rng) -> pool indices
-InitialPolicy = Callable[[np.ndarray, int, np.random.Generator], np.ndarray]
+#: policy name -> (features (N, d), size, rng, number of classes) -> pool indices
+InitialPolicy = Callable[[np.ndarray, int, np.random.Generator, int], np.ndarray]
 
 
-def random_initial(features: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+def random_initial(
+    features: np.ndarray, size: int, rng: np.random.Generator, n_classes: int = 0
+) -> np.ndarray:
     """``size`` distinct pool indices drawn uniformly."""
     return np.sort(rng.choice(features.shape[0], size=size, replace=False)).astype(np.int64)
 
 
-def kmeans_initial(features: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+def kmeans_initial(
+    features: np.ndarray, size: int, rng: np.random.Generator, n_classes: int = 0
+) -> np.ndarray:
     """The pool point nearest each of ``size`` k-means centres (distinct points).
 
     Centres are visited in order; a centre whose nearest point is already taken gets its
@@ -48,7 +58,29 @@ def kmeans_initial(features: np.ndarray, size: int, rng: np.random.Generator) ->
     return np.asarray(picks, dtype=np.int64)
 
 
+class StrategyInitial:
+    """A label-free strategy's selection from an empty labelled set, as a round-0 policy."""
+
+    def __init__(self, strategy: str):
+        self.strategy = strategy
+
+    def __call__(
+        self, features: np.ndarray, size: int, rng: np.random.Generator, n_classes: int = 0
+    ) -> np.ndarray:
+        from albench.strategies import StrategyContext, get_strategy
+
+        empty = np.zeros(0, dtype=np.int64)
+        ctx = StrategyContext(
+            features=features, labelled=empty, labelled_labels=empty, n_classes=n_classes
+        )
+        picked = get_strategy(self.strategy).select(ctx, size, rng).indices
+        return np.asarray(picked, dtype=np.int64)
+
+
 INITIAL_POLICIES: dict[str, InitialPolicy] = {
     "random": random_initial,
     "zero-shot-kmeans": kmeans_initial,
+    "typiclust": StrategyInitial("typiclust"),
+    "probcover": StrategyInitial("probcover"),
+    "max-herding": StrategyInitial("max-herding"),
 }

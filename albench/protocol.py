@@ -17,7 +17,7 @@ from typing import Any
 from albench.errors import InvalidSpecError
 
 #: round-0 policies (``albench.initial.INITIAL_POLICIES`` implements them)
-INITIAL_POLICIES = ("random", "zero-shot-kmeans")
+INITIAL_POLICIES = ("random", "zero-shot-kmeans", "typiclust", "probcover", "max-herding")
 _WHOLE = re.compile(r"[0-9]+")
 
 

@@ -201,7 +201,7 @@ class _RunState:
             str(len(self.subset)),
         )
         initial_policy = INITIAL_POLICIES[protocol.initial]
-        self.labelled = initial_policy(self.pool_x, self.n_initial, initial_rng)
+        self.labelled = initial_policy(self.pool_x, self.n_initial, initial_rng, self.n_classes)
         self.strategy_rng = stream(spec.seed, "strategy", spec.dataset, spec.strategy)
         self.guard = SelectGuard(
             strategy, spec.strategy, spec.run_id, len(self.pool_y), self.n_classes

@@ -199,3 +199,16 @@ def test_residual_adapter_at_alpha_zero_is_the_identity_on_unit_rows():
     torch.testing.assert_close(adapter(x), x)
     assert adapter.trainable() == []
     assert len(ResidualAdapter(DIM, 0.2, 4, torch.Generator()).trainable()) == 2
+
+
+@pytest.mark.parametrize("name", ["linear", "zero-shot"])
+def test_linear_head_on_embed_reproduces_the_learners_probabilities(name):
+    context = _context()
+    features, labels = _blobs(context, noise=0.5)
+    learner = make_learner(name, context, {})
+    learner.fit(features, labels, np.random.default_rng(0))
+    head = learner.linear_head(features)
+    np.testing.assert_allclose(
+        head.probabilities(learner.embed(features)), learner.predict_proba(features), atol=1e-5
+    )
+    assert "linear_head" in learner.capabilities

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from albench.capabilities import CAPABILITIES, GradEmbedding
+from albench.capabilities import CAPABILITIES, GradEmbedding, LinearHead
 from albench.strategies import REGISTRY, Strategy, StrategyContext, get_strategy, load_plugins
 
 N_POOL, DIM, N_CLASSES = 48, 6, 4
@@ -29,6 +29,7 @@ class FakeLearner:
         self.text = rng.normal(size=(N_CLASSES, DIM))
         self.text /= np.linalg.norm(self.text, axis=1, keepdims=True)
         self.projection = rng.normal(size=(DIM, 3))
+        self.head = LinearHead(4.0 * rng.normal(size=(N_CLASSES, 3)), np.zeros(N_CLASSES))
 
     def probabilities(self, features: np.ndarray) -> np.ndarray:
         logits = 4.0 * features @ self.text.T
@@ -45,6 +46,7 @@ class FakeLearner:
             "embed": lambda: features @ self.projection,
             "text_embeddings": lambda: self.text.copy(),
             "correctness_prob": lambda: p().max(axis=1),
+            "linear_head": lambda: self.head,
         }
 
 

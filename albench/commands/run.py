@@ -65,7 +65,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add("--budget", help="labels per round: N or k/class (default: 1/class)")
     add(
         "--initial",
-        help="initial-set policy: random | zero-shot-kmeans (cold start) (default: random)",
+        help=(
+            "initial-set policy: random | zero-shot-kmeans | typiclust | probcover | "
+            "max-herding (all but random: cold start) (default: random)"
+        ),
     )
     add("--initial-size", help="labels of the initial set: N or k/class (default: 1/class)")
     add(

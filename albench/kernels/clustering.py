@@ -22,3 +22,17 @@ def kmeans_labels(features: np.ndarray, n_clusters: int, rng: np.random.Generato
     else:
         model = KMeans(n_clusters=n_clusters, random_state=seed, n_init=3)
     return model.fit_predict(np.asarray(features, dtype=np.float64)).astype(np.int64)
+
+
+def nearest_to_means(x: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Per cluster (in id order), the position of the member nearest the cluster's mean.
+
+    The k-means representatives of ALFA-Mix and DropQuery; ties go to the lower position.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    picks = []
+    for cluster in np.unique(labels):
+        members = np.flatnonzero(labels == cluster)
+        centre = x[members].mean(axis=0)
+        picks.append(members[np.argmin(((x[members] - centre) ** 2).sum(axis=1))])
+    return np.asarray(picks, dtype=np.int64)

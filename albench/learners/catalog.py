@@ -36,11 +36,13 @@ class LearnerInfo:
 
 WARM_START = OptionSpec(False, "continue from the previous round's model instead of refitting")
 _FEATURE_HEAD = frozenset({"probabilities", "grad_embedding", "embed"})
+#: learners whose last layer is linear on ``embed`` and can be handed out as a LinearHead
+_LINEAR_HEAD = _FEATURE_HEAD | {"linear_head"}
 
 ZERO_SHOT = LearnerInfo(
     name="zero-shot",
     paradigm="zero-shot",
-    capabilities=_FEATURE_HEAD,
+    capabilities=_LINEAR_HEAD,
     options={"warm_start": OptionSpec(False, "accepted for a uniform interface; nothing trains")},
     reference="Radford et al., CLIP, ICML 2021",
     implementation="albench.learners.zero_shot:ZeroShot",
@@ -49,7 +51,7 @@ ZERO_SHOT = LearnerInfo(
 LINEAR = LearnerInfo(
     name="linear",
     paradigm="linear probe",
-    capabilities=_FEATURE_HEAD,
+    capabilities=_LINEAR_HEAD,
     options={
         "init": OptionSpec(
             "text",

@@ -30,6 +30,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
+from albench.capabilities import LinearHead
 from albench.errors import InvalidSpecError
 from albench.learners._features import LinearHeadOutputs, as_tensor, torch_generator, unit_rows
 from albench.learners.base import Learner, LearnerContext
@@ -120,6 +121,12 @@ class LinearProbe(LinearHeadOutputs, Learner):
         if self._weight is None:
             raise RuntimeError("linear probe with random init used before fit")
         return torch.softmax(x @ self._weight.T + self._bias, dim=1)
+
+    def linear_head(self, features: np.ndarray) -> LinearHead:
+        """``W`` and ``b`` of ``softmax(x @ W.T + b)`` (the same for every row of ``features``)."""
+        if self._weight is None or self._bias is None:
+            raise RuntimeError("linear probe with random init used before fit")
+        return LinearHead(self._weight.cpu().numpy().copy(), self._bias.cpu().numpy().copy())
 
     def hyperparameters(self) -> dict[str, Any]:
         return {**self.options, "optimizer": "lbfgs", "logit_scale": self.context.logit_scale}

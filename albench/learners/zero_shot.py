@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
+from albench.capabilities import LinearHead
 from albench.learners._features import LinearHeadOutputs, as_tensor
 from albench.learners.base import Learner, LearnerContext
 from albench.learners.catalog import ZERO_SHOT, LearnerInfo
@@ -40,6 +41,11 @@ class ZeroShot(LinearHeadOutputs, Learner):
 
     def _probs(self, x: torch.Tensor) -> torch.Tensor:
         return torch.softmax(x @ self._weights.T, dim=1)
+
+    def linear_head(self, features: np.ndarray) -> LinearHead:
+        """``logit_scale * T`` and a zero bias (the same for every row of ``features``)."""
+        weight = self._weights.cpu().numpy().copy()
+        return LinearHead(weight, np.zeros(weight.shape[0], dtype=weight.dtype))
 
     def hyperparameters(self) -> dict[str, Any]:
         return {"logit_scale": float(self.context.logit_scale), **self.options}
