@@ -44,7 +44,7 @@ def test_strategies_as_json_list_every_registered_strategy_with_its_options(caps
     records = json.loads(_out(capsys, "strategies", "--format", "json"))
     assert [r["name"] for r in records] == REGISTRY.names()
     pcb = next(r for r in records if r["name"] == "pcb")
-    assert pcb["wraps"] is True and pcb["options"] == {"candidates": 4}
+    assert pcb["wraps"] is True and pcb["options"] == {"candidates": None, "pool_fraction": None}
     assert {"name", "category", "needs", "reference", "origin"} <= set(pcb)
 
 
