@@ -126,6 +126,31 @@ def test_random_context_follows_coop_initialisation(tiny):
     assert ctx.std().item() == pytest.approx(0.02, rel=0.1)
 
 
+def test_the_negative_context_is_drawn_independently_of_the_positive(tiny):
+    tower = tiny.text_tower
+    words = encoder(tower, True, init="a photo of a", n_prompts=2).ctx.detach()
+    other = encoder(tower, True, init="a picture of one", n_prompts=2).ctx.detach()
+    assert words.shape == other.shape == (2, 4, tower.token_dim)
+    assert not torch.equal(words[0], other[0])  # the positives follow their phrases
+    torch.testing.assert_close(words[1], other[1], atol=0, rtol=0)  # the negative does not
+    assert words[1].std().item() == pytest.approx(0.02, rel=0.25)
+    same = encoder(tower, True, init="a photo of a", n_prompts=2, phrase_prompts=2).ctx
+    torch.testing.assert_close(same[1], words[0], atol=0, rtol=0)
+
+
+@pytest.mark.parametrize(("negative_init", "constant"), [("random", False), ("positive", True)])
+def test_p_yes_starts_at_one_half_only_when_both_contexts_share_the_phrase(
+    context, negative_init, constant
+):
+    learner = DualPromptLearner(context, init="a photo of a", negative_init=negative_init)
+    encoder_, adapter = learner.build(torch.Generator().manual_seed(0))
+    x, _ = clusters(2, context.text_embeddings.shape[1], seed=7)
+    with torch.no_grad():
+        positive, negative = dual_logits(encoder_, adapter, torch.as_tensor(x), 100.0)
+    p_yes = torch.sigmoid(yes_logit(positive, negative))
+    assert torch.allclose(p_yes, torch.full_like(p_yes, 0.5), atol=1e-6) is constant
+
+
 def test_a_tokenizer_without_one_token_per_slot_is_refused(tiny):
     class Merging(PaddedTower):
         def tokenize(self, texts):

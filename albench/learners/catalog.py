@@ -127,6 +127,11 @@ DUAL_PROMPT = LearnerInfo(
     options={
         **COOP_OPTIONS,
         "adapter_alpha": OptionSpec(0.2, "residual adapter ratio on image features", minimum=0),
+        "negative_init": OptionSpec(
+            "random",
+            "negative context starts from an independent random draw, or from init's words",
+            choices=("random", "positive"),
+        ),
         "negative_weight": OptionSpec(1.0, "weight of the negative prompt's loss", minimum=0),
         "warmup_steps": OptionSpec(0, "steps before DeFT's clean-sample filter applies", minimum=0),
         "clean_filter": OptionSpec(False, "drop samples with p_yes(x, y) <= 0.5 from CE (DeFT)"),

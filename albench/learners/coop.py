@@ -115,6 +115,7 @@ class CoOpLearner(Learner):
             init=o["init"],
             generator=generator,
             n_prompts=self.n_prompts,
+            phrase_prompts=self.phrase_prompts(),
         )
         dim = int(self.context.text_embeddings.shape[1])
         adapter: ImageSide
@@ -124,6 +125,10 @@ class CoOpLearner(Learner):
             visual = VisualPrompts(self._vision, o["n_vpt"], deep=deep, generator=generator)
             adapter = PromptedAdapter(visual, adapter)
         return encoder.to(self.device), adapter.to(self.device)
+
+    def phrase_prompts(self) -> int:
+        """How many contexts start from an ``init`` phrase (the others start random)."""
+        return self.n_prompts
 
     def _param_groups(self, encoder: PromptTextEncoder, adapter: ImageSide) -> list[dict]:
         """The text context and the adapter at ``lr``; visual prompts at ``vpt_lr``."""
