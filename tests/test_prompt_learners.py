@@ -28,6 +28,7 @@ from albench.learners.dual_prompt import (
     yes_logit,
 )
 from albench.learners.prompt_encoder import PromptTextEncoder
+from albench.learners.schedule import Schedule
 
 NAMES = ("t-shirt", "trouser", "pullover", "dress", "coat")
 FAST = {"steps": 6, "batch_size": 8}
@@ -235,6 +236,52 @@ def test_batches_cover_every_sample_once_per_epoch():
     assert [len(b) for b in batch_indices(3, 32, 2, torch.Generator())] == [3, 3]
 
 
+@pytest.mark.parametrize(
+    ("n", "batch_size", "epochs", "steps"),
+    [(10, 4, 3, 9), (8, 4, 3, 6), (3, 32, 5, 5), (32, 32, 2, 2), (33, 32, 2, 4)],
+)
+def test_epochs_map_to_passes_over_the_labelled_set(context, n, batch_size, epochs, steps):
+    options = {**CoOpLearner.info.defaults(), "epochs": epochs, "batch_size": batch_size}
+    assert Schedule.of(options, n).steps == steps
+
+    class Counting(CoOpLearner):
+        calls = 0
+
+        def loss(self, *args):
+            Counting.calls += 1
+            return super().loss(*args)
+
+    x, y = clusters(7, context.text_embeddings.shape[1], seed=8)
+    Counting(context, epochs=epochs, batch_size=batch_size).fit(
+        x[:n], y[:n], np.random.default_rng(0)
+    )
+    assert Counting.calls == steps
+
+
+def test_epoch_schedule_warms_up_then_anneals_per_epoch():
+    options = {**CoOpLearner.info.defaults(), "epochs": 4, "batch_size": 2, "lr": 0.002}
+    plan = Schedule.of({**options, "warmup_epochs": 1, "warmup_lr": 1e-5}, 4)
+    parameter = torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.SGD([parameter], lr=0.002)
+    scheduler = plan.scheduler(optimizer)
+    rates = []
+    for _ in range(plan.steps):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    cosine = [0.002 * (1 + math.cos(math.pi * e / 4)) / 2 for e in range(3)]
+    expected = [1e-5, 1e-5] + [rate for rate in cosine for _ in range(2)]
+    np.testing.assert_allclose(rates, expected, rtol=1e-9)
+
+
+def test_steps_keep_the_per_step_cosine(context):
+    options = {**CoOpLearner.info.defaults(), "steps": 7}
+    plan = Schedule.of(options, 100)
+    assert plan.steps == 7 and plan.epochs is None
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.002)
+    assert isinstance(plan.scheduler(optimizer), torch.optim.lr_scheduler.CosineAnnealingLR)
+
+
 @pytest.mark.parametrize("name", ["coop", "dual-prompt"])
 def test_fitting_is_deterministic_for_the_same_rng(context, name):
     x, y = clusters(3, context.text_embeddings.shape[1], seed=1)
@@ -300,7 +347,9 @@ def test_hyperparameters_record_every_setting(context):
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"epochs": 3}, "has no option"),
+        ({"epoch": 3}, "has no option"),
+        ({"warmup_epochs": 1}, "needs epochs"),
+        ({"epochs": 2.5}, "epochs"),
         ({"negative_target": "x"}, "negative_target"),
         ({"uncertainty": "x"}, "uncertainty"),
         ({"optimizer": "lbfgs"}, "optimizer"),

@@ -95,7 +95,17 @@ COOP_OPTIONS: dict[str, OptionSpec] = {
     "n_ctx": OptionSpec(16, "learnable context tokens (set from init when it is text)", minimum=1),
     "init": OptionSpec("random", "'random' (N(0, 0.02^2)) or words to start from: 'a photo of a'"),
     "class_specific": OptionSpec(False, "one context per class (CoOp's CSC)"),
-    "steps": OptionSpec(200, "optimisation steps per round", minimum=1),
+    "steps": OptionSpec(200, "optimisation steps per round (unless epochs is set)", minimum=1),
+    "epochs": OptionSpec(
+        None,
+        "passes over the labelled set per round, in mini-batches (replaces steps)",
+        types=(int, type(None)),
+        minimum=1,
+    ),
+    "warmup_epochs": OptionSpec(
+        0, "first epochs at the constant warmup_lr, then cosine (needs epochs)", minimum=0
+    ),
+    "warmup_lr": OptionSpec(1e-5, "learning rate of the warm-up epochs (CoOp: 1e-5)", minimum=0),
     "batch_size": OptionSpec(32, "mini-batch size (all samples when fewer)", minimum=1),
     "optimizer": OptionSpec("sgd", "optimiser", choices=("sgd", "adamw")),
     "lr": OptionSpec(0.002, "learning rate (cosine schedule to 0 over the round)", minimum=0),

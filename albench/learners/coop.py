@@ -12,7 +12,9 @@ Defaults and their sources (also in ``docs/protocol.md``):
   weight decay 5e-4, cosine schedule: CoOp.
 * steps: CoOp trains 50 epochs at 1 shot and 200 at 8-16 shots, i.e. 50 to ~1000 steps on a
   10-class task. Active learning refits every round, so each round gets a fixed budget of
-  200 steps whatever the labelled-set size (cheap on CPU, equal across rounds).
+  200 steps whatever the labelled-set size (cheap on CPU, equal across rounds);
+  ``epochs=`` trains by passes over the labelled set instead, as CoOp and PCB do, with an
+  optional constant-rate warm-up (:mod:`albench.learners.schedule`).
 * adapter: bottleneck 4 and residual ratio 0.2 (CLIP-Adapter's ImageNet setting).
 * ``n_vpt`` > 0 adds visual prompt tuning (:mod:`albench.learners.visual_prompts`): the
   image side becomes pixels -> prompted image tower -> adapter, the learner takes
@@ -40,6 +42,7 @@ from albench.learners.base import Learner, LearnerContext
 from albench.learners.catalog import COOP, LearnerInfo
 from albench.learners.images import ImageRows
 from albench.learners.prompt_encoder import PromptTextEncoder, context_length
+from albench.learners.schedule import Schedule, check_schedule_options
 from albench.learners.visual_prompts import ENCODE_BATCH, VisualPrompts, check_vpt_options
 from albench.options import check_values
 from albench.seeding import torch_seed
@@ -102,6 +105,7 @@ class CoOpLearner(Learner):
     @classmethod
     def check_option_values(cls, options: Mapping[str, Any]) -> None:
         check_vpt_options(cls.name, options, None)
+        check_schedule_options(options)
 
     # --- model -------------------------------------------------------------------------
     def build(self, generator: torch.Generator) -> tuple[PromptTextEncoder, ImageSide]:
@@ -191,18 +195,19 @@ class CoOpLearner(Learner):
     def train(
         self, features: Any, labels: np.ndarray, generator: torch.Generator
     ) -> tuple[PromptTextEncoder, ImageSide]:
-        """Fit a fresh model (or, with ``warm_start``, the last one) with ``steps`` mini-batch
-        steps under a cosine schedule."""
+        """Fit a fresh model (or, with ``warm_start``, the last one) for ``steps`` mini-batch
+        steps or ``epochs`` passes under a cosine schedule (:mod:`albench.learners.schedule`)."""
         o = self.options
         if o["warm_start"] and self._model is not None:
             encoder, adapter = self._model
         else:
             encoder, adapter = self.build(generator)
         optimizer = self._optimizer(self._param_groups(encoder, adapter))
-        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=o["steps"])
+        plan = Schedule.of(o, len(labels))
+        schedule = plan.scheduler(optimizer)
         x = self._training_inputs(features)
         y = torch.as_tensor(labels, dtype=torch.long, device=self.device)
-        for step, batch in enumerate(batch_indices(len(y), o["batch_size"], o["steps"], generator)):
+        for step, batch in enumerate(batch_indices(len(y), o["batch_size"], plan.steps, generator)):
             optimizer.zero_grad(set_to_none=True)
             self.loss(encoder, adapter, x[batch], y[batch], batch, generator, step).backward()
             optimizer.step()
