@@ -223,6 +223,7 @@ class SweepSpec:
         fields = asdict(self)
         for location in ("data_root", "download", "device"):
             fields.pop(location)
+        fields["protocol"] = self.protocol.identity()
         return fields
 
 

@@ -94,6 +94,7 @@ BAD_VALUES = [
     (["--strategy", "random", "--budget", "1/klass"], "k/class"),
     (["--strategy", "random", "--initial", "kmeans"], "unknown initial policy"),
     (["--strategy", "random", "--seeds", "4-1"], "bad seeds"),
+    (["--strategy", "random", "--protocol", "pbc"], "did you mean 'pcb'"),
 ]
 
 

@@ -9,8 +9,9 @@ Two ways to say how long, both cosine-annealed to 0 over the round:
   Dassl (CoOp's trainer) steps its scheduler after each epoch: the first ``warmup_epochs``
   of the ``epochs`` run at the constant ``warmup_lr`` (Dassl's ``ConstantWarmupScheduler``;
   CoOp's configs: 1 epoch at 1e-5), then the e-th epoch after the warm-up at
-  ``lr * (1 + cos(pi * e / epochs)) / 2`` (Dassl's cosine successor spans ``MAX_EPOCH`` and
-  starts counting when the warm-up ends, so the rate never quite reaches 0).
+  ``lr * (1 + cos(pi * e / epochs)) / 2`` (Dassl's ``CosineAnnealingLR(T_max=MAX_EPOCH)``
+  successor starts counting when the warm-up ends, ``OPTIM.WARMUP_RECOUNT = True``, so the
+  rate never quite reaches 0).
 
 Every parameter group is scaled alike: during the warm-up the visual prompts' rate is
 ``vpt_lr * warmup_lr / lr``.
