@@ -161,7 +161,24 @@ DUAL_PROMPT = LearnerInfo(
     implementation="albench.learners.dual_prompt:DualPromptLearner",
 )
 
+_SCHEDULE_KEYS = ("steps", "epochs", "warmup_epochs", "warmup_lr", "batch_size")
+_OPTIMISER_KEYS = ("optimizer", "lr", "momentum", "weight_decay", "warm_start")
+
+VPT = LearnerInfo(
+    name="vpt",
+    paradigm="visual prompt tuning",
+    capabilities=_FEATURE_HEAD,
+    options={
+        "n_vpt": OptionSpec(10, "visual prompt tokens (needs a CUDA device)", minimum=1),
+        "vpt_deep": _VPT_OPTIONS["vpt_deep"],
+        "vpt_allow_cpu": _VPT_OPTIONS["vpt_allow_cpu"],
+        **{key: COOP_OPTIONS[key] for key in (*_SCHEDULE_KEYS, *_OPTIMISER_KEYS)},
+    },
+    reference="Jia et al., Visual Prompt Tuning, ECCV 2022; text side: CLIP's templates",
+    implementation="albench.learners.vpt:VPTLearner",
+)
+
 #: name -> info of every built-in learner
 BUILT_IN: dict[str, LearnerInfo] = {
-    info.name: info for info in (ZERO_SHOT, LINEAR, CLIP_ADAPTER, COOP, DUAL_PROMPT)
+    info.name: info for info in (ZERO_SHOT, LINEAR, CLIP_ADAPTER, COOP, DUAL_PROMPT, VPT)
 }

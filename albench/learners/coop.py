@@ -87,10 +87,7 @@ class CoOpLearner(Learner):
             raise InvalidSpecError(f"learner {self.name!r} needs the backbone's text tower")
         options = {**self.defaults, **options}
         check_vpt_options(self.name, options, context.device)
-        tower = context.backbone.text_tower
-        options["n_ctx"] = context_length(tower, options["n_ctx"], options["init"])
-        if options["vpt_lr"] is None:
-            options["vpt_lr"] = options["lr"]
+        self.resolve_options(options, context)
         super().__init__(context, **options)
         self.device = torch.device(context.device)
         self.needs_images = bool(options["n_vpt"])
@@ -101,6 +98,15 @@ class CoOpLearner(Learner):
         self._adapter: ImageSide | None = None
         self._model: tuple[PromptTextEncoder, ImageSide] | None = None
         self._encoded: tuple[ImageRows, torch.Tensor] | None = None
+
+    @staticmethod
+    def resolve_options(options: dict[str, Any], context: LearnerContext) -> None:
+        """Fill the options that depend on others: ``n_ctx`` from an ``init`` phrase, and
+        ``vpt_lr`` from ``lr``."""
+        tower = context.backbone.text_tower
+        options["n_ctx"] = context_length(tower, options["n_ctx"], options["init"])
+        if options["vpt_lr"] is None:
+            options["vpt_lr"] = options["lr"]
 
     @classmethod
     def check_option_values(cls, options: Mapping[str, Any]) -> None:
