@@ -8,20 +8,15 @@ from __future__ import annotations
 
 import argparse
 
-from albench.commands.listing import Listing, add_format_option, emit
+from albench.commands.listing import Listing, emit, register_listing
 
 COLUMNS = ("preset", "setting", "value", "source")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "protocols",
-        help="list protocol presets, their values and sources",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    register_listing(
+        subparsers, "protocols", "list protocol presets, their values and sources", __doc__, show
     )
-    add_format_option(parser)
-    parser.set_defaults(func=show)
 
 
 def show(args: argparse.Namespace) -> int:
