@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 import subprocess
 import sys
@@ -13,12 +14,16 @@ from pathlib import Path
 
 import pytest
 
+import albench
 from albench.cli import build_parser, main
 from albench.commands.sweep_options import sweep_from_args
 from albench.learners import learner_names
 from albench.strategies.registry import REGISTRY, load_plugins
 
 HEAVY = ("torch", "open_clip", "sklearn", "pandas")
+#: the checkout under test, put first on a child interpreter's path
+ROOT = str(Path(albench.__file__).resolve().parents[1])
+PYTHONPATH = os.environ.get("PYTHONPATH", "")
 
 
 def _out(capsys, *argv: str) -> str:
@@ -65,7 +70,8 @@ def test_backbones_as_json(capsys):
 
 
 def _run_in_fresh_process(tmp_path: Path, *argv: str) -> tuple[int, str, list[str]]:
-    """`albench run ARGV` in a new interpreter: exit status, stderr, heavy modules loaded."""
+    """`albench run ARGV` in a new interpreter, importing the albench under test (not an
+    installed copy): exit status, stderr, heavy modules loaded."""
     code = (
         "import sys\nfrom albench.cli import main\nstatus = main(sys.argv[1:])\n"
         f"loaded = [m for m in {HEAVY!r} if m in sys.modules]\n"
@@ -77,6 +83,7 @@ def _run_in_fresh_process(tmp_path: Path, *argv: str) -> tuple[int, str, list[st
         text=True,
         cwd=tmp_path,
         check=False,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (ROOT, PYTHONPATH)))},
     )
     return done.returncode, done.stderr, [m for m in done.stdout.strip().split(",") if m]
 
