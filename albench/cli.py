@@ -28,7 +28,16 @@ examples:
 
 Run `albench COMMAND --help` for a command's options."""
 
-COMMANDS = ("datasets", "backbones", "features", "strategies", "learners", "run", "report")
+COMMANDS = (
+    "datasets",
+    "backbones",
+    "features",
+    "strategies",
+    "learners",
+    "protocols",
+    "run",
+    "report",
+)
 EXIT_USER_ERROR = 2
 
 

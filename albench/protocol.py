@@ -53,7 +53,8 @@ class Protocol:
     ``initial_size``: labels of the initial set, each an int or ``"k/class"`` (stored in
     canonical text form). ``initial``: a round-0 policy (:data:`INITIAL_POLICIES`).
     ``pseudo_labels``: train on the pseudo-labels a strategy proposes. ``pool_subsample``:
-    use a uniform subsample of this many pool images.
+    use a uniform subsample of this many pool images. ``preset``: the named preset
+    (:mod:`albench.presets`) the experiment started from, "" for none.
     """
 
     rounds: int = 8
@@ -62,6 +63,7 @@ class Protocol:
     initial_size: str = "1/class"
     pseudo_labels: bool = False
     pool_subsample: int | None = None
+    preset: str = ""
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -84,6 +86,8 @@ class Protocol:
             )
         if self.budget_count.value == 0:
             raise InvalidSpecError("budget must be at least 1 label per round")
+        if not isinstance(self.preset, str):
+            raise InvalidSpecError(f"preset must be a preset's name, not {self.preset!r}")
 
     @property
     def budget_count(self) -> Count:
@@ -98,8 +102,12 @@ class Protocol:
         return self.initial_count.resolve(n_classes), self.budget_count.resolve(n_classes)
 
     def identity(self) -> dict[str, Any]:
-        """The fields as they enter run ids and sweep records."""
-        return asdict(self)
+        """The fields as they enter run ids and sweep records; ``preset`` only when set, so
+        the ids of runs made without a preset are those they had before presets existed."""
+        fields = asdict(self)
+        if not self.preset:
+            del fields["preset"]
+        return fields
 
 
 def _is_whole(value: Any) -> bool:

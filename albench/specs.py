@@ -230,6 +230,7 @@ class SweepSpec:
         for departure in ("allow_partial", "skip_unreadable"):
             if not fields[departure]:
                 fields.pop(departure)
+        fields["protocol"] = self.protocol.identity()
         return fields
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+import albench
 from albench.cli import build_parser, main
 from albench.commands.datasets import COLUMNS
 from albench.commands.sweep_options import sweep_from_args
@@ -20,6 +22,9 @@ from albench.learners import learner_names
 from albench.strategies.registry import REGISTRY, load_plugins
 
 HEAVY = ("torch", "open_clip", "sklearn", "pandas")
+#: the checkout under test, put first on a child interpreter's path
+ROOT = str(Path(albench.__file__).resolve().parents[1])
+PYTHONPATH = os.environ.get("PYTHONPATH", "")
 
 
 def _out(capsys, *argv: str) -> str:
@@ -45,7 +50,7 @@ def test_strategies_as_json_list_every_registered_strategy_with_its_options(caps
     records = json.loads(_out(capsys, "strategies", "--format", "json"))
     assert [r["name"] for r in records] == REGISTRY.names()
     pcb = next(r for r in records if r["name"] == "pcb")
-    assert pcb["wraps"] is True and pcb["options"] == {"candidates": 4}
+    assert pcb["wraps"] is True and pcb["options"] == {"candidates": None, "pool_fraction": None}
     assert {"name", "category", "needs", "reference", "origin"} <= set(pcb)
 
 
@@ -66,7 +71,8 @@ def test_backbones_as_json(capsys):
 
 
 def _run_in_fresh_process(tmp_path: Path, *argv: str) -> tuple[int, str, list[str]]:
-    """`albench run ARGV` in a new interpreter: exit status, stderr, heavy modules loaded."""
+    """`albench run ARGV` in a new interpreter, importing the albench under test (not an
+    installed copy): exit status, stderr, heavy modules loaded."""
     code = (
         "import sys\nfrom albench.cli import main\nstatus = main(sys.argv[1:])\n"
         f"loaded = [m for m in {HEAVY!r} if m in sys.modules]\n"
@@ -78,6 +84,7 @@ def _run_in_fresh_process(tmp_path: Path, *argv: str) -> tuple[int, str, list[st
         text=True,
         cwd=tmp_path,
         check=False,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (ROOT, PYTHONPATH)))},
     )
     return done.returncode, done.stderr, [m for m in done.stdout.strip().split(",") if m]
 
@@ -95,6 +102,7 @@ BAD_VALUES = [
     (["--strategy", "random", "--budget", "1/klass"], "k/class"),
     (["--strategy", "random", "--initial", "kmeans"], "unknown initial policy"),
     (["--strategy", "random", "--seeds", "4-1"], "bad seeds"),
+    (["--strategy", "random", "--protocol", "pbc"], "did you mean 'pcb'"),
 ]
 
 

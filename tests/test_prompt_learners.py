@@ -28,6 +28,7 @@ from albench.learners.dual_prompt import (
     yes_logit,
 )
 from albench.learners.prompt_encoder import PromptTextEncoder
+from albench.learners.schedule import Schedule
 
 NAMES = ("t-shirt", "trouser", "pullover", "dress", "coat")
 FAST = {"steps": 6, "batch_size": 8}
@@ -126,6 +127,31 @@ def test_random_context_follows_coop_initialisation(tiny):
     assert ctx.std().item() == pytest.approx(0.02, rel=0.1)
 
 
+def test_the_negative_context_is_drawn_independently_of_the_positive(tiny):
+    tower = tiny.text_tower
+    words = encoder(tower, True, init="a photo of a", n_prompts=2).ctx.detach()
+    other = encoder(tower, True, init="a picture of one", n_prompts=2).ctx.detach()
+    assert words.shape == other.shape == (2, 4, tower.token_dim)
+    assert not torch.equal(words[0], other[0])  # the positives follow their phrases
+    torch.testing.assert_close(words[1], other[1], atol=0, rtol=0)  # the negative does not
+    assert words[1].std().item() == pytest.approx(0.02, rel=0.25)
+    same = encoder(tower, True, init="a photo of a", n_prompts=2, phrase_prompts=2).ctx
+    torch.testing.assert_close(same[1], words[0], atol=0, rtol=0)
+
+
+@pytest.mark.parametrize(("negative_init", "constant"), [("random", False), ("positive", True)])
+def test_p_yes_starts_at_one_half_only_when_both_contexts_share_the_phrase(
+    context, negative_init, constant
+):
+    learner = DualPromptLearner(context, init="a photo of a", negative_init=negative_init)
+    encoder_, adapter = learner.build(torch.Generator().manual_seed(0))
+    x, _ = clusters(2, context.text_embeddings.shape[1], seed=7)
+    with torch.no_grad():
+        positive, negative = dual_logits(encoder_, adapter, torch.as_tensor(x), 100.0)
+    p_yes = torch.sigmoid(yes_logit(positive, negative))
+    assert torch.allclose(p_yes, torch.full_like(p_yes, 0.5), atol=1e-6) is constant
+
+
 def test_a_tokenizer_without_one_token_per_slot_is_refused(tiny):
     class Merging(PaddedTower):
         def tokenize(self, texts):
@@ -210,6 +236,52 @@ def test_batches_cover_every_sample_once_per_epoch():
     assert [len(b) for b in batch_indices(3, 32, 2, torch.Generator())] == [3, 3]
 
 
+@pytest.mark.parametrize(
+    ("n", "batch_size", "epochs", "steps"),
+    [(10, 4, 3, 9), (8, 4, 3, 6), (3, 32, 5, 5), (32, 32, 2, 2), (33, 32, 2, 4)],
+)
+def test_epochs_map_to_passes_over_the_labelled_set(context, n, batch_size, epochs, steps):
+    options = {**CoOpLearner.info.defaults(), "epochs": epochs, "batch_size": batch_size}
+    assert Schedule.of(options, n).steps == steps
+
+    class Counting(CoOpLearner):
+        calls = 0
+
+        def loss(self, *args):
+            Counting.calls += 1
+            return super().loss(*args)
+
+    x, y = clusters(7, context.text_embeddings.shape[1], seed=8)
+    Counting(context, epochs=epochs, batch_size=batch_size).fit(
+        x[:n], y[:n], np.random.default_rng(0)
+    )
+    assert Counting.calls == steps
+
+
+def test_epoch_schedule_warms_up_then_anneals_per_epoch():
+    options = {**CoOpLearner.info.defaults(), "epochs": 4, "batch_size": 2, "lr": 0.002}
+    plan = Schedule.of({**options, "warmup_epochs": 1, "warmup_lr": 1e-5}, 4)
+    parameter = torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.SGD([parameter], lr=0.002)
+    scheduler = plan.scheduler(optimizer)
+    rates = []
+    for _ in range(plan.steps):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    cosine = [0.002 * (1 + math.cos(math.pi * e / 4)) / 2 for e in range(3)]
+    expected = [1e-5, 1e-5] + [rate for rate in cosine for _ in range(2)]
+    np.testing.assert_allclose(rates, expected, rtol=1e-9)
+
+
+def test_steps_keep_the_per_step_cosine(context):
+    options = {**CoOpLearner.info.defaults(), "steps": 7}
+    plan = Schedule.of(options, 100)
+    assert plan.steps == 7 and plan.epochs is None
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.002)
+    assert isinstance(plan.scheduler(optimizer), torch.optim.lr_scheduler.CosineAnnealingLR)
+
+
 @pytest.mark.parametrize("name", ["coop", "dual-prompt"])
 def test_fitting_is_deterministic_for_the_same_rng(context, name):
     x, y = clusters(3, context.text_embeddings.shape[1], seed=1)
@@ -275,7 +347,9 @@ def test_hyperparameters_record_every_setting(context):
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"epochs": 3}, "has no option"),
+        ({"epoch": 3}, "has no option"),
+        ({"warmup_epochs": 1}, "needs epochs"),
+        ({"epochs": 2.5}, "epochs"),
         ({"negative_target": "x"}, "negative_target"),
         ({"uncertainty": "x"}, "uncertainty"),
         ({"optimizer": "lbfgs"}, "optimizer"),

@@ -8,6 +8,7 @@ from scipy import stats
 
 from albench import kernels
 from albench.capabilities import GradEmbedding
+from albench.errors import InvalidSpecError
 from albench.strategies import StrategyContext, get_strategy
 from albench.strategies.pcb import balanced_order
 from albench.strategies.ranking import top_k
@@ -190,6 +191,41 @@ def test_pcb_with_all_candidates_balances_over_the_whole_ranking():
     np.testing.assert_array_equal(budget_only.indices, [1, 2])
 
 
+def test_pcb_draws_candidates_from_a_tenth_of_the_pool_by_default():
+    # 40 samples, sample 0 labelled; the later a sample, the more uncertain (entropy ranks
+    # 39, 38, ...), and pseudo-labels alternate 0/1 by position
+    n = 40
+    margin = np.linspace(0.45, 0.0, n)  # sample 39 is the most uncertain
+    first = np.where(np.arange(n) % 2 == 0, 0.5 + margin, 0.5 - margin)
+    p = np.stack([first, 1 - first], axis=1)
+    ctx = context(np.zeros((n, 2)), [0], [0], n_classes=2, probabilities=p)
+    ranking = get_strategy("entropy").select(ctx, n - 1, None).indices
+    default = get_strategy("pcb(entropy)").select(ctx, 2, None)
+    assert default.info["candidates"] == 4  # int(40 x 0.1), as PCB's reference
+    assert set(default.indices) <= set(ranking[:4])
+
+    def proposed(spec: str, budget: int) -> int:
+        return get_strategy(spec).select(ctx, budget, None).info["candidates"]
+
+    assert proposed("pcb(entropy, pool_fraction=0.5)", 2) == 20
+    assert proposed("pcb(entropy, candidates=4)", 3) == 12
+    # a tenth of a small pool is fewer than the budget: the budget's worth is proposed
+    assert proposed("pcb(entropy)", 6) == 6
+
+
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ("pcb(entropy, candidates=4, pool_fraction=0.1)", "not both"),
+        ("pcb(entropy, pool_fraction=0)", "pool_fraction"),
+        ("pcb(entropy, pool_fraction=1.5)", "pool_fraction"),
+    ],
+)
+def test_pcb_refuses_unclear_candidate_counts(spec, message):
+    with pytest.raises(InvalidSpecError, match=message):
+        get_strategy(spec)
+
+
 def test_pcb_needs_probabilities_and_its_base_needs():
     assert get_strategy("pcb(badge)").required_capabilities() == {
         "probabilities",
@@ -200,28 +236,64 @@ def test_pcb_needs_probabilities_and_its_base_needs():
 # --- TypiClust ------------------------------------------------------------------------------
 
 
-def blobs() -> tuple[np.ndarray, dict[str, int]]:
-    """Three far-apart blobs in 2-D, each a centre and a ring of radius 0.1 around it."""
-    points, centres = [], {}
-    for name, centre, ring in (("a", (0, 0), 8), ("b", (5, 0), 4), ("c", (0, 5), 2)):
-        angles = np.linspace(0, 2 * np.pi, ring, endpoint=False)
-        points += [np.array(centre) + 0.1 * np.array([np.cos(t), np.sin(t)]) for t in angles]
+def blobs() -> tuple[np.ndarray, dict[str, range], dict[str, int]]:
+    """Three far-apart blobs in 2-D, each a centre with arms of points 0.1 apart: a has 9
+    points (arms of 2 on each axis), b 7 and c 4 (at or below TypiClust's minimum cluster
+    size, 5). Each centre is its blob's most typical point: its nearest neighbours (up to
+    half the blob) all lie 0.1 away, every other point has one at least 0.14 away."""
+    arms = {
+        "a": [(0.1, 0), (-0.1, 0), (0, 0.1), (0, -0.1), (0.2, 0), (-0.2, 0), (0, 0.2), (0, -0.2)],
+        "b": [(0.1, 0), (-0.1, 0), (0, 0.1), (0, -0.1), (0.2, 0), (-0.2, 0)],
+        "c": [(0.1, 0), (-0.1, 0), (0, 0.1)],
+    }
+    points, members, centres = [], {}, {}
+    for name, centre in (("a", (0, 0)), ("b", (5, 0)), ("c", (0, 5))):
+        start = len(points)
+        points += [np.add(centre, arm) for arm in arms[name]]
         centres[name] = len(points)
         points.append(np.array(centre, dtype=float))
-    return np.array(points), centres
+        members[name] = range(start, len(points))
+    return np.array(points), members, centres
 
 
-def test_typiclust_picks_blob_centres_largest_first():
-    x, centre = blobs()
+def test_typiclust_picks_centres_largest_first_and_cycles_past_small_clusters():
+    x, members, centre = blobs()
     selected = get_strategy("typiclust").select(context(x), 3, np.random.default_rng(0))
-    np.testing.assert_array_equal(selected.indices, [centre["a"], centre["b"], centre["c"]])
+    # 3 clusters; c (4 points) is dropped, so the third pick cycles back to a, not to c
+    assert selected.indices[:2].tolist() == [centre["a"], centre["b"]]
+    assert selected.indices[2] in members["a"]
 
 
 def test_typiclust_skips_covered_clusters():
-    x, centre = blobs()
+    x, members, centre = blobs()
     ctx = context(x, [centre["a"]], [0])
     selected = get_strategy("typiclust").select(ctx, 2, np.random.default_rng(0))
-    np.testing.assert_array_equal(selected.indices, [centre["b"], centre["c"]])
+    assert selected.indices[0] == centre["b"] and selected.indices[1] in members["a"]
+
+
+def test_typiclust_keeps_all_clusters_when_every_cluster_is_small():
+    x = np.array([[0.0, 0.0], [0.0, 0.1], [9.0, 9.0], [9.0, 9.1]])
+    selected = get_strategy("typiclust").select(context(x), 2, np.random.default_rng(0))
+    assert sorted(i // 2 for i in selected.indices) == [0, 1]
+
+
+def test_typiclust_typicality_counts_unlabelled_members_only():
+    # blob A: three labelled points near (0.6, 0), two unlabelled beside them, and a plus of
+    # five unlabelled points around (2, 0); B and C: far blobs of 6 with 4 labelled each
+    near = [[0.6, 0.0], [0.6, 0.01], [0.6, -0.01]]
+    beside = [[0.58, 0.0], [0.62, 0.0]]
+    plus = [[2.0, 0.0], [2.1, 0.0], [1.9, 0.0], [2.0, 0.1], [2.0, -0.1]]
+    far = [[50.0 + i, 0.0] for i in range(6)] + [[0.0, 50.0 + i] for i in range(6)]
+    x = np.array(near + beside + plus + far)
+    labelled = [0, 1, 2, 10, 11, 12, 13, 16, 17, 18, 19]
+    ctx = context(x, labelled, np.zeros(11, dtype=int))
+    # A has the fewest labels (3 < 4). Among its 7 unlabelled members (3 neighbours each)
+    # the plus's centre is most typical (mean distance 0.1); were the labelled points
+    # counted, (0.58, 0) and (0.62, 0) would be (mean distance about 0.02)
+    assert np.argmax(kernels.member_typicality(x[:10], 3)[3:5]) in (0, 1)
+    assert kernels.member_typicality(x[:10], 3)[3] > kernels.member_typicality(x[:10], 3)[5]
+    selected = get_strategy("typiclust(max_clusters=3)").select(ctx, 1, np.random.default_rng(0))
+    assert selected.indices.tolist() == [5]
 
 
 # --- ProbCover ------------------------------------------------------------------------------

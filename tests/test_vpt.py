@@ -19,10 +19,11 @@ from albench.backbones.openclip import OpenClipBackbone
 from albench.data import ArraySplit
 from albench.errors import CapabilityError, InvalidSpecError
 from albench.inputs import RunInputs
-from albench.learners import LearnerContext, check_options
+from albench.learners import LearnerContext, check_learner, check_options
 from albench.learners.dual_prompt import DualPromptLearner
 from albench.learners.images import ImageRows
 from albench.learners.visual_prompts import VisualPrompts
+from albench.learners.vpt import VPTLearner
 from albench.protocol import Protocol
 from albench.runner import _RunState, check_spec, run, subsample_pool
 from albench.seeding import torch_seed
@@ -289,3 +290,52 @@ def test_a_convolutional_open_clip_tower_is_refused_by_name(tiny):
     )
     with pytest.raises(CapabilityError, match="'tiny-rn' has a ModifiedResNet"):
         _ = backbone.vision_tower
+
+
+# --- the vpt learner: visual prompts, hand-written text -----------------------------------
+
+
+def test_the_vpt_learner_trains_prompts_against_the_template_classifier(inputs, splits, context):
+    learner = VPTLearner(context, n_vpt=2, **FAST)
+    pool, test = rows(inputs, splits, "pool"), rows(inputs, splits, "test")
+    labelled = np.array([0, 1, 12, 13, 24, 25])
+    start = learner.build(torch.Generator().manual_seed(torch_seed(np.random.default_rng(0))))
+    learner.fit(pool[labelled], splits["pool"].labels[labelled], np.random.default_rng(0))
+    # the classifier is the hand-written one, unchanged; only the prompts moved
+    np.testing.assert_array_equal(learner._text[0].numpy(), context.text_embeddings)
+    fitted = learner._model[1]
+    assert not torch.equal(fitted.visual.prompts, start[1].visual.prompts)
+    transform = context.backbone.transform()
+    x = torch.stack([transform(test.image(r)) for r in range(len(test))])
+    with torch.no_grad():
+        logits = context.logit_scale * fitted(x) @ torch.as_tensor(context.text_embeddings).T
+    np.testing.assert_allclose(
+        learner.predict_proba(test), torch.softmax(logits, 1).numpy(), atol=1e-5
+    )
+    assert learner.hyperparameters()["n_vpt"] == 2
+
+
+def test_the_vpt_learner_with_zero_prompts_is_zero_shot_clip(inputs, splits, context):
+    learner = VPTLearner(context, n_vpt=1, **FAST)
+    pool = rows(inputs, splits, "pool")
+    learner.fit(pool[np.array([0])], np.array([0]), np.random.default_rng(0))
+    learner._model[1].visual.prompts.data = torch.zeros(1, 0, context.backbone.vision_tower.width)
+    test = rows(inputs, splits, "test")
+    learner._encoded = None
+    zero_shot = context.logit_scale * inputs.test_features @ inputs.text_embeddings.T
+    expected = torch.softmax(torch.as_tensor(zero_shot), 1).numpy()
+    np.testing.assert_allclose(learner.predict_proba(test), expected, atol=1e-4)
+
+
+def test_the_vpt_learner_is_refused_without_an_accelerator_at_check_time(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(CapabilityError, match="learner 'vpt': VPT needs an accelerator"):
+        check_learner("vpt", {})
+    check_learner("vpt", CPU)
+
+
+def test_the_vpt_learner_refuses_the_offline_backbone_by_name():
+    offline = get_backbone("offline-effnet-minilm")
+    text = offline.encode_text(list(NAMES)).numpy()
+    with pytest.raises(CapabilityError, match="offline-effnet-minilm"):
+        VPTLearner(LearnerContext(NAMES, text, offline.logit_scale, backbone=offline), **CPU)

@@ -8,20 +8,15 @@ from __future__ import annotations
 
 import argparse
 
-from albench.commands.listing import Listing, add_format_option, emit
+from albench.commands.listing import Listing, emit, register_listing
 
 COLUMNS = ("learner", "paradigm", "provides", "option", "default", "expects", "help")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "learners",
-        help="list learners, what they provide and their options",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    register_listing(
+        subparsers, "learners", "list learners, what they provide and their options", __doc__, show
     )
-    add_format_option(parser)
-    parser.set_defaults(func=show)
 
 
 def show(args: argparse.Namespace) -> int:

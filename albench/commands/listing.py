@@ -53,6 +53,20 @@ def add_format_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def register_listing(
+    subparsers: argparse._SubParsersAction, name: str, summary: str, description: str, show: Any
+) -> None:
+    """Add the listing command ``name`` (its description shown as written, ``--format``)."""
+    parser = subparsers.add_parser(
+        name,
+        help=summary,
+        description=description,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_format_option(parser)
+    parser.set_defaults(func=show)
+
+
 def emit(listing: Listing, fmt: str, stream: TextIO | None = None) -> None:
     """Print ``listing`` to ``stream`` (standard output) in format ``fmt``."""
     stream = stream or sys.stdout

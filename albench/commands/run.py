@@ -52,6 +52,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add = parser.add_argument
     add("--config", metavar="FILE", help="sweep file (TOML); flags override its fields")
+    add(
+        "--protocol",
+        metavar="PRESET",
+        help="start from a protocol preset (albench protocols), e.g. pcb; flags override it",
+    )
     required = "(required unless the --config file gives it)"
     add("--strategy", help=f"comma list of strategy specs, e.g. random,'pcb(badge)' {required}")
     add("--dataset", help=f"comma list of dataset names (albench datasets) {required}")

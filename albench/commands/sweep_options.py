@@ -15,7 +15,10 @@ A sweep file (TOML, read with :mod:`tomllib`) holds the same fields as the flags
     budget = "1/class"
 
 A flag given on the command line overrides the file's value of that field; what neither
-gives takes the defaults below. Everything here is checked without importing torch.
+gives takes the protocol preset's value (``--protocol NAME`` or ``preset = "NAME"``, see
+:mod:`albench.presets`), then the defaults below. A preset's learner options apply to its
+own learner only, under the options the file, the flags or the learner spec give.
+Everything here is checked without importing torch.
 """
 
 from __future__ import annotations
@@ -29,9 +32,10 @@ from pathlib import Path
 from typing import Any
 
 from albench.errors import InvalidSpecError
-from albench.options import parse_pair, split_top_level
+from albench.options import format_call, parse_pair, split_top_level
+from albench.presets import Preset, get_preset
 from albench.protocol import Protocol
-from albench.specs import SweepSpec
+from albench.specs import SweepSpec, split_learner
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -53,8 +57,10 @@ FLAGS = {
     "seeds": "--seeds",
     "name": "--name",
     "learner_options": "--learner-option",
+    "preset": "--protocol",
 }
-PROTOCOL_FIELDS = tuple(field.name for field in fields(Protocol))
+#: the protocol's fields a flag or ``[protocol]`` sets (the preset has its own key)
+PROTOCOL_FIELDS = tuple(field.name for field in fields(Protocol) if field.name != "preset")
 
 _RANGE = re.compile(r"^([0-9]+)-([0-9]+)$")
 _SEED = re.compile(r"^[0-9]+$")
@@ -105,8 +111,9 @@ def read_sweep_file(path: str | Path) -> dict[str, Any]:
         raise InvalidSpecError(f"{where}: [protocol] takes {', '.join(PROTOCOL_FIELDS)}")
     if not isinstance(data.get("learner_options", {}), Mapping):
         raise InvalidSpecError(f"{where}: learner_options is a table of key = value")
-    if not isinstance(data.get("name", ""), str):
-        raise InvalidSpecError(f"{where}: name is a string")
+    for key in ("name", "preset"):
+        if not isinstance(data.get(key, ""), str):
+            raise InvalidSpecError(f"{where}: {key} is a string")
     for key in ("datasets", "backbones", "learners", "strategies"):
         if key in data:
             data[key] = _as_list(data[key], f"{where}: {key}")
@@ -150,6 +157,8 @@ def sweep_from_args(args: argparse.Namespace) -> SweepSpec:
         fields["seeds"] = parse_seeds(args.seeds)
     if args.name is not None:
         fields["name"] = args.name
+    if args.protocol is not None:
+        fields["preset"] = args.protocol
     given = {k: getattr(args, k) for k in PROTOCOL_FIELDS if getattr(args, k) is not None}
     fields["protocol"] = {**fields.get("protocol", {}), **given}
     options = dict(fields.get("learner_options", {}))
@@ -174,6 +183,8 @@ def build_sweep(fields: Mapping[str, Any], **where: Any) -> SweepSpec:
     for key in ("datasets", "strategies"):
         if key not in fields:
             raise InvalidSpecError(f"{FLAGS[key]} is required (or {key} in a --config file)")
+    if fields.get("preset"):
+        fields = with_preset(fields, get_preset(fields["preset"]))
     lists = {
         key: fields[key] if key in fields else parse_list(DEFAULTS[key], key)
         for key in ("datasets", "backbones", "learners", "strategies")
@@ -186,3 +197,29 @@ def build_sweep(fields: Mapping[str, Any], **where: Any) -> SweepSpec:
         name=fields.get("name", ""),
         **where,
     )
+
+
+def with_preset(fields: Mapping[str, Any], preset: Preset) -> dict[str, Any]:
+    """``fields`` over ``preset``: its protocol, learner and backbone fill what ``fields``
+    leaves out. Its learner options belong to its learner: they are written inline into that
+    learner's spec, under the options ``fields`` gives (shorthand or inline); other learners
+    keep their own defaults (a linear probe has an ``init`` too, with another meaning). The
+    default sweep name ends with the preset's name instead of every learner option."""
+    shared = fields.get("learner_options", {})
+    learners = []
+    for text in fields.get("learners", (preset.learner,)):
+        name, inline = split_learner(text)
+        if name == preset.learner:
+            given = {k: v for k, v in preset.learner_options.items() if k not in shared}
+            text = format_call(name, {**given, **inline})
+        learners.append(text)
+    backbones = fields.get("backbones", (preset.backbone,))
+    names = [split_learner(text)[0] for text in learners]
+    parts = ("+".join(fields["datasets"]), "+".join(backbones), "+".join(names), preset.name)
+    return {
+        "name": re.sub(r"[^A-Za-z0-9._+-]+", "_", "-".join(parts)),
+        **fields,
+        "learners": tuple(learners),
+        "backbones": backbones,
+        "protocol": {**preset.protocol, **fields.get("protocol", {}), "preset": preset.name},
+    }

@@ -97,7 +97,17 @@ COOP_OPTIONS: dict[str, OptionSpec] = {
     "n_ctx": OptionSpec(16, "learnable context tokens (set from init when it is text)", minimum=1),
     "init": OptionSpec("random", "'random' (N(0, 0.02^2)) or words to start from: 'a photo of a'"),
     "class_specific": OptionSpec(False, "one context per class (CoOp's CSC)"),
-    "steps": OptionSpec(200, "optimisation steps per round", minimum=1),
+    "steps": OptionSpec(200, "optimisation steps per round (unless epochs is set)", minimum=1),
+    "epochs": OptionSpec(
+        None,
+        "passes over the labelled set per round, in mini-batches (replaces steps)",
+        types=(int, type(None)),
+        minimum=1,
+    ),
+    "warmup_epochs": OptionSpec(
+        0, "first epochs at the constant warmup_lr, then cosine (needs epochs)", minimum=0
+    ),
+    "warmup_lr": OptionSpec(1e-5, "learning rate of the warm-up epochs (CoOp: 1e-5)", minimum=0),
     "batch_size": OptionSpec(32, "mini-batch size (all samples when fewer)", minimum=1),
     "optimizer": OptionSpec("sgd", "optimiser", choices=("sgd", "adamw")),
     "lr": OptionSpec(0.002, "learning rate (cosine schedule to 0 over the round)", minimum=0),
@@ -129,6 +139,11 @@ DUAL_PROMPT = LearnerInfo(
     options={
         **COOP_OPTIONS,
         "adapter_alpha": OptionSpec(0.2, "residual adapter ratio on image features", minimum=0),
+        "negative_init": OptionSpec(
+            "random",
+            "negative context starts from an independent random draw, or from init's words",
+            choices=("random", "positive"),
+        ),
         "negative_weight": OptionSpec(1.0, "weight of the negative prompt's loss", minimum=0),
         "warmup_steps": OptionSpec(0, "steps before DeFT's clean-sample filter applies", minimum=0),
         "clean_filter": OptionSpec(False, "drop samples with p_yes(x, y) <= 0.5 from CE (DeFT)"),
@@ -148,7 +163,24 @@ DUAL_PROMPT = LearnerInfo(
     implementation="albench.learners.dual_prompt:DualPromptLearner",
 )
 
+_SCHEDULE_KEYS = ("steps", "epochs", "warmup_epochs", "warmup_lr", "batch_size")
+_OPTIMISER_KEYS = ("optimizer", "lr", "momentum", "weight_decay", "warm_start")
+
+VPT = LearnerInfo(
+    name="vpt",
+    paradigm="visual prompt tuning",
+    capabilities=_FEATURE_HEAD,
+    options={
+        "n_vpt": OptionSpec(10, "visual prompt tokens (needs a CUDA device)", minimum=1),
+        "vpt_deep": _VPT_OPTIONS["vpt_deep"],
+        "vpt_allow_cpu": _VPT_OPTIONS["vpt_allow_cpu"],
+        **{key: COOP_OPTIONS[key] for key in (*_SCHEDULE_KEYS, *_OPTIMISER_KEYS)},
+    },
+    reference="Jia et al., Visual Prompt Tuning, ECCV 2022; text side: CLIP's templates",
+    implementation="albench.learners.vpt:VPTLearner",
+)
+
 #: name -> info of every built-in learner
 BUILT_IN: dict[str, LearnerInfo] = {
-    info.name: info for info in (ZERO_SHOT, LINEAR, CLIP_ADAPTER, COOP, DUAL_PROMPT)
+    info.name: info for info in (ZERO_SHOT, LINEAR, CLIP_ADAPTER, COOP, DUAL_PROMPT, VPT)
 }

@@ -12,7 +12,9 @@ Defaults and their sources (also in ``docs/protocol.md``):
   weight decay 5e-4, cosine schedule: CoOp.
 * steps: CoOp trains 50 epochs at 1 shot and 200 at 8-16 shots, i.e. 50 to ~1000 steps on a
   10-class task. Active learning refits every round, so each round gets a fixed budget of
-  200 steps whatever the labelled-set size (cheap on CPU, equal across rounds).
+  200 steps whatever the labelled-set size (cheap on CPU, equal across rounds);
+  ``epochs=`` trains by passes over the labelled set instead, as CoOp and PCB do, with an
+  optional constant-rate warm-up (:mod:`albench.learners.schedule`).
 * adapter: bottleneck 4 and residual ratio 0.2 (CLIP-Adapter's ImageNet setting).
 * ``n_vpt`` > 0 adds visual prompt tuning (:mod:`albench.learners.visual_prompts`): the
   image side becomes pixels -> prompted image tower -> adapter, the learner takes
@@ -40,6 +42,7 @@ from albench.learners.base import Learner, LearnerContext
 from albench.learners.catalog import COOP, LearnerInfo
 from albench.learners.images import ImageRows
 from albench.learners.prompt_encoder import PromptTextEncoder, context_length
+from albench.learners.schedule import Schedule, check_schedule_options
 from albench.learners.visual_prompts import ENCODE_BATCH, VisualPrompts, check_vpt_options
 from albench.options import check_values
 from albench.seeding import torch_seed
@@ -84,10 +87,7 @@ class CoOpLearner(Learner):
             raise InvalidSpecError(f"learner {self.name!r} needs the backbone's text tower")
         options = {**self.defaults, **options}
         check_vpt_options(self.name, options, context.device)
-        tower = context.backbone.text_tower
-        options["n_ctx"] = context_length(tower, options["n_ctx"], options["init"])
-        if options["vpt_lr"] is None:
-            options["vpt_lr"] = options["lr"]
+        self.resolve_options(options, context)
         super().__init__(context, **options)
         self.device = torch.device(context.device)
         self.needs_images = bool(options["n_vpt"])
@@ -99,9 +99,19 @@ class CoOpLearner(Learner):
         self._model: tuple[PromptTextEncoder, ImageSide] | None = None
         self._encoded: tuple[ImageRows, torch.Tensor] | None = None
 
+    @staticmethod
+    def resolve_options(options: dict[str, Any], context: LearnerContext) -> None:
+        """Fill the options that depend on others: ``n_ctx`` from an ``init`` phrase, and
+        ``vpt_lr`` from ``lr``."""
+        tower = context.backbone.text_tower
+        options["n_ctx"] = context_length(tower, options["n_ctx"], options["init"])
+        if options["vpt_lr"] is None:
+            options["vpt_lr"] = options["lr"]
+
     @classmethod
     def check_option_values(cls, options: Mapping[str, Any]) -> None:
         check_vpt_options(cls.name, options, None)
+        check_schedule_options(options)
 
     # --- model -------------------------------------------------------------------------
     def build(self, generator: torch.Generator) -> tuple[PromptTextEncoder, ImageSide]:
@@ -115,6 +125,7 @@ class CoOpLearner(Learner):
             init=o["init"],
             generator=generator,
             n_prompts=self.n_prompts,
+            phrase_prompts=self.phrase_prompts(),
         )
         dim = int(self.context.text_embeddings.shape[1])
         adapter: ImageSide
@@ -124,6 +135,10 @@ class CoOpLearner(Learner):
             visual = VisualPrompts(self._vision, o["n_vpt"], deep=deep, generator=generator)
             adapter = PromptedAdapter(visual, adapter)
         return encoder.to(self.device), adapter.to(self.device)
+
+    def phrase_prompts(self) -> int:
+        """How many contexts start from an ``init`` phrase (the others start random)."""
+        return self.n_prompts
 
     def _param_groups(self, encoder: PromptTextEncoder, adapter: ImageSide) -> list[dict]:
         """The text context and the adapter at ``lr``; visual prompts at ``vpt_lr``."""
@@ -186,18 +201,19 @@ class CoOpLearner(Learner):
     def train(
         self, features: Any, labels: np.ndarray, generator: torch.Generator
     ) -> tuple[PromptTextEncoder, ImageSide]:
-        """Fit a fresh model (or, with ``warm_start``, the last one) with ``steps`` mini-batch
-        steps under a cosine schedule."""
+        """Fit a fresh model (or, with ``warm_start``, the last one) for ``steps`` mini-batch
+        steps or ``epochs`` passes under a cosine schedule (:mod:`albench.learners.schedule`)."""
         o = self.options
         if o["warm_start"] and self._model is not None:
             encoder, adapter = self._model
         else:
             encoder, adapter = self.build(generator)
         optimizer = self._optimizer(self._param_groups(encoder, adapter))
-        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=o["steps"])
+        plan = Schedule.of(o, len(labels))
+        schedule = plan.scheduler(optimizer)
         x = self._training_inputs(features)
         y = torch.as_tensor(labels, dtype=torch.long, device=self.device)
-        for step, batch in enumerate(batch_indices(len(y), o["batch_size"], o["steps"], generator)):
+        for step, batch in enumerate(batch_indices(len(y), o["batch_size"], plan.steps, generator)):
             optimizer.zero_grad(set_to_none=True)
             self.loss(encoder, adapter, x[batch], y[batch], batch, generator, step).backward()
             optimizer.step()

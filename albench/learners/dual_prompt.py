@@ -17,7 +17,12 @@ class (or, with ``uncertainty="atd"``, sum_k p_yes(x, k) softmax(l+)_k).
 
 Options beyond CoOp's (see :mod:`albench.learners.coop`):
 
-* ``adapter_alpha`` 0.2: the paper tunes image embeddings lightly (CLIP-Adapter).
+* ``negative_init`` "random": the negative context starts from an independent N(0, 0.02^2)
+  draw even when ``init`` is a phrase, as DeFT's two contexts do; "positive" starts it from
+  the positive context's words (then p_yes = 0.5 everywhere at step 0).
+* ``adapter_alpha`` 0.2: a CLIP-Adapter (Gao et al., IJCV 2023) on the cached image
+  features. The paper adapts the image side with visual prompt tuning instead (``n_vpt``,
+  below); the adapter is albench's surrogate for it, which needs no image tower.
 * ``negative_weight`` 1.0: weight of the negative loss (DeFT sums the terms unweighted).
   It only matters with SGD: the negative loss alone reaches the negative context, and an
   Adam(W) step does not depend on the scale of a parameter's gradient.
@@ -106,6 +111,11 @@ class DualPromptLearner(CoOpLearner):
     def __init__(self, context, **options: Any):
         super().__init__(context, **options)
         self._oof: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    def phrase_prompts(self) -> int:
+        """The positive context only, unless ``negative_init="positive"`` (the behaviour of
+        albench before the negative context was drawn independently)."""
+        return 2 if self.options["negative_init"] == "positive" else 1
 
     def loss(self, encoder, adapter, features, labels, index, generator, step):
         """CE on the positive logits + weighted negative loss (disjoint parameters)."""

@@ -15,7 +15,10 @@ Two details make a training step cheap without changing its result:
   identical while the sequence is typically 3-4x shorter.
 
 Several independent contexts (``n_prompts``, e.g. the positive and negative prompts of
-dual-prompt tuning) are encoded in one batched pass of the tower.
+dual-prompt tuning) are encoded in one batched pass of the tower. An initialisation phrase
+sets the first ``phrase_prompts`` of them; the others start from independent random draws,
+as DeFT's negative context does (Wei et al., NeurIPS 2024): were both started from the same
+words, p_yes(x, k) would be 0.5 everywhere at step 0.
 """
 
 from __future__ import annotations
@@ -53,7 +56,8 @@ class PromptTextEncoder(nn.Module):
     C classes. ``n_ctx``: context length M (16 in CoOp); ignored when ``init`` is a phrase,
     whose token count sets M (CoOp's "a photo of a" initialisation). ``class_specific``: one
     context per class (CoOp's CSC variant) instead of one shared. ``n_prompts``: number of
-    independent contexts G encoded together. ``truncate``: cut prompts at the longest real
+    independent contexts G encoded together; with a phrase ``init``, ``phrase_prompts`` of
+    them start from it and the rest from N(0, 0.02^2). ``truncate``: cut prompts at the longest real
     prompt (exact, see module docstring); False gives the naive full-length computation.
 
     ``forward()`` returns a (G, C, embed_dim) tensor.
@@ -69,6 +73,7 @@ class PromptTextEncoder(nn.Module):
         init: str = "random",
         generator: torch.Generator | None = None,
         n_prompts: int = 1,
+        phrase_prompts: int = 1,
         truncate: bool = True,
     ):
         super().__init__()
@@ -99,7 +104,10 @@ class PromptTextEncoder(nn.Module):
         if phrase is None:
             ctx = _random_init((n_prompts, *shape), generator)
         else:
-            ctx = self._phrase_init(phrase).expand(n_prompts, *shape).clone()
+            from_phrase = min(phrase_prompts, n_prompts)
+            words = self._phrase_init(phrase).expand(from_phrase, *shape)
+            drawn = _random_init((n_prompts - from_phrase, *shape), generator)
+            ctx = torch.cat([words, drawn.to(words.dtype)])
         self.ctx = nn.Parameter(ctx)
 
     def _phrase_init(self, phrase: str) -> torch.Tensor:

@@ -2,11 +2,21 @@
 
 "Active Prompt Learning in Vision Language Models" observes that uncertainty or diversity
 sampling on a CLIP learner queries a class-imbalanced set, which hurts prompt learning. PCB
-lets the base strategy propose ``candidates`` x budget samples (or, with
-``candidates="all"``, rank the whole unlabelled pool), pseudo-labels them with the
-learner's own prediction, and fills the budget one sample at a time from the class with the
-fewest labels so far (labelled set plus picks already made), taking that class's candidates
-in the base strategy's order.
+lets the base strategy propose candidates, pseudo-labels them with the learner's own
+prediction, and fills the budget one sample at a time from the class with the fewest labels
+so far (labelled set plus picks already made).
+
+How many candidates: by default ``pool_fraction=0.1`` of the whole pool (labelled and
+unlabelled), as PCB's reference code does (``n_cand = int(len(train_x) * GAMMA)`` with
+``GAMMA = 0.1`` in ``trainers/alvlm.py`` and ``scripts/alvlm/main.sh`` of
+github.com/kaist-dmlab/pcb), never fewer than the budget; ``candidates=m`` asks for m x budget
+instead, and ``candidates="all"`` ranks the whole unlabelled pool. Both are capped at the
+unlabelled pool.
+
+Differences from the reference, by choice: within a class the candidates are taken in the
+base strategy's order (the reference shuffles them), and a class without candidates left
+hands its turn to the next least-labelled class (the reference then draws random
+candidates for the rest of the round).
 """
 
 from __future__ import annotations
@@ -21,9 +31,13 @@ from albench.errors import InvalidSpecError
 from albench.strategies.base import Selection, Strategy, StrategyContext
 from albench.strategies.ranking import n_picks
 
+#: PCB's reference: candidates are 10% of the pool (``TRAINER.COOPAL.GAMMA 0.1``)
+DEFAULT_POOL_FRACTION = 0.1
+
 
 class PCB(Strategy):
-    """Wrapper: ``pcb(<strategy>, candidates=4)`` or ``pcb(<strategy>, candidates="all")``."""
+    """Wrapper: ``pcb(<strategy>)`` (10% of the pool), ``pcb(<strategy>, pool_fraction=0.2)``,
+    ``pcb(<strategy>, candidates=4)`` (4 x budget) or ``pcb(<strategy>, candidates="all")``."""
 
     name = "pcb"
     category = "class balance"
@@ -34,24 +48,33 @@ class PCB(Strategy):
     needs = frozenset({PROBABILITIES})
     wraps = True
 
-    def __init__(self, base: Strategy, *, candidates: float | str = 4):
+    def __init__(
+        self,
+        base: Strategy,
+        *,
+        candidates: float | str | None = None,
+        pool_fraction: float | None = None,
+    ):
         if not isinstance(base, Strategy):
             raise InvalidSpecError(f"pcb wraps a strategy, not {base!r}")
-        number = isinstance(candidates, (int, float)) and not isinstance(candidates, bool)
-        if candidates != "all" and not (number and candidates >= 1):
+        if candidates is not None and pool_fraction is not None:
+            raise InvalidSpecError("pcb takes candidates (x budget) or pool_fraction, not both")
+        if candidates is not None and candidates != "all" and not _number_at_least(candidates, 1):
             raise InvalidSpecError(f"pcb candidates is a number >= 1 or 'all', not {candidates!r}")
+        if pool_fraction is not None and not (
+            _number_at_least(pool_fraction, 0) and 0 < pool_fraction <= 1
+        ):
+            raise InvalidSpecError(f"pcb pool_fraction is in (0, 1], not {pool_fraction!r}")
         self.base = base
         self.candidates = candidates
+        self.pool_fraction = DEFAULT_POOL_FRACTION if pool_fraction is None else pool_fraction
 
     def required_capabilities(self) -> frozenset[str]:
         return self.base.required_capabilities() | self.needs
 
     def select(self, ctx: StrategyContext, budget: int, rng: np.random.Generator) -> Selection:
-        n_unlabelled = ctx.unlabelled.size
-        k = n_picks(budget, n_unlabelled)
-        wanted = n_unlabelled if self.candidates == "all" else math.ceil(self.candidates * k)
-        n_candidates = min(wanted, n_unlabelled)
-        proposal = self.base.select(ctx, n_candidates, rng)
+        k = n_picks(budget, ctx.unlabelled.size)
+        proposal = self.base.select(ctx, self.n_candidates(ctx, k), rng)
         pool = np.asarray(proposal.indices, dtype=np.int64)
         pseudo = np.asarray(ctx.probabilities())[pool].argmax(axis=1)
         counts = np.bincount(ctx.labelled_labels, minlength=ctx.n_classes)
@@ -60,8 +83,19 @@ class PCB(Strategy):
         info = {"base": repr(self.base), "candidates": int(pool.size)}
         return Selection(indices=pool[picked], scores=scores, info=info)
 
+    def n_candidates(self, ctx: StrategyContext, k: int) -> int:
+        """How many candidates the base strategy proposes for ``k`` picks."""
+        n_unlabelled = ctx.unlabelled.size
+        if self.candidates == "all":
+            return n_unlabelled
+        if self.candidates is not None:
+            return min(math.ceil(self.candidates * k), n_unlabelled)
+        return min(max(int(ctx.n_pool * self.pool_fraction), k), n_unlabelled)
+
     def __repr__(self) -> str:
-        return f"pcb({self.base!r}, candidates={self.candidates})"
+        if self.candidates is not None:
+            return f"pcb({self.base!r}, candidates={self.candidates})"
+        return f"pcb({self.base!r}, pool_fraction={self.pool_fraction})"
 
 
 def balanced_order(pseudo: np.ndarray, counts: np.ndarray, k: int) -> np.ndarray:
@@ -81,3 +115,8 @@ def balanced_order(pseudo: np.ndarray, counts: np.ndarray, k: int) -> np.ndarray
         if not queues[cls]:
             del queues[cls]
     return np.asarray(picked, dtype=np.int64)
+
+
+def _number_at_least(value: object, low: float) -> bool:
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    return number and value >= low

@@ -1,12 +1,25 @@
 """TypiClust: typical samples of uncovered clusters (Hacohen, Dekel & Weinshall, ICML 2022).
 
 For low budgets, "To Actively Initialize Active Learning" queries typical rather than
-uncertain samples. The pool's image features are clustered by k-means into |L| + B clusters
-(capped at ``max_clusters``); each pick comes from the cluster holding the fewest labelled
-samples (largest cluster first among equals, then lowest cluster id) and is its most
-typical unlabelled member, typicality being the inverse mean Euclidean distance to the
-``neighbours`` nearest members of the same cluster (paper: 20). Features are used as given
-(the pool's CLIP features are already L2-normalised).
+uncertain samples. As in the reference implementation (``deep-al/pycls/al/typiclust.py`` of
+github.com/avihu111/TypiClust):
+
+* the pool's image features are clustered by k-means into |L| + B clusters (at most
+  ``max_clusters``, the reference's 500);
+* clusters of ``min_cluster_size`` members or fewer (the reference's 5) are dropped, unless
+  every cluster is that small (then all are kept: the reference would fail);
+* the kept clusters are ordered once, by fewest labelled members, then largest first (then
+  lowest cluster id), and pick i comes from the i-th of them, cycling when B exceeds their
+  number; a cluster with no unlabelled member left is passed over, and when only dropped
+  clusters have unlabelled members left they are used in the same order (the reference
+  would fail);
+* each pick is the most typical unlabelled member of its cluster, typicality computed over
+  the cluster's unlabelled members only (labelled samples and earlier picks excluded) with
+  min(``neighbours``, members // 2) neighbours (reference: 20).
+
+Typicality is the inverse mean Euclidean distance to those neighbours (the paper, sec. 3.2);
+the reference's faiss index returns squared distances, which can order members differently.
+Features are used as given (the pool's CLIP features are already L2-normalised).
 """
 
 from __future__ import annotations
@@ -20,7 +33,7 @@ from albench.strategies.ranking import n_picks
 
 
 class TypiClust(Strategy):
-    """Most typical unlabelled point of the largest least-covered k-means cluster."""
+    """Most typical unlabelled point of each least-covered large k-means cluster in turn."""
 
     name = "typiclust"
     category = "representativeness"
@@ -30,9 +43,10 @@ class TypiClust(Strategy):
     )
     needs = frozenset({IMAGE_FEATURES})
 
-    def __init__(self, *, neighbours: int = 20, max_clusters: int = 500):
+    def __init__(self, *, neighbours: int = 20, max_clusters: int = 500, min_cluster_size: int = 5):
         self.neighbours = int(neighbours)
         self.max_clusters = int(max_clusters)
+        self.min_cluster_size = int(min_cluster_size)
 
     def select(self, ctx: StrategyContext, budget: int, rng: np.random.Generator) -> Selection:
         k = n_picks(budget, ctx.unlabelled.size)
@@ -41,25 +55,37 @@ class TypiClust(Strategy):
         features = np.asarray(ctx.features, dtype=np.float32)
         n_clusters = min(ctx.labelled.size + k, self.max_clusters, ctx.n_pool)
         clusters = kernels.kmeans_labels(features, n_clusters, rng)
-        sizes = np.bincount(clusters, minlength=n_clusters)
-        covered = np.bincount(clusters[ctx.labelled], minlength=n_clusters)
-        unlabelled = np.zeros(ctx.n_pool, dtype=bool)
-        unlabelled[ctx.unlabelled] = True
+        order = cluster_order(clusters, ctx.labelled, n_clusters, self.min_cluster_size)
         left = np.bincount(clusters[ctx.unlabelled], minlength=n_clusters)
-        cluster_order = np.arange(n_clusters)
-        typicality: dict[int, np.ndarray] = {}
-        picks, scores = [], []
+        open_ = np.zeros(ctx.n_pool, dtype=bool)
+        open_[ctx.unlabelled] = True
+        picks, scores, turn = [], [], 0
         for _ in range(k):
-            rank = np.lexsort((cluster_order, -sizes, covered))
-            cluster = int(rank[left[rank] > 0][0])
-            members = np.flatnonzero(clusters == cluster)
-            if cluster not in typicality:
-                typicality[cluster] = kernels.member_typicality(features[members], self.neighbours)
-            open_members = unlabelled[members]
-            best = int(np.argmax(np.where(open_members, typicality[cluster], -np.inf)))
+            if not left[order].any():  # only small clusters have unlabelled members left
+                order, turn = cluster_order(clusters, ctx.labelled, n_clusters, 0), 0
+            while left[order[turn % order.size]] == 0:
+                turn += 1
+            cluster = order[turn % order.size]
+            turn += 1
+            members = np.flatnonzero((clusters == cluster) & open_)
+            neighbours = min(self.neighbours, members.size // 2)
+            typicality = kernels.member_typicality(features[members], neighbours)
+            best = int(np.argmax(typicality))
             picks.append(members[best])
-            scores.append(typicality[cluster][best])
-            unlabelled[members[best]] = False
-            covered[cluster] += 1
+            scores.append(typicality[best])
+            open_[members[best]] = False
             left[cluster] -= 1
         return Selection(indices=np.asarray(picks, dtype=np.int64), scores=np.asarray(scores))
+
+
+def cluster_order(
+    clusters: np.ndarray, labelled: np.ndarray, n_clusters: int, min_size: int
+) -> np.ndarray:
+    """Ids of the clusters larger than ``min_size`` (all non-empty ones when none is), by
+    fewest labelled members, then largest, then lowest id: the order picks cycle through."""
+    sizes = np.bincount(clusters, minlength=n_clusters)
+    covered = np.bincount(clusters[labelled], minlength=n_clusters)
+    ids = np.flatnonzero(sizes > min_size)
+    if ids.size == 0:
+        ids = np.flatnonzero(sizes > 0)
+    return ids[np.lexsort((ids, -sizes[ids], covered[ids]))]
