@@ -104,6 +104,12 @@ def parse_call(text: str, what: str = "spec") -> Call:
     return Call(name, tuple(args), options)
 
 
+def is_file_spec(spec: str) -> bool:
+    """``path/to/file.py:ClassName``: a class loaded from a file rather than a name."""
+    path, colon, name = spec.rpartition(":")
+    return bool(colon) and path.endswith(".py") and name.isidentifier()
+
+
 def format_call(name: str, options: Mapping[str, Any]) -> str:
     """The canonical text of a spec: ``name`` or ``name(key=value, ...)`` (sorted keys)."""
     if not options:

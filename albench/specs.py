@@ -28,8 +28,8 @@ from typing import Any
 
 from albench.capabilities import RUNNER_CAPABILITIES
 from albench.errors import InvalidSpecError
-from albench.learners import learner_info
-from albench.options import format_call, parse_call
+from albench.learners import learner_info, learner_names
+from albench.options import format_call, is_file_spec, parse_call
 from albench.protocol import Protocol
 
 #: seeds are stored as Parquet int64
@@ -44,6 +44,29 @@ def spec_digest(spec: dict[str, Any]) -> str:
     """
     canonical = json.dumps(spec, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+
+
+def revisions(learner: str, strategy: str) -> dict[str, int]:
+    """``{component: revision}`` of the learner and every strategy named in ``strategy``
+    (wrapped ones too) whose behaviour changed since it was first released.
+
+    A spec whose text stays the same but computes something else must not share its run id
+    with results of the earlier behaviour, or a resumed results folder would mix the two.
+    """
+    from albench.strategies.registry import REGISTRY
+
+    known = learner in learner_names()
+    found = {f"learner:{learner}": learner_info(learner).revision} if known else {}
+    pending = [strategy]
+    while pending:
+        text = pending.pop()
+        if is_file_spec(text):
+            continue
+        call = parse_call(text, "strategy spec")
+        if call.name in REGISTRY:
+            found[f"strategy:{call.name}"] = REGISTRY.cls(call.name).revision
+        pending += call.args
+    return {name: number for name, number in sorted(found.items()) if number > 1}
 
 
 def split_learner(text: str) -> tuple[str, dict[str, Any]]:
@@ -86,8 +109,9 @@ class RunSpec:
     def identity(self) -> dict[str, Any]:
         """The fields that define the result: everything but ``data_root``, the protocol's
         fields at the top level (as they were before the protocol was a record of its own,
-        so that the run ids of earlier results are unchanged)."""
-        return {
+        so that the run ids of earlier results are unchanged), and the :func:`revisions`
+        of its components when any is past its first."""
+        fields = {
             "dataset": self.dataset,
             "backbone": self.backbone,
             "learner": self.learner,
@@ -96,6 +120,8 @@ class RunSpec:
             **self.protocol.identity(),
             "learner_options": dict(self.learner_options),
         }
+        changed = revisions(self.learner, self.strategy)
+        return {**fields, "revisions": changed} if changed else fields
 
     @property
     def run_id(self) -> str:

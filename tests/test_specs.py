@@ -6,7 +6,7 @@ import pytest
 
 from albench.errors import InvalidSpecError, UnknownNameError
 from albench.protocol import Protocol
-from albench.specs import RunSpec, SweepSpec
+from albench.specs import RunSpec, SweepSpec, revisions, spec_digest
 
 PROMPT = {"init": "a photo of a", "steps": 10, "batch_size": 128, "optimizer": "adamw", "lr": 0.01}
 
@@ -42,9 +42,23 @@ EARLIER_IDS = [
 ]  # fmt: skip
 
 
+#: the cases whose components changed behaviour since (dual-prompt's negative start, PCB's
+#: candidate count): their ids must change, or old and new results would mix
+CHANGED = {"848fc79cff5476ed": {"learner:dual-prompt": 2}, "e2533f72e919d742": {"strategy:pcb": 2}}
+
+
 @pytest.mark.parametrize(("fields", "run_id"), EARLIER_IDS)
-def test_run_ids_of_earlier_results_are_unchanged(fields, run_id):
-    assert RunSpec(**fields).run_id == run_id
+def test_run_ids_of_earlier_results_are_unchanged_unless_their_behaviour_changed(fields, run_id):
+    spec = RunSpec(**fields)
+    identity = spec.identity()
+    assert identity.pop("revisions", {}) == CHANGED.get(run_id, {})
+    assert spec_digest(identity) == run_id
+    assert (spec.run_id == run_id) is (run_id not in CHANGED)
+
+
+def test_a_wrapped_strategy_with_a_new_behaviour_changes_the_wrapper_s_id():
+    assert revisions("linear", "pcb(typiclust)") == {"strategy:pcb": 2, "strategy:typiclust": 2}
+    assert revisions("linear", "entropy") == {} and revisions("no-such-learner", "x.py:A") == {}
 
 
 def test_inline_learner_options_are_the_same_spec_as_separate_ones():

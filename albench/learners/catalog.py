@@ -29,6 +29,9 @@ class LearnerInfo:
     options: Mapping[str, OptionSpec]
     reference: str
     implementation: str = ""
+    #: raised when the same options start to compute something else, so that runs get new
+    #: ids and are never mixed with results of the earlier behaviour
+    revision: int = 1
 
     def defaults(self) -> dict[str, Any]:
         return {key: spec.default for key, spec in self.options.items()}
@@ -134,6 +137,7 @@ COOP = LearnerInfo(
 
 DUAL_PROMPT = LearnerInfo(
     name="dual-prompt",
+    revision=2,  # 2: the negative context starts from its own random draw
     paradigm="prompt learning",
     capabilities=_FEATURE_HEAD | {"correctness_prob"},
     options={

@@ -146,6 +146,9 @@ class Strategy:
     category: ClassVar[str] = ""
     reference: ClassVar[str] = ""
     needs: ClassVar[frozenset[str]] = frozenset()
+    #: raised when the same spec starts to compute something else (a default or the
+    #: algorithm changed), so that its runs get new ids and are never mixed with old ones
+    revision: ClassVar[int] = 1
     #: True for strategies that wrap another one (``pcb(badge)``)
     wraps: ClassVar[bool] = False
 

@@ -40,6 +40,7 @@ class PCB(Strategy):
     ``pcb(<strategy>, candidates=4)`` (4 x budget) or ``pcb(<strategy>, candidates="all")``."""
 
     name = "pcb"
+    revision = 2  # 2: candidates default to 10% of the pool (PCB's reference)
     category = "class balance"
     reference = (
         "Bang, Ahn & Lee, Active Prompt Learning in Vision Language Models, CVPR 2024 "

@@ -27,6 +27,7 @@ from albench.errors import AlbenchError, InvalidSpecError, UnknownNameError
 from albench.options import (
     accepts_any_keyword,
     check_values,
+    is_file_spec,
     parse_call,
     signature_options,
     split_top_level,
@@ -159,7 +160,7 @@ def get_strategy(spec: str) -> Strategy:
     """A configured :class:`Strategy` instance from a spec string (see module docstring)."""
     load_plugins()
     spec = spec.strip()
-    if _is_file_spec(spec):
+    if is_file_spec(spec):
         return _instantiate(load_file_strategy(spec), [], {}, spec)
     call = parse_call(spec, "strategy spec")
     bases = [get_strategy(arg) for arg in call.args]
@@ -188,11 +189,6 @@ def split_specs(text: str) -> list[str]:
     the command line's ``--strategy a,b,c`` must not cut a wrapper's arguments apart.
     """
     return split_top_level(text, "strategy spec")
-
-
-def _is_file_spec(spec: str) -> bool:
-    path, colon, name = spec.rpartition(":")
-    return bool(colon) and path.endswith(".py") and name.isidentifier()
 
 
 def load_file_strategy(spec: str) -> type[Strategy]:

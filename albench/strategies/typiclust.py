@@ -36,6 +36,7 @@ class TypiClust(Strategy):
     """Most typical unlabelled point of each least-covered large k-means cluster in turn."""
 
     name = "typiclust"
+    revision = 2  # 2: as its reference (small clusters dropped, unlabelled typicality)
     category = "representativeness"
     reference = (
         "Hacohen, Dekel & Weinshall, Active Learning on a Budget: Opposite Strategies "
