@@ -31,16 +31,19 @@ def brute_force_margin(probabilities: np.ndarray, budget: int) -> list[int]:
 
 
 def test_tcm_queries_typical_blob_centres_before_the_switch():
-    x, centre = blobs()
+    x, members, centre = blobs()
     p = np.random.default_rng(0).dirichlet(np.ones(3), size=len(x))
     ctx = context(x, n_classes=3, probabilities=p)
     selected = get_strategy("tcm(labels_per_class=1)").select(ctx, 3, np.random.default_rng(0))
-    np.testing.assert_array_equal(selected.indices, [centre["a"], centre["b"], centre["c"]])
-    assert selected.info["phase"] == "typiclust"
+    typiclust = get_strategy("typiclust").select(ctx, 3, np.random.default_rng(0))
+    np.testing.assert_array_equal(selected.indices, typiclust.indices)
+    # blob c (4 points) is below TypiClust's minimum cluster size: the third pick is in a
+    assert selected.indices[:2].tolist() == [centre["a"], centre["b"]]
+    assert selected.indices[2] in members["a"] and selected.info["phase"] == "typiclust"
 
 
 def test_tcm_queries_the_smallest_margins_from_the_switch_on():
-    x, centre = blobs()
+    x, _, centre = blobs()
     p = np.random.default_rng(1).dirichlet(np.ones(3), size=len(x))
     labelled = [centre["a"], centre["b"], centre["c"]]
     ctx = context(x, labelled, [0, 1, 2], n_classes=3, probabilities=p)
@@ -146,7 +149,7 @@ def test_factorised_kmeans_equals_lloyd_on_materialised_gradient_embeddings(seed
 
 
 def test_logo_takes_the_highest_entropy_sample_of_each_blob():
-    x, _ = blobs()
+    x, _, _ = blobs()
     n = len(x)
     entropy_order = np.random.default_rng(5).permutation(n)
     p = np.full((n, 3), 1 / 3)
@@ -197,7 +200,7 @@ def test_dropquery_marks_candidates_with_the_dropout_law():
 
 
 def test_candidate_representatives_are_the_blob_centres():
-    x, centre = blobs()
+    x, _, centre = blobs()
     everything = np.arange(len(x))
     for seed in range(3):
         picked = cluster_representatives(x, everything, 3, np.random.default_rng(seed))
@@ -319,10 +322,11 @@ def test_the_all_strategies_sweep_runs_every_strategy_the_linear_probe_serves():
 # --- cold-start initial sets ----------------------------------------------------------------
 
 
-def test_cold_start_typiclust_takes_the_blob_centres():
-    x, centre = blobs()
+def test_cold_start_typiclust_takes_the_centres_of_the_clusters_it_keeps():
+    x, members, centre = blobs()
     picks = INITIAL_POLICIES["typiclust"](x, 3, np.random.default_rng(0), 3)
-    assert sorted(picks) == sorted(centre.values())
+    assert sorted(picks[:2]) == sorted([centre["a"], centre["b"]])
+    assert picks[2] in members["a"]  # blob c is below the minimum cluster size
 
 
 def test_cold_start_probcover_covers_each_arc_with_its_delta_from_the_class_count():
