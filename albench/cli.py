@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -39,6 +40,8 @@ COMMANDS = (
     "report",
 )
 EXIT_USER_ERROR = 2
+#: exit status when the reader of standard output closed it (128 + SIGPIPE, as shells say)
+EXIT_BROKEN_PIPE = 141
 
 
 class _Parser(argparse.ArgumentParser):
@@ -68,12 +71,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         status = args.func(args)
+        sys.stdout.flush()  # here, so that a closed pipe is met inside this handler
     except AlbenchError as error:
         print(f"albench: error: {error}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("albench: interrupted; finished work is kept", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader stopped early (`albench learners | head`): nothing is wrong, say nothing
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     return int(status or 0)
 
 

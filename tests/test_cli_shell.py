@@ -219,3 +219,10 @@ def test_the_fast_name_check_knows_every_path_dataset_form():
     from albench.data.registry import PATH_DATASETS
 
     assert set(PATH_PREFIXES) == set(PATH_DATASETS)
+
+
+def test_a_reader_that_stops_early_gets_no_traceback():
+    command = f"{sys.executable} -m albench learners --format csv | head -n 1"
+    done = subprocess.run(command, shell=True, capture_output=True, text=True, check=False)
+    assert done.stdout.startswith("learner,paradigm,provides,option")
+    assert done.stderr == ""
