@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from albench.errors import InvalidSpecError
+from albench.scenarios import parse_scenario
 
 #: round-0 policies (``albench.initial.INITIAL_POLICIES`` implements them)
 INITIAL_POLICIES = ("random", "zero-shot-kmeans", "typiclust", "probcover", "max-herding")
@@ -54,7 +55,9 @@ class Protocol:
     canonical text form). ``initial``: a round-0 policy (:data:`INITIAL_POLICIES`).
     ``pseudo_labels``: train on the pseudo-labels a strategy proposes. ``pool_subsample``:
     use a uniform subsample of this many pool images. ``preset``: the named preset
-    (:mod:`albench.presets`) the experiment started from, "" for none.
+    (:mod:`albench.presets`) the experiment started from, "" for none. ``scenario``: a
+    departure from the ideal annotator (:mod:`albench.scenarios`, e.g.
+    ``noisy-oracle(rate=0.2)``), "" for none.
     """
 
     rounds: int = 8
@@ -64,6 +67,7 @@ class Protocol:
     pseudo_labels: bool = False
     pool_subsample: int | None = None
     preset: str = ""
+    scenario: str = ""
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -88,6 +92,10 @@ class Protocol:
             raise InvalidSpecError("budget must be at least 1 label per round")
         if not isinstance(self.preset, str):
             raise InvalidSpecError(f"preset must be a preset's name, not {self.preset!r}")
+        if not isinstance(self.scenario, str):
+            raise InvalidSpecError(f"scenario must be a scenario spec, not {self.scenario!r}")
+        set_(self, "scenario", self.scenario.strip())
+        parse_scenario(self.scenario)
 
     @property
     def budget_count(self) -> Count:
@@ -102,11 +110,12 @@ class Protocol:
         return self.initial_count.resolve(n_classes), self.budget_count.resolve(n_classes)
 
     def identity(self) -> dict[str, Any]:
-        """The fields as they enter run ids and sweep records; ``preset`` only when set, so
-        the ids of runs made without a preset are those they had before presets existed."""
+        """The fields as they enter run ids and sweep records; ``preset`` and ``scenario``
+        only when set, so the ids of runs made without them are those they always had."""
         fields = asdict(self)
-        if not self.preset:
-            del fields["preset"]
+        for optional in ("preset", "scenario"):
+            if not fields[optional]:
+                del fields[optional]
         return fields
 
 

@@ -25,12 +25,14 @@ identity
     acquisitions (round 0: the initial set only).
 metrics
     ``n_labelled`` (int64) annotated labels so far, initial set included; ``n_pseudo``
-    (int64) pseudo-labels used for training (never counted as labelled);
+    (int64) pseudo-labels used for training (never counted as labelled); ``n_wrong_labels``
+    (int64) annotated labels the annotator revealed wrongly (a noisy-oracle scenario; 0
+    without one, null in files written before it was recorded);
     ``pseudo_accuracy`` (float64) fraction of correct pseudo-labels, NaN when none;
     ``n_classes`` (int64); ``accuracy``, ``balanced_accuracy`` (float64) on the test split;
     ``ece`` (float64) expected calibration error (15 bins) on the test split, NaN in files
     written before it was recorded (:data:`OPTIONAL`);
-    ``labelled_per_class`` (list<int64>) annotated labels per class; ``select_seconds``
+    ``labelled_per_class`` (list<int64>) annotated samples per true class; ``select_seconds``
     (float64) wall time of the acquisition that led to this round, NaN at round 0;
     ``train_seconds`` (float64) wall time of fitting this round's model.
 protocol
@@ -76,6 +78,7 @@ SCHEMA = pa.schema(
         # metrics
         ("n_labelled", _INT),
         ("n_pseudo", _INT),
+        ("n_wrong_labels", _INT),
         ("pseudo_accuracy", _FLOAT),
         ("n_classes", _INT),
         ("accuracy", _FLOAT),
@@ -103,7 +106,7 @@ SCHEMA = pa.schema(
 COLUMNS: tuple[str, ...] = tuple(SCHEMA.names)
 #: Columns added after results were first written: files without them stay readable, the
 #: column reading as nulls (NaN).
-OPTIONAL: tuple[str, ...] = ("ece",)
+OPTIONAL: tuple[str, ...] = ("ece", "n_wrong_labels")
 
 SWEEP_FILE = "sweep.json"
 SWEEPS_DIR = "sweeps"

@@ -42,6 +42,7 @@ from albench.learners import Learner, LearnerContext, check_learner, learner_inf
 from albench.learners.images import ImageRows, split_rows
 from albench.provenance import provenance
 from albench.results import COLUMNS
+from albench.scenarios import parse_scenario
 from albench.seeding import stream
 from albench.specs import RunSpec
 from albench.strategies import Strategy, StrategyContext, get_strategy
@@ -178,6 +179,7 @@ class _RunState:
         self.n_initial, self.budget = check_sizes(spec, len(inputs.pool_labels), self.n_classes)
         self.pool_x = unit_rows(inputs.pool_features[self.subset])
         self.pool_y = np.asarray(inputs.pool_labels, dtype=np.int64)[self.subset]
+        self.revealed_y = self._annotator(spec, inputs)[self.subset]
         self.test_x = unit_rows(inputs.test_features)
         self.test_y = np.asarray(inputs.test_labels, dtype=np.int64)
         context = LearnerContext(
@@ -236,7 +238,7 @@ class _RunState:
         ctx = StrategyContext(
             features=self.pool_x,
             labelled=self.labelled,
-            labelled_labels=self.pool_y[self.labelled],
+            labelled_labels=self.revealed_y[self.labelled],
             n_classes=self.n_classes,
             providers=_providers(self.model, self._seen()[0], self.inputs),
             row_providers=_row_providers(self.model, self._seen()[0]),
@@ -260,7 +262,7 @@ class _RunState:
     def fit(self, round_: int) -> dict[str, Any]:
         """Fit this round's model on labels (+ pseudo-labels) and score it on the test split."""
         train_idx = np.concatenate([self.labelled, self.pseudo_idx])
-        train_y = np.concatenate([self.pool_y[self.labelled], self.pseudo_y])
+        train_y = np.concatenate([self.revealed_y[self.labelled], self.pseudo_y])
         self.model = self.learner if len(train_idx) else self.fallback
         rng = stream(self.spec.seed, "learner", self.spec.dataset, str(round_))
         start = time.perf_counter()
@@ -274,6 +276,9 @@ class _RunState:
         return {
             "n_labelled": len(self.labelled),
             "n_pseudo": n_pseudo,
+            "n_wrong_labels": int(
+                np.count_nonzero(self.revealed_y[self.labelled] != self.pool_y[self.labelled])
+            ),
             "pseudo_accuracy": float(correct.mean()) if n_pseudo else float("nan"),
             "accuracy": float(accuracy_score(self.test_y, predicted)),
             "balanced_accuracy": float(balanced_accuracy_score(self.test_y, predicted)),
@@ -283,6 +288,15 @@ class _RunState:
             ).tolist(),
             "train_seconds": train_seconds,
         }
+
+    def _annotator(self, spec: RunSpec, inputs: RunInputs) -> np.ndarray:
+        """The label the annotator reveals for each sample of the whole pool: the truth, or
+        the protocol's scenario's (``albench.scenarios``), drawn per (dataset, seed)."""
+        truth = np.asarray(inputs.pool_labels, dtype=np.int64)
+        oracle = parse_scenario(spec.protocol.scenario)
+        if oracle is None:
+            return truth
+        return oracle.annotations(truth, inputs.n_classes, spec.seed, spec.dataset)
 
     def selections(self) -> dict[str, Any]:
         """The selections record, in indices of the full pool."""

@@ -74,6 +74,14 @@ class FirstUnlabelled(Strategy):
         return Selection(indices=ctx.unlabelled[:budget].copy())
 
 
+class RecordsLabels(Strategy):
+    """The lowest unlabelled indices; records the labelled set's labels it was shown."""
+
+    def select(self, ctx: StrategyContext, budget: int, rng: np.random.Generator) -> Selection:
+        shown = {"labelled_labels": ctx.labelled_labels.tolist()}
+        return Selection(indices=ctx.unlabelled[:budget].copy(), info=shown)
+
+
 class ConfidentPseudo(Strategy):
     """Random picks; proposes the 5 most confident unlabelled samples as pseudo-labels."""
 

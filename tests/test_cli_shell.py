@@ -102,6 +102,7 @@ BAD_VALUES = [
     (["--strategy", "random", "--budget", "1/klass"], "k/class"),
     (["--strategy", "random", "--initial", "kmeans"], "unknown initial policy"),
     (["--strategy", "random", "--seeds", "4-1"], "bad seeds"),
+    (["--strategy", "random", "--scenario", "noisy-orcle(rate=0.1)"], "'noisy-oracle'"),
     (["--strategy", "random", "--protocol", "pbc"], "did you mean 'pcb'"),
 ]
 

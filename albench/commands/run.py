@@ -85,6 +85,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add("--pool-subsample", type=int, metavar="N", help="use a seeded subsample of N pool images")
     add("--warm-start", action="store_true", help="learners continue from the last round")
     add(
+        "--scenario",
+        help="a departure from the ideal annotator, e.g. 'noisy-oracle(rate=0.2)' (default: none)",
+    )
+    add(
         "--learner-option",
         action="append",
         default=[],

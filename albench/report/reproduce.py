@@ -26,7 +26,8 @@ FLAGS = {
     "strategies": "--strategy", "datasets": "--dataset", "backbones": "--backbone",
     "learners": "--learner", "rounds": "--rounds", "budget": "--budget",
     "initial": "--initial", "initial_size": "--initial-size",
-    "pool_subsample": "--pool-subsample", "name": "--name",
+    "pool_subsample": "--pool-subsample", "scenario": "--scenario", "preset": "--protocol",
+    "name": "--name",
 }  # fmt: skip
 PROTOCOL = {"initial": "initial set", "budget": "budget / round", "rounds": "rounds",
             "pool_size": "pool size", "test_size": "test size"}  # fmt: skip
