@@ -1,4 +1,5 @@
-"""Uncertainty scores over row blocks: the picks of the whole matrix, without the matrix."""
+"""Uncertainty scores (and PCB's pseudo-labels) over row blocks: the picks of the whole
+matrix, without the matrix."""
 
 from __future__ import annotations
 
@@ -29,7 +30,9 @@ def _context(**providers) -> StrategyContext:
     )
 
 
-@pytest.mark.parametrize("name", ["entropy", "margin", "least-confidence"])
+@pytest.mark.parametrize(
+    "name", ["entropy", "margin", "least-confidence", "pcb(entropy)", "pcb(margin, candidates=8)"]
+)
 def test_blocked_scores_pick_what_the_whole_matrix_picks(name):
     probabilities = _probabilities()
     asked: list[int] = []
@@ -52,4 +55,6 @@ def test_blocked_scores_pick_what_the_whole_matrix_picks(name):
     )
     np.testing.assert_array_equal(blocked.indices, reference.indices)
     np.testing.assert_array_equal(blocked.scores, reference.scores)
-    assert sum(asked) == N_POOL - 20 and max(asked) == row_block(N_CLASSES) == 256
+    assert max(asked) == row_block(N_CLASSES) == 256
+    # the unlabelled rows once for the scores, and PCB's candidates once for their classes
+    assert sum(asked) == N_POOL - 20 + blocked.info.get("candidates", 0)
