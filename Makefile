@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.albench-installed
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-all bench lint format clean
+.PHONY: install demo test test-all bench gpu-check lint format clean
 
 install: $(STAMP)
 
@@ -32,6 +32,9 @@ test-all: install
 bench: install
 	$(BIN)/python -m pytest benchmarks --benchmark-only --benchmark-json=benchmarks/last-run.json -p no:cacheprovider -o addopts=""
 	$(BIN)/python -m benchmarks.render benchmarks/last-run.json docs/benchmarks.md
+
+gpu-check: install
+	$(BIN)/python -m benchmarks.gpu_check
 
 lint: install
 	$(BIN)/ruff check .

@@ -1,0 +1,31 @@
+"""`make gpu-check` runs its cases end to end (here on the CPU with the tiny backbone) and
+refuses, in one line, a machine without a CUDA device."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from benchmarks import gpu_check
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
+def test_without_a_gpu_the_check_is_refused_in_one_line(capsys):
+    assert gpu_check.main(["--no-kernels"]) == 2
+    assert (
+        capsys.readouterr().err == "gpu-check: error: no CUDA device is visible on this machine\n"
+    )
+
+
+@pytest.mark.usefixtures("tiny_digits_cache")
+def test_every_case_runs_and_reports_its_rounds(capsys):
+    argv = ["--device=cpu", "--backbone=tiny-clip", "--no-kernels"]
+    assert gpu_check.main([*argv, "--learner-option", "vpt_allow_cpu=True"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    header = lines.index(next(line for line in lines if line.strip().startswith("case")))
+    table = [line.split() for line in lines[header + 1 :]]
+    assert [(row[0], row[1], row[2]) for row in table] == [
+        ("dual-prompt-paper", "ok", "2"),
+        ("pcb", "ok", "2"),
+        ("vpt", "ok", "1"),
+    ]
