@@ -18,3 +18,18 @@ def test_the_rerun_table_in_docs_is_what_the_committed_results_give():
     table = module.table(str(FOLDER))
     assert len(table.splitlines()) == 2 + 7  # header, rule, seven strategies
     assert table in (ROOT / "docs" / "results.md").read_text(encoding="utf-8")
+
+
+def test_the_committed_runs_carry_the_ids_their_specs_have_today():
+    """Resuming the validation sweep into its folder must find these runs, not add twins."""
+    import json
+
+    from albench.protocol import Protocol
+    from albench.specs import RunSpec
+
+    for path in sorted((FOLDER / "runs").glob("*.selections.json")):
+        spec = dict(json.loads(path.read_text(encoding="utf-8"))["spec"])
+        spec.pop("revisions", None)
+        protocol = {key: spec.pop(key) for key in list(spec) if key in Protocol.__annotations__}
+        run_id = RunSpec(**spec, protocol=Protocol(**protocol)).run_id
+        assert path.name == f"{run_id}.selections.json"
