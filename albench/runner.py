@@ -18,6 +18,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -106,16 +107,14 @@ class RunResult:
     selections: dict[str, Any]
 
 
-def _providers(
-    learner: Learner, pool: np.ndarray, inputs: RunInputs
-) -> dict[str, Callable[[], Any]]:
+def _method(learner: Learner, capability: str) -> Callable[[Any], Any]:
+    """The learner method that computes ``capability`` on the rows it is given."""
+    return getattr(learner, _METHODS.get(capability, capability))
+
+
+def _providers(learner: Learner, pool: Any, inputs: RunInputs) -> dict[str, Callable[[], Any]]:
     """Lazy pool outputs of ``learner``: only what the strategy asks for is computed."""
-
-    def compute(capability: str) -> Callable[[], Any]:
-        method = getattr(learner, _METHODS.get(capability, capability))
-        return lambda: method(pool)
-
-    providers = {capability: compute(capability) for capability in learner.capabilities}
+    providers = {cap: partial(_method(learner, cap), pool) for cap in learner.capabilities}
     providers[TEXT_EMBEDDINGS] = lambda: inputs.text_embeddings
     return providers
 
@@ -123,11 +122,10 @@ def _providers(
 def _row_providers(learner: Learner, pool: Any) -> dict[str, Callable[[np.ndarray], Any]]:
     """The learner's row-wise outputs on chosen pool rows, for blocked strategies."""
 
-    def compute(capability: str) -> Callable[[np.ndarray], Any]:
-        method = getattr(learner, _METHODS.get(capability, capability))
+    def on_rows(method: Callable[[Any], Any]) -> Callable[[np.ndarray], Any]:
         return lambda rows: method(pool[rows])
 
-    return {cap: compute(cap) for cap in ROW_CAPABILITIES & learner.capabilities}
+    return {cap: on_rows(_method(learner, cap)) for cap in ROW_CAPABILITIES & learner.capabilities}
 
 
 def subsample_pool(spec: RunSpec, n_pool: int) -> np.ndarray:
@@ -235,13 +233,14 @@ class _RunState:
 
     def acquire(self, round_: int) -> float:
         """Let the strategy pick ``budget`` samples with the current model; seconds taken."""
+        pool = self._seen()[0]
         ctx = StrategyContext(
             features=self.pool_x,
             labelled=self.labelled,
             labelled_labels=self.revealed_y[self.labelled],
             n_classes=self.n_classes,
-            providers=_providers(self.model, self._seen()[0], self.inputs),
-            row_providers=_row_providers(self.model, self._seen()[0]),
+            providers=_providers(self.model, pool, self.inputs),
+            row_providers=_row_providers(self.model, pool),
         )
         picked = self.guard.select(ctx, self.budget, self.strategy_rng, round_)
         self.labelled = np.concatenate([self.labelled, picked.indices])
