@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from albench.capabilities import CORRECTNESS_PROB, EMBED, GRAD_EMBEDDING, LINEAR_HEAD, PROBABILITIES
 from albench.options import OptionSpec
 
 
@@ -38,9 +39,9 @@ class LearnerInfo:
 
 
 WARM_START = OptionSpec(False, "continue from the previous round's model instead of refitting")
-_FEATURE_HEAD = frozenset({"probabilities", "grad_embedding", "embed"})
+_FEATURE_HEAD = frozenset({PROBABILITIES, GRAD_EMBEDDING, EMBED})
 #: learners whose last layer is linear on ``embed`` and can be handed out as a LinearHead
-_LINEAR_HEAD = _FEATURE_HEAD | {"linear_head"}
+_LINEAR_HEAD = _FEATURE_HEAD | {LINEAR_HEAD}
 
 ZERO_SHOT = LearnerInfo(
     name="zero-shot",
@@ -139,7 +140,7 @@ DUAL_PROMPT = LearnerInfo(
     name="dual-prompt",
     revision=2,  # 2: the negative context starts from its own random draw
     paradigm="prompt learning",
-    capabilities=_FEATURE_HEAD | {"correctness_prob"},
+    capabilities=_FEATURE_HEAD | {CORRECTNESS_PROB},
     options={
         **COOP_OPTIONS,
         "adapter_alpha": OptionSpec(0.2, "residual adapter ratio on image features", minimum=0),
