@@ -137,8 +137,10 @@ class RunSpec:
         return hash(self.run_id)
 
 
-def _slug(values: Iterable[str]) -> str:
-    return re.sub(r"[^A-Za-z0-9._+-]+", "_", "+".join(values)).strip("_")
+def sweep_name(*parts: Iterable[str]) -> str:
+    """A folder-safe sweep name: each part's values joined by ``+``, parts by ``-``."""
+    slugs = (re.sub(r"[^A-Za-z0-9._+-]+", "_", "+".join(values)).strip("_") for values in parts)
+    return "-".join(slugs)
 
 
 @dataclass(frozen=True)
@@ -184,8 +186,7 @@ class SweepSpec:
             )
         self._check_shorthand()
         if not self.name:
-            parts = (self.datasets, self.backbones, self.learners)
-            set_(self, "name", "-".join(_slug(p) for p in parts))
+            set_(self, "name", sweep_name(self.datasets, self.backbones, self.learners))
 
     def _check_shorthand(self) -> None:
         """A shorthand option must belong to at least one learner of the sweep."""

@@ -35,7 +35,7 @@ from albench.errors import InvalidSpecError
 from albench.options import format_call, parse_pair, split_top_level
 from albench.presets import Preset, get_preset
 from albench.protocol import Protocol
-from albench.specs import SweepSpec, split_learner
+from albench.specs import SweepSpec, split_learner, sweep_name
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -215,9 +215,8 @@ def with_preset(fields: Mapping[str, Any], preset: Preset) -> dict[str, Any]:
         learners.append(text)
     backbones = fields.get("backbones", (preset.backbone,))
     names = [split_learner(text)[0] for text in learners]
-    parts = ("+".join(fields["datasets"]), "+".join(backbones), "+".join(names), preset.name)
     return {
-        "name": re.sub(r"[^A-Za-z0-9._+-]+", "_", "-".join(parts)),
+        "name": sweep_name(fields["datasets"], backbones, names, [preset.name]),
         **fields,
         "learners": tuple(learners),
         "backbones": backbones,
