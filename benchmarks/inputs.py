@@ -35,11 +35,20 @@ SIZES = {
 
 
 @lru_cache(maxsize=2)
+def class_centres(n_classes: int, seed: int = 0) -> np.ndarray:
+    """(C, 512) unit class centres of :func:`clip_like` (its first draw): the classifier
+    ``softmax(LOGIT_SCALE * features @ centres.T)`` gives its probabilities exactly."""
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((n_classes, FEATURE_DIM), dtype=np.float32)
+    return centres / np.linalg.norm(centres, axis=1, keepdims=True)
+
+
+@lru_cache(maxsize=2)
 def clip_like(n: int, n_classes: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """(features (n, 512) float32 unit rows, probabilities (n, C) float32)."""
     rng = np.random.default_rng(seed)
-    centres = rng.standard_normal((n_classes, FEATURE_DIM), dtype=np.float32)
-    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    rng.standard_normal((n_classes, FEATURE_DIM), dtype=np.float32)  # class_centres' draw
+    centres = class_centres(n_classes, seed)
     labels = rng.integers(n_classes, size=n)
     typicality = rng.uniform(0.3, 1.5, size=(n, 1)).astype(np.float32)
     noise = 0.08 * rng.standard_normal((n, FEATURE_DIM), dtype=np.float32)

@@ -248,6 +248,37 @@ def target_lines(cases: dict, flop_rate: float | None) -> list[str]:
     return lines
 
 
+def strategy_lines(cases: dict) -> list[str]:
+    """One row per (strategy, size): albench's selection against its plain counterpart."""
+    specs = sorted({c["strategy"] for (kind, _, _), c in cases.items() if kind == "strategy"})
+    if not specs:
+        return ["Strategy selection was not measured in this run."]
+    lines = [
+        "| strategy | size | albench | plain | plain / albench | albench peak extra memory "
+        "| plain peak extra memory |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for spec in specs:
+        for size_name in SIZES:
+            ours = cases.get(("strategy", f"albench {spec}", size_name))
+            theirs = cases.get(("strategy", f"plain {spec}", size_name))
+            if ours is None:
+                continue
+            plain_cells = (
+                [_seconds(theirs["median"]), f"{theirs['median'] / ours['median']:.3g}x"]
+                if theirs
+                else ["not run (memory or time)", "-"]
+            )
+            lines.append(
+                f"| {spec} | {size_name} | {_seconds(ours['median'])} | "
+                + " | ".join(plain_cells)
+                + f" | {_mb(ours['peak_bytes'])} | "
+                + (_mb(theirs["peak_bytes"]) if theirs else "-")
+                + " |"
+            )
+    return lines
+
+
 def extraction_lines(cases: dict) -> list[str]:
     """Pipeline against bare forward, from rounds run back to back in pairs (a raw round,
     then a pipeline round): the verdict is the median of the per-pair throughput ratios, so
@@ -338,6 +369,19 @@ def render(machine: dict, cases: dict, others: list) -> str:
         "",
     ]
     out += ["## Targets", "", *target_lines(cases, flop_rate), ""]
+    out += [
+        "## Strategy selection",
+        "",
+        "One selection of each newer strategy (`benchmarks/test_strategies.py`) through the",
+        "registry on the synthetic pool, against a plain implementation of the same algorithm",
+        "as its reference code runs it (`benchmarks/references/strategies.py`: full kernel or",
+        "distance matrices, materialised gradient embeddings, per-sample loops, scikit-learn's",
+        "default k-means). One timed round each; plain implementations whose N x N or",
+        "N x (C*d) working set or per-sample loop does not fit the time run at S only.",
+        "",
+        *strategy_lines(cases),
+        "",
+    ]
     out += ["## Feature extraction", "", *extraction_lines(cases), ""]
     if others:
         out += ["## Other benchmarks", "", *other_lines(others), ""]

@@ -6,12 +6,15 @@ import numpy as np
 import pytest
 
 from albench.kernels import greedy_k_center, kmeanspp_select
+from albench.strategies import get_strategy
+from albench.strategies.base import StrategyContext
 from benchmarks.references import (
     badge_factorised_rv,
     badge_materialised,
     k_center_full_matrix,
     k_center_pairwise,
 )
+from benchmarks.references.strategies import max_herding_kernel_matrix, typiclust_plain
 
 
 def _features(seed: int, n: int = 300, d: int = 16) -> np.ndarray:
@@ -43,3 +46,22 @@ def test_badge_references_pick_what_the_kernel_picks_from_the_same_uniforms(refe
     expected = reference(scale, x, 20, np.random.default_rng(seed))
     got = kmeanspp_select(scale, x, 20, np.random.default_rng(seed), draws="inverse-cdf")
     assert got.tolist() == expected.tolist()
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_max_herding_kernel_matrix_reference_picks_what_the_strategy_picks(seed):
+    x = _features(seed, n=120, d=6)
+    labelled = np.random.default_rng(seed).choice(120, 10, replace=False)
+    ctx = StrategyContext(
+        features=x, labelled=labelled, labelled_labels=np.zeros(10, dtype=np.int64), n_classes=2
+    )
+    picked = get_strategy("max-herding").select(ctx, 12, np.random.default_rng(0)).indices
+    assert picked.tolist() == max_herding_kernel_matrix(x, labelled, 12).tolist()
+
+
+def test_typiclust_reference_picks_one_point_per_cluster_of_well_separated_blobs():
+    centres = np.eye(4, 8)
+    x = np.concatenate([centre + 0.01 * _features(i, 30, 8) for i, centre in enumerate(centres)])
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    picks = typiclust_plain(x.astype(np.float32), np.zeros(0, dtype=np.int64), 4)
+    assert sorted(picks // 30) == [0, 1, 2, 3]

@@ -1,0 +1,165 @@
+"""One selection of the field's newer strategies: albench against a plain implementation.
+
+Each strategy selects the size's budget from the synthetic pool of benchmarks/inputs.py
+through the registry, as a run would (the context's capabilities are the pool's features,
+its probabilities, and the linear head that produces them); its plain counterpart
+(benchmarks/references/strategies.py) runs the same algorithm the way its reference code
+does. Plain implementations that hold an N x N or N x (C*d) matrix, or loop per sample, run
+where docs/benchmarks.md says (`PLAIN_SIZES`), as their time and memory allow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+from albench.capabilities import (
+    EMBED,
+    GRAD_EMBEDDING,
+    LINEAR_HEAD,
+    PROBABILITIES,
+    TEXT_EMBEDDINGS,
+    GradEmbedding,
+    LinearHead,
+)
+from albench.strategies import get_strategy
+from albench.strategies.base import StrategyContext
+from benchmarks import plan
+from benchmarks.inputs import LOGIT_SCALE, SIZES, Size, class_centres, clip_like
+from benchmarks.measure import run_case
+from benchmarks.references import strategies as plain
+
+
+def pool(size: Size) -> tuple[np.ndarray, np.ndarray, LinearHead, np.ndarray]:
+    """Features, probabilities, the head that gives them, and the labelled rows' labels."""
+    x, p = clip_like(size.n, size.n_classes)
+    head = LinearHead(
+        weight=LOGIT_SCALE * class_centres(size.n_classes), bias=np.zeros(size.n_classes)
+    )
+    return x, p, head, p[: size.n_labelled].argmax(axis=1)
+
+
+def context(size: Size) -> StrategyContext:
+    x, p, head, labels = pool(size)
+    scale = p.copy()
+    scale[np.arange(size.n), p.argmax(axis=1)] -= 1.0
+    return StrategyContext(
+        features=x,
+        labelled=np.arange(size.n_labelled),
+        labelled_labels=labels,
+        n_classes=size.n_classes,
+        providers={
+            PROBABILITIES: lambda: p,
+            EMBED: lambda: x,
+            LINEAR_HEAD: lambda: head,
+            GRAD_EMBEDDING: lambda: GradEmbedding(scale=scale, x=x),
+            TEXT_EMBEDDINGS: lambda: class_centres(size.n_classes),
+        },
+    )
+
+
+#: strategy spec -> its plain counterpart
+PLAIN: dict[str, Callable[[Size], np.ndarray]] = {}
+
+
+def _plain(spec: str):
+    def register(fn: Callable[[Size], np.ndarray]) -> Callable[[Size], np.ndarray]:
+        PLAIN[spec] = fn
+        return fn
+
+    return register
+
+
+@_plain("max-herding")
+def _max_herding(size: Size) -> np.ndarray:
+    x, _, _, _ = pool(size)
+    return plain.max_herding_kernel_matrix(x, np.arange(size.n_labelled), size.budget)
+
+
+@_plain("dropquery")
+def _dropquery(size: Size) -> np.ndarray:
+    x, _, head, _ = pool(size)
+    return plain.dropquery_plain(x, head, np.arange(size.n_labelled), size.budget)
+
+
+@_plain("alfa-mix")
+def _alfa_mix(size: Size) -> np.ndarray:
+    x, _, head, labels = pool(size)
+    return plain.alfa_mix_per_sample(x, head, labels, np.arange(size.n_labelled), size.budget)
+
+
+@_plain("logo")
+def _logo(size: Size) -> np.ndarray:
+    x, p, _, _ = pool(size)
+    return plain.logo_materialised(x, p, np.arange(size.n_labelled), size.budget)
+
+
+@_plain("cluster-margin")
+def _cluster_margin(size: Size) -> np.ndarray:
+    x, p, _, _ = pool(size)
+    return plain.cluster_margin_whole_pool(x, p, np.arange(size.n_labelled), size.budget)
+
+
+@_plain("tcm(labels_per_class=20)")
+def _tcm(size: Size) -> np.ndarray:
+    """Below 20 labels per class TCM runs TypiClust: its plain form."""
+    x, _, _, _ = pool(size)
+    return plain.typiclust_plain(x, np.arange(size.n_labelled), size.budget)
+
+
+#: sizes each plain implementation runs at (the others: memory or time, see plan.NEEDS)
+PLAIN_SIZES = {
+    "max-herding": ("S",),
+    "dropquery": ("S", "M"),
+    "alfa-mix": ("S",),
+    "logo": ("S",),
+    "cluster-margin": ("S",),
+    "tcm(labels_per_class=20)": ("S", "M"),
+}
+
+
+def _info(spec: str, size: Size, impl: str) -> dict:
+    return {
+        "kind": "strategy",
+        "strategy": spec,
+        "impl": impl,
+        "size": size.name,
+        "n": size.n,
+        "budget": size.budget,
+        "input_bytes": plan.feature_bytes(size),
+    }
+
+
+@pytest.mark.parametrize("size_name", plan.selected_sizes())
+@pytest.mark.parametrize("spec", list(PLAIN))
+def test_strategy_albench(benchmark, spec, size_name):
+    if size_name == "L":
+        pytest.skip("sizes S and M (time budget of make bench)")
+    size = SIZES[size_name]
+    ctx = context(size)
+    strategy = get_strategy(spec)
+    selection = run_case(
+        benchmark,
+        lambda: strategy.select(ctx, size.budget, np.random.default_rng(0)),
+        rounds=plan.rounds(reference=True),
+        info=_info(spec, size, f"albench {spec}"),
+    )
+    assert np.unique(selection.indices).size == size.budget
+    assert not np.isin(selection.indices, ctx.labelled).any()
+
+
+@pytest.mark.parametrize("size_name", plan.selected_sizes())
+@pytest.mark.parametrize("spec", list(PLAIN))
+def test_strategy_plain(benchmark, spec, size_name):
+    if size_name not in PLAIN_SIZES[spec]:
+        pytest.skip("plain implementation not run at this size (memory or time)")
+    size = SIZES[size_name]
+    picks = run_case(
+        benchmark,
+        lambda: PLAIN[spec](size),
+        rounds=plan.rounds(reference=True),
+        info=_info(spec, size, f"plain {spec}"),
+    )
+    assert np.unique(picks).size == picks.size
