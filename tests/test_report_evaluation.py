@@ -16,6 +16,8 @@ from albench.report.evaluators import SAME
 
 STRATEGIES = ("random", "entropy")
 SEEDS = (0, 1, 2)
+#: evaluation learners and their accuracy offset from the selector's
+EVALUATORS = {"coop": -0.04, "clip-adapter": 0.02}
 #: hand-set stopping rounds per strategy (None: the rule never stopped the run)
 STOPS = {
     "random": {"stabilising-predictions": 3, "max-uncertainty": None, "budget": 2},
@@ -42,10 +44,8 @@ def results() -> pd.DataFrame:
         eval_accuracy=np.nan,
         stop_rounds=plain["strategy"].map(lambda s: json.dumps(STOPS[s], sort_keys=True)),
     )
-    return pd.concat(
-        [plain, _with_evaluator(plain, "coop", -0.04), _with_evaluator(plain, "clip-adapter", 0.02)],
-        ignore_index=True,
-    )
+    evaluated = [_with_evaluator(plain, name, gain) for name, gain in EVALUATORS.items()]
+    return pd.concat([plain, *evaluated], ignore_index=True)
 
 
 @pytest.fixture(scope="module")

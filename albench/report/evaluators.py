@@ -25,9 +25,7 @@ SETTING = ("dataset", "backbone", "initial", "budget", "rounds")
 
 def labels(evaluators: pd.Series) -> pd.Series:
     """How an evaluator reads in environment labels ("": none)."""
-    return evaluators.map(
-        lambda name: f"evaluated by {name}" if name else "no evaluator"
-    )
+    return evaluators.map(lambda name: f"evaluated by {name}" if name else "no evaluator")
 
 
 def aubc_matrix(data: pd.DataFrame) -> pd.DataFrame:
