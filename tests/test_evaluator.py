@@ -39,9 +39,10 @@ def _labelled_sets(selections) -> list[list[int]]:
     return sets
 
 
-def test_an_evaluator_leaves_every_selection_and_selector_number_unchanged():
+@pytest.mark.parametrize("evaluator", [EVALUATOR, "clip-adapter(steps=10)"])
+def test_an_evaluator_leaves_every_selection_and_selector_number_unchanged(evaluator):
     alone = run(_spec(), INPUTS)
-    evaluated = run(_spec(eval_learner=EVALUATOR), INPUTS)
+    evaluated = run(_spec(eval_learner=evaluator), INPUTS)
     assert evaluated.selections["initial"] == alone.selections["initial"]
     assert [r["indices"] for r in evaluated.selections["rounds"]] == [
         r["indices"] for r in alone.selections["rounds"]
@@ -49,7 +50,8 @@ def test_an_evaluator_leaves_every_selection_and_selector_number_unchanged():
     for column in ("accuracy", "n_labelled", "stop_kappa", "max_uncertainty", "stop_rounds"):
         np.testing.assert_array_equal(evaluated.rows[column], alone.rows[column], column)
     assert alone.rows["eval_accuracy"].isna().all() and set(alone.rows["eval_learner"]) == {""}
-    assert set(evaluated.rows["eval_learner"]) == {EVALUATOR}
+    assert set(evaluated.rows["eval_learner"]) == {evaluator}
+    assert evaluated.rows["eval_accuracy"].between(0, 1).all()
 
 
 def test_eval_accuracy_is_an_independently_fitted_evaluator_s_on_the_annotated_sets():
