@@ -33,9 +33,6 @@ from sklearn.metrics import cohen_kappa_score
 
 from albench.options import OptionSpec, check_values
 
-#: a run's per-round quantities a rule may read
-SIGNALS = ("round", "n_labelled", "stop_kappa", "max_uncertainty")
-
 
 def agreement(previous: np.ndarray, current: np.ndarray, n_classes: int) -> float:
     """Cohen's kappa of two prediction vectors over ``n_classes`` labels.
