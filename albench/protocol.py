@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from albench.errors import InvalidSpecError
+from albench.evaluator import canonical_evaluator
 from albench.scenarios import parse_scenario
 
 #: round-0 policies (``albench.initial.INITIAL_POLICIES`` implements them)
@@ -57,7 +58,9 @@ class Protocol:
     use a uniform subsample of this many pool images. ``preset``: the named preset
     (:mod:`albench.presets`) the experiment started from, "" for none. ``scenario``: a
     departure from the ideal annotator (:mod:`albench.scenarios`, e.g.
-    ``noisy-oracle(rate=0.2)``), "" for none.
+    ``noisy-oracle(rate=0.2)``), "" for none. ``eval_learner``: a second learner, in the
+    learner grammar, trained on every round's labels to evaluate the selections only
+    (:mod:`albench.evaluator`), "" for none.
     """
 
     rounds: int = 8
@@ -68,6 +71,7 @@ class Protocol:
     pool_subsample: int | None = None
     preset: str = ""
     scenario: str = ""
+    eval_learner: str = ""
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -96,6 +100,7 @@ class Protocol:
             raise InvalidSpecError(f"scenario must be a scenario spec, not {self.scenario!r}")
         set_(self, "scenario", self.scenario.strip())
         parse_scenario(self.scenario)
+        set_(self, "eval_learner", canonical_evaluator(self.eval_learner))
 
     @property
     def budget_count(self) -> Count:
@@ -110,10 +115,11 @@ class Protocol:
         return self.initial_count.resolve(n_classes), self.budget_count.resolve(n_classes)
 
     def identity(self) -> dict[str, Any]:
-        """The fields as they enter run ids and sweep records; ``preset`` and ``scenario``
-        only when set, so the ids of runs made without them are those they always had."""
+        """The fields as they enter run ids and sweep records; ``preset``, ``scenario`` and
+        ``eval_learner`` only when set, so the ids of runs made without them are those they
+        always had."""
         fields = asdict(self)
-        for optional in ("preset", "scenario"):
+        for optional in ("preset", "scenario", "eval_learner"):
             if not fields[optional]:
                 del fields[optional]
         return fields

@@ -35,6 +35,14 @@ metrics
     ``labelled_per_class`` (list<int64>) annotated samples per true class; ``select_seconds``
     (float64) wall time of the acquisition that led to this round, NaN at round 0;
     ``train_seconds`` (float64) wall time of fitting this round's model.
+evaluation and stopping (:data:`OPTIONAL`: null in files written before they were recorded)
+    ``eval_learner`` (str) the evaluation learner's spec, "" for none (``albench.evaluator``);
+    ``eval_accuracy`` (float64) its test accuracy, NaN without one; ``stop_kappa`` (float64)
+    Cohen's kappa between this and the previous round's predictions on the stop set, NaN at
+    round 0; ``max_uncertainty`` (float64) the largest prediction entropy (nats) over the
+    unlabelled pool (``albench.stop_signals``); ``stop_rounds`` (str) JSON
+    ``{rule: round or null}``, the round at which each stopping rule at its defaults would
+    have stopped the run (``albench.stopping``), the same on every row of a run.
 protocol
     ``initial`` (str) initial-set policy; ``budget`` (str) per-round budget as specified
     ("1/class" or a number); ``rounds`` (int64); ``pool_size``, ``test_size`` (int64);
@@ -87,6 +95,12 @@ SCHEMA = pa.schema(
         ("labelled_per_class", pa.list_(_INT)),
         ("select_seconds", _FLOAT),
         ("train_seconds", _FLOAT),
+        # evaluation learner and stopping signals
+        ("eval_learner", _STR),
+        ("eval_accuracy", _FLOAT),
+        ("stop_kappa", _FLOAT),
+        ("max_uncertainty", _FLOAT),
+        ("stop_rounds", _STR),
         # protocol
         ("initial", _STR),
         ("budget", _STR),
@@ -104,9 +118,11 @@ SCHEMA = pa.schema(
     ]
 )
 COLUMNS: tuple[str, ...] = tuple(SCHEMA.names)
+#: the evaluation learner's and the stopping rules' columns (optional: added later)
+EVALUATION = ("eval_learner", "eval_accuracy", "stop_kappa", "max_uncertainty", "stop_rounds")
 #: Columns added after results were first written: files without them stay readable, the
 #: column reading as nulls (NaN).
-OPTIONAL: tuple[str, ...] = ("ece", "n_wrong_labels")
+OPTIONAL: tuple[str, ...] = ("ece", "n_wrong_labels", *EVALUATION)
 
 SWEEP_FILE = "sweep.json"
 SWEEPS_DIR = "sweeps"

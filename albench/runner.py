@@ -34,6 +34,7 @@ from albench.capabilities import (
     TEXT_EMBEDDINGS,
 )
 from albench.errors import CapabilityError, InvalidSpecError
+from albench.evaluator import Evaluator, split_evaluator
 from albench.guard import SelectGuard
 from albench.guard import SelectionError as SelectionError  # re-exported: run() raises it
 from albench.initial import INITIAL_POLICIES
@@ -46,6 +47,8 @@ from albench.results import COLUMNS
 from albench.scenarios import parse_scenario
 from albench.seeding import stream
 from albench.specs import RunSpec
+from albench.stop_signals import StopSignals
+from albench.stopping import stop_rounds_json
 from albench.strategies import Strategy, StrategyContext, get_strategy
 
 #: capabilities whose output is one row per pool sample (computable on any rows alone)
@@ -63,6 +66,8 @@ def check_spec(spec: RunSpec) -> Strategy:
     """Names, learner options and capabilities, checked before any work; the strategy."""
     strategy = get_strategy(spec.strategy)
     learner_cls = check_learner(spec.learner, spec.learner_options)
+    if spec.protocol.eval_learner:
+        check_learner(*split_evaluator(spec.protocol.eval_learner))
     missing = strategy.required_capabilities() - RUNNER_CAPABILITIES - learner_cls.capabilities
     if missing:
         raise CapabilityError(
@@ -161,9 +166,11 @@ def run(spec: RunSpec, inputs: RunInputs, *, sweep: str = "") -> RunResult:
         "pool_size": len(state.pool_y),
         "test_size": len(state.test_y),
         "hyperparameters": json.dumps(state.learner.hyperparameters(), sort_keys=True, default=str),
+        "eval_learner": spec.protocol.eval_learner,
         **provenance(inputs.device),
     }
     frame = pd.DataFrame([{**constant, **row} for row in rows])
+    frame["stop_rounds"] = stop_rounds_json(frame)
     return RunResult(rows=frame[list(COLUMNS)], selections=state.selections())
 
 
@@ -189,6 +196,8 @@ class _RunState:
         )
         self.learner = make_learner(spec.learner, context, spec.learner_options)
         self.fallback = make_learner(FALLBACK_LEARNER, context, {})
+        evaluator = spec.protocol.eval_learner
+        self.evaluator = Evaluator(evaluator, context, self.fallback) if evaluator else None
         self.pool_rows, self.test_rows = self._image_rows(spec, inputs)
         self.model: Learner = self.fallback
         protocol = spec.protocol
@@ -202,6 +211,9 @@ class _RunState:
         )
         initial_policy = INITIAL_POLICIES[protocol.initial]
         self.labelled = initial_policy(self.pool_x, self.n_initial, initial_rng, self.n_classes)
+        unlabelled = np.setdiff1d(np.arange(len(self.subset)), self.labelled)
+        stop_rng = stream(spec.seed, "stop-set", spec.dataset, str(len(self.subset)))
+        self.signals = StopSignals(unlabelled, len(self.subset), self.n_classes, stop_rng)
         self.strategy_rng = stream(spec.seed, "strategy", spec.dataset, spec.strategy)
         self.guard = SelectGuard(
             strategy, spec.strategy, spec.run_id, len(self.pool_y), self.n_classes
@@ -212,7 +224,7 @@ class _RunState:
     def _image_rows(self, spec: RunSpec, inputs: RunInputs) -> tuple[Any, Any]:
         """Pool and test rows with their images, for a learner that trains on pixels (else
         None). Pool row r is image ``subset[r]`` of the pool split, as its features are."""
-        if not self.learner.needs_images:
+        if not (self.learner.needs_images or (self.evaluator and self.evaluator.needs_images)):
             return None, None
         if inputs.images is None:
             raise CapabilityError(
@@ -224,10 +236,13 @@ class _RunState:
         test = split_rows(inputs.images, "test", n_test, self.test_x, np.arange(n_test))
         return pool, test
 
-    def _seen(self) -> tuple[np.ndarray | ImageRows, np.ndarray | ImageRows]:
-        """Pool and test rows as the current model takes them: cached features, or
-        ImageRows for a learner that trains on images (strategies keep ``pool_x``)."""
-        if self.model.needs_images:
+    def _seen(
+        self, model: Learner | None = None
+    ) -> tuple[np.ndarray | ImageRows, np.ndarray | ImageRows]:
+        """Pool and test rows as ``model`` (default: the current model) takes them: cached
+        features, or ImageRows for a learner that trains on images (strategies keep
+        ``pool_x``)."""
+        if (self.model if model is None else model).needs_images:
             return self.pool_rows, self.test_rows
         return self.pool_x, self.test_x
 
@@ -286,7 +301,20 @@ class _RunState:
                 self.pool_y[self.labelled], minlength=self.n_classes
             ).tolist(),
             "train_seconds": train_seconds,
+            **self.signals.measure(self.model, pool, self.labelled),
+            "eval_accuracy": self._evaluate(round_),
         }
+
+    def _evaluate(self, round_: int) -> float:
+        """The evaluation learner's test accuracy, fitted on this round's annotated labels
+        (``albench.evaluator``); NaN without one."""
+        if self.evaluator is None:
+            return float("nan")
+        model = self.evaluator.model(len(self.labelled))
+        pool, test = self._seen(model)
+        rng = stream(self.spec.seed, "learner", self.spec.dataset, str(round_))
+        labels = self.revealed_y[self.labelled]
+        return self.evaluator.score(model, pool[self.labelled], labels, test, self.test_y, rng)
 
     def _annotator(self, spec: RunSpec, inputs: RunInputs) -> np.ndarray:
         """The label the annotator reveals for each sample of the whole pool: the truth, or

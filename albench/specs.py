@@ -46,9 +46,10 @@ def spec_digest(spec: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
 
 
-def revisions(learner: str, strategy: str) -> dict[str, int]:
-    """``{component: revision}`` of the learner and every strategy named in ``strategy``
-    (wrapped ones too) whose behaviour changed since it was first released.
+def revisions(learner: str, strategy: str, evaluator: str = "") -> dict[str, int]:
+    """``{component: revision}`` of the learner, every strategy named in ``strategy``
+    (wrapped ones too) and the evaluation learner spec ``evaluator`` ("" for none) whose
+    behaviour changed since it was first released.
 
     A spec whose text stays the same but computes something else must not share its run id
     with results of the earlier behaviour, or a resumed results folder would mix the two.
@@ -57,6 +58,9 @@ def revisions(learner: str, strategy: str) -> dict[str, int]:
 
     known = learner in learner_names()
     found = {f"learner:{learner}": learner_info(learner).revision} if known else {}
+    if evaluator:
+        name = parse_call(evaluator, "eval learner spec").name
+        found[f"eval-learner:{name}"] = learner_info(name).revision
     pending = [strategy]
     while pending:
         text = pending.pop()
@@ -120,7 +124,7 @@ class RunSpec:
             **self.protocol.identity(),
             "learner_options": dict(self.learner_options),
         }
-        changed = revisions(self.learner, self.strategy)
+        changed = revisions(self.learner, self.strategy, self.protocol.eval_learner)
         return {**fields, "revisions": changed} if changed else fields
 
     @property

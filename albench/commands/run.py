@@ -89,6 +89,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="a departure from the ideal annotator, e.g. 'noisy-oracle(rate=0.2)' (default: none)",
     )
     add(
+        "--eval-learner",
+        metavar="LEARNER",
+        help="also train this learner on every round's labels, for evaluation only "
+        "(selections stay the learner's), e.g. 'coop(steps=50)' (default: none)",
+    )
+    add(
         "--learner-option",
         action="append",
         default=[],

@@ -15,7 +15,15 @@ import pandas as pd
 
 from albench import stats
 from albench.errors import ResultsError, UnknownNameError
-from albench.report import diagnostics, efficiency, figures, interactive, tables
+from albench.report import (
+    diagnostics,
+    efficiency,
+    evaluators,
+    figures,
+    interactive,
+    stopping_rules,
+    tables,
+)
 from albench.report.context import BANDS, KEYS, Context, ReportOptions
 from albench.report.model import FigureBlock, Report, Section, TableBlock
 from albench.report.provenance import legend, provenance
@@ -25,7 +33,7 @@ from albench.report.verdict import verdict
 from albench.results import COLUMNS, OPTIONAL
 
 #: Choices of the experimenter: runs differing in one of them are never paired or ranked together.
-PROTOCOL_KEYS = ("backbone", "learner", "initial", "budget", "rounds")
+PROTOCOL_KEYS = ("backbone", "learner", "initial", "budget", "rounds", "eval_learner")
 #: Properties of a dataset's splits: they differ between datasets without splitting a group.
 SPLIT_KEYS = ("pool_size", "test_size")
 #: The column of :func:`albench.stats.curve_intervals` each ``--band`` draws.
@@ -55,7 +63,7 @@ def build_report(
     if references is not None:
         context.references = efficiency.match(data, references, options.metric)
     builders = (_curves, efficiency.label_efficiency, _aubc, _tests, _penalty, _ranks,
-                *diagnostics.SECTIONS)  # fmt: skip
+                evaluators.section, stopping_rules.section, *diagnostics.SECTIONS)  # fmt: skip
     with matplotlib.rc_context(RC):
         sections = [builder(context) for builder in builders]
     sections.append(reproducibility(data, commands))
@@ -89,9 +97,11 @@ def prepare(results: pd.DataFrame, options: ReportOptions, notes: list[str]) -> 
     known = sorted(data["strategy"].unique())
     if options.baseline not in known:
         raise UnknownNameError("baseline strategy", options.baseline, known)
+    data = data.assign(eval_learner=data["eval_learner"].astype(object).fillna(""))
+    shown = data.assign(eval_learner=evaluators.labels(data["eval_learner"]))
     data = data.assign(
-        env=_labels(data, ["dataset", *_setting_keys(data)]),
-        group=_labels(data, _setting_keys(data)),
+        env=_labels(shown, ["dataset", *_setting_keys(data)]),
+        group=_labels(shown, _setting_keys(data)),
     )
     data = _complete_runs(data, notes)
     _check_pairing(data)
