@@ -339,3 +339,16 @@ def test_the_vpt_learner_refuses_the_offline_backbone_by_name():
     text = offline.encode_text(list(NAMES)).numpy()
     with pytest.raises(CapabilityError, match="offline-effnet-minilm"):
         VPTLearner(LearnerContext(NAMES, text, offline.logit_scale, backbone=offline), **CPU)
+
+
+def test_vpt_deep_with_20_tokens_is_the_dual_prompt_papers_setting(context):
+    from albench.presets import get_preset
+
+    options = get_preset("dual-prompt-paper").learner_options
+    assert (options["n_vpt"], options["vpt_deep"]) == (20, True)  # DeFT's config/PEFT
+    learner = check_learner("vpt", {"n_vpt": 20, "vpt_deep": True, **CPU})(
+        context, n_vpt=20, vpt_deep=True, **CPU
+    )
+    text, side = learner.build(torch.Generator().manual_seed(0))
+    assert side.visual.prompts.shape == (context.backbone.vision_tower.depth, 20, 64)
+    np.testing.assert_array_equal(text()[0].numpy(), context.text_embeddings)

@@ -40,6 +40,8 @@ class TextTower(ABC):
     #: whether the transformer is causal (outputs at position i see tokens <= i only);
     #: a causal tower lets prompts be cut at their longest real length with equal outputs
     causal: bool
+    #: number of transformer blocks deep prompts can enter (0: none, see encode_embeddings_deep)
+    depth: int = 0
 
     @abstractmethod
     def tokenize(self, texts: Sequence[str]) -> TokenizedPrompts:
@@ -54,6 +56,19 @@ class TextTower(ABC):
         self, embeddings: torch.Tensor, prompts: TokenizedPrompts
     ) -> torch.Tensor:
         """(n, L, token_dim) input embeddings -> (n, embed_dim) text features (not normalised)."""
+
+    def encode_embeddings_deep(
+        self, embeddings: torch.Tensor, prompts: TokenizedPrompts, deep: torch.Tensor, start: int
+    ) -> torch.Tensor:
+        """:meth:`encode_embeddings` with deep prompts (MaPLe, Khattak et al., CVPR 2023):
+        before block i = 1 .. D, the outputs at positions ``start .. start + m`` are replaced
+        by ``deep[i - 1]``, of the (D, m, token_dim) ``deep``; later blocks keep them. D = 0
+        is :meth:`encode_embeddings`. Only towers whose blocks can be run one by one do this.
+        """
+        raise CapabilityError(
+            f"the {type(self).__name__} text tower takes no deep prompts; MaPLe needs an "
+            "open_clip text transformer"
+        )
 
 
 class VisionTower(ABC):
@@ -78,8 +93,9 @@ class VisionTower(ABC):
 
         D = 1: the n prompts join the sequence before the first block (VPT-shallow);
         D = ``depth``: before every block, fresh prompts replace the previous block's prompt
-        outputs (VPT-deep). Prompts get no positional embedding; their outputs are dropped
-        before pooling. With n = 0 this is the tower's plain forward.
+        outputs (VPT-deep); 1 < D < ``depth``: before the first D blocks only, later blocks
+        keep the prompt outputs (MaPLe's prompt depth). Prompts get no positional embedding;
+        their outputs are dropped before pooling. With n = 0 this is the tower's plain forward.
         """
 
 
@@ -131,8 +147,8 @@ class Backbone(ABC):
     def vision_tower(self) -> VisionTower:
         """The image encoder at token level, for visual prompt tuning (ViT towers only)."""
         raise CapabilityError(
-            f"backbone {self.id!r} has no ViT image tower to prompt; visual prompt tuning "
-            "(n_vpt) needs an open_clip ViT backbone"
+            f"backbone {self.id!r} has no ViT image tower to prompt; visual prompts (n_vpt, "
+            "the vpt and maple learners) need an open_clip ViT backbone"
         )
 
     def to(self, device: torch.device | str) -> Backbone:

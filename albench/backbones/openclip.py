@@ -248,6 +248,7 @@ class OpenClipTextTower(TextTower):
         self._tokenizer = tokenizer
         self.token_dim = int(text.token_embedding.embedding_dim)
         self.causal = text.attn_mask is not None
+        self.depth = len(text.transformer.resblocks)
 
     @property
     def _device(self) -> torch.device:
@@ -264,9 +265,10 @@ class OpenClipTextTower(TextTower):
     def token_embedding(self, ids: torch.Tensor) -> torch.Tensor:
         return self._text.token_embedding(ids.to(self._device))
 
-    def encode_embeddings(
+    def _inputs(
         self, embeddings: torch.Tensor, prompts: TokenizedPrompts
-    ) -> torch.Tensor:
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The first block's input (positions added) and the attention mask."""
         text = self._text
         length = embeddings.shape[1]
         if int(prompts.eot.max()) >= length:
@@ -274,7 +276,37 @@ class OpenClipTextTower(TextTower):
         dtype = text.transformer.get_cast_dtype()
         x = embeddings.to(dtype) + text.positional_embedding[:length].to(dtype)
         mask = None if text.attn_mask is None else text.attn_mask[:length, :length]
-        x = text.ln_final(text.transformer(x, attn_mask=mask))
+        return x, mask
+
+    def encode_embeddings(
+        self, embeddings: torch.Tensor, prompts: TokenizedPrompts
+    ) -> torch.Tensor:
+        x, mask = self._inputs(embeddings, prompts)
+        return self._pooled(self._text.transformer(x, attn_mask=mask), prompts)
+
+    def encode_embeddings_deep(
+        self, embeddings: torch.Tensor, prompts: TokenizedPrompts, deep: torch.Tensor, start: int
+    ) -> torch.Tensor:
+        layers, m, _ = deep.shape
+        if layers >= self.depth:
+            raise ValueError(f"{layers} deep prompts for a tower of {self.depth} blocks")
+        x, mask = self._inputs(embeddings, prompts)
+        transformer = self._text.transformer
+        for index, block in enumerate(transformer.resblocks):
+            if 0 < index <= layers:
+                fresh = deep[index - 1].to(x.dtype).expand(x.shape[0], -1, -1)
+                x = torch.cat([x[:, :start], fresh, x[:, start + m :]], dim=1)
+            if transformer.batch_first:
+                x = block(x, attn_mask=mask)
+            else:
+                x = block(x.transpose(0, 1), attn_mask=mask).transpose(0, 1)
+        return self._pooled(x, prompts)
+
+    def _pooled(self, x: torch.Tensor, prompts: TokenizedPrompts) -> torch.Tensor:
+        """The last block's output -> text features: ``ln_final``, the end-of-text token,
+        the projection."""
+        text = self._text
+        x = text.ln_final(x)
         x = x[torch.arange(x.shape[0], device=x.device), prompts.eot.to(x.device)]
         projection = text.text_projection
         if projection is None:
@@ -308,9 +340,9 @@ class OpenClipVisionTower(VisionTower):
     def encode_prompted(self, pixels: torch.Tensor, prompts: torch.Tensor) -> torch.Tensor:
         visual = self._visual
         layers, n, width = prompts.shape
-        if layers not in (1, self.depth) or width != self.width:
+        if not 1 <= layers <= self.depth or width != self.width:
             raise ValueError(
-                f"prompts of shape {tuple(prompts.shape)}; expected (1 or {self.depth}, n, "
+                f"prompts of shape {tuple(prompts.shape)}; expected (1 to {self.depth}, n, "
                 f"{self.width})"
             )
         x = visual._embeds(pixels.to(visual.class_embedding.device))
@@ -319,7 +351,7 @@ class OpenClipVisionTower(VisionTower):
         first = visual.ln_pre(prompts[0]).expand(batch, -1, -1)
         x = torch.cat([x[:, :1], first, x[:, 1:]], dim=1)
         for index, block in enumerate(visual.transformer.resblocks):
-            if index and layers > 1:
+            if 0 < index < layers:
                 fresh = prompts[index].expand(batch, -1, -1)
                 x = torch.cat([x[:, :1], fresh, x[:, 1 + n :]], dim=1)
             x = self._block(block, x)
@@ -393,7 +425,7 @@ class OpenClipBackbone(Backbone):
         if not isinstance(visual, open_clip.transformer.VisionTransformer) or not opened:
             raise CapabilityError(
                 f"backbone {self.id!r} has a {type(visual).__name__} image tower; visual "
-                "prompt tuning (n_vpt) needs an open_clip VisionTransformer"
+                "prompts (n_vpt, the vpt and maple learners) need an open_clip VisionTransformer"
             )
         return OpenClipVisionTower(visual)
 

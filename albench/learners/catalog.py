@@ -185,7 +185,52 @@ VPT = LearnerInfo(
     implementation="albench.learners.vpt:VPTLearner",
 )
 
+#: MaPLe's settings cite configs/trainers/MaPLe/vit_b16_c2_ep5_batch4_2ctx.yaml
+#: (github.com/muzairkhattak/multimodal-prompt-learning) or Dassl's defaults under it
+MAPLE = LearnerInfo(
+    name="maple",
+    paradigm="multi-modal prompt learning",
+    capabilities=_FEATURE_HEAD,
+    options={
+        "n_ctx": OptionSpec(2, "learnable prompt tokens per layer (config N_CTX: 2)", minimum=1),
+        "init": OptionSpec(
+            "a photo of a",
+            "words the text prompt starts from, the first n_ctx of them learnable (config "
+            "CTX_INIT); 'random': n_ctx tokens from N(0, 0.02^2)",
+        ),
+        "prompt_depth": OptionSpec(
+            9,
+            "transformer blocks of each tower that take prompts (config PROMPT_DEPTH: 9)",
+            minimum=1,
+        ),
+        "steps": OptionSpec(
+            200, "optimisation steps per round (with epochs=None, warmup_epochs=0)", minimum=1
+        ),
+        "epochs": OptionSpec(
+            5,
+            "passes over the labelled set per round (config MAX_EPOCH: 5); None: train by steps",
+            types=(int, type(None)),
+            minimum=1,
+        ),
+        "warmup_epochs": OptionSpec(
+            1, "first epochs at warmup_lr, then cosine (config WARMUP_EPOCH: 1)", minimum=0
+        ),
+        "warmup_lr": OptionSpec(
+            1e-5, "rate of the warm-up epochs (config WARMUP_CONS_LR)", minimum=0
+        ),
+        "batch_size": OptionSpec(4, "mini-batch size (config BATCH_SIZE: 4)", minimum=1),
+        "optimizer": COOP_OPTIONS["optimizer"],
+        "lr": OptionSpec(0.0035, "learning rate (config LR: 0.0035; SGD as the config)", minimum=0),
+        "momentum": OptionSpec(0.9, "SGD momentum (Dassl's default)", minimum=0),
+        "weight_decay": OptionSpec(5e-4, "weight decay (Dassl's default)", minimum=0),
+        "warm_start": WARM_START,
+        "vpt_allow_cpu": OptionSpec(False, "allow MaPLe on the CPU (tests and debugging; slow)"),
+    },
+    reference="Khattak et al., MaPLe: Multi-modal Prompt Learning, CVPR 2023",
+    implementation="albench.learners.maple:MaPLeLearner",
+)
+
 #: name -> info of every built-in learner
 BUILT_IN: dict[str, LearnerInfo] = {
-    info.name: info for info in (ZERO_SHOT, LINEAR, CLIP_ADAPTER, COOP, DUAL_PROMPT, VPT)
+    info.name: info for info in (ZERO_SHOT, LINEAR, CLIP_ADAPTER, COOP, DUAL_PROMPT, VPT, MAPLE)
 }

@@ -86,11 +86,10 @@ class CoOpLearner(Learner):
         if context.backbone is None:
             raise InvalidSpecError(f"learner {self.name!r} needs the backbone's text tower")
         options = {**self.defaults, **options}
-        check_vpt_options(self.name, options, context.device)
+        self.needs_images = self.check_pixel_path(options, context.device)
         self.resolve_options(options, context)
         super().__init__(context, **options)
         self.device = torch.device(context.device)
-        self.needs_images = bool(options["n_vpt"])
         if self.needs_images:
             self._vision = context.backbone.vision_tower
             self._transform = context.backbone.transform()
@@ -107,6 +106,12 @@ class CoOpLearner(Learner):
         options["n_ctx"] = context_length(tower, options["n_ctx"], options["init"])
         if options["vpt_lr"] is None:
             options["vpt_lr"] = options["lr"]
+
+    @classmethod
+    def check_pixel_path(cls, options: Mapping[str, Any], device: str) -> bool:
+        """Whether the learner trains on images (``n_vpt``), refused where it cannot run."""
+        check_vpt_options(cls.name, options, device)
+        return bool(options["n_vpt"])
 
     @classmethod
     def check_option_values(cls, options: Mapping[str, Any]) -> None:

@@ -50,17 +50,25 @@ def check_vpt_options(learner: str, options: Mapping[str, Any], device: str | No
         raise InvalidSpecError(f"learner {learner!r}: n_vpt must be a whole number >= 0")
     if not n_vpt or options.get("vpt_allow_cpu", False):
         return
-    fallback = "drop n_vpt, or pass vpt_allow_cpu=True for tests and debugging (slow)"
+    require_accelerator(
+        f"learner {learner!r}: VPT",
+        f"n_vpt={n_vpt} runs the image encoder at every training step",
+        "drop n_vpt, or pass vpt_allow_cpu=True for tests and debugging (slow)",
+        device,
+    )
+
+
+def require_accelerator(what: str, why: str, fallback: str, device: str | None) -> None:
+    """Refuse ``what`` (a learner that runs the image encoder at every training step) in one
+    line when no CUDA device is present, or when the run's ``device`` is the CPU."""
     if not accelerator_available():
         raise CapabilityError(
-            f"learner {learner!r}: VPT needs an accelerator (n_vpt={n_vpt} runs the image "
-            f"encoder at every training step) and no CUDA device is available; {fallback}"
+            f"{what} needs an accelerator ({why}) and no CUDA device is available; {fallback}"
         )
     if device is not None and torch.device(device).type == "cpu":
         raise CapabilityError(
-            f"learner {learner!r}: VPT needs an accelerator, but this run's backbone is on "
-            f"cpu; load the inputs on cuda (albench.inputs.load_inputs(..., device='cuda')), "
-            f"or {fallback}"
+            f"{what} needs an accelerator, but this run's backbone is on cpu; load the inputs "
+            f"on cuda (albench.inputs.load_inputs(..., device='cuda')), or {fallback}"
         )
 
 
