@@ -7,6 +7,7 @@ through the ``MODEL:/path`` form (no model hub is reachable there either), then 
 - the ``dual-prompt-paper`` preset (dual prompts, VPT-deep with 20 tokens) for 2 rounds;
 - the ``pcb`` preset (CoOp with class-specific contexts, 200 epochs a round) for 2 rounds;
 - the ``vpt`` learner (visual prompts only) for 1 round;
+- the ``maple`` learner (prompts in both towers, coupled) at its reference defaults for 1 round;
 
 and the CUDA kernel benchmarks (``benchmarks/test_cuda.py``). It prints one table: seconds
 per round, peak GPU memory and the last round's accuracy of each case (random weights: the
@@ -43,6 +44,7 @@ CASES = (
     Case("dual-prompt-paper", ("--protocol=dual-prompt-paper", "--strategy=random,dual-prompt"), 2),
     Case("pcb", ("--protocol=pcb", "--strategy=random,pcb(badge)"), 2),
     Case("vpt", ("--learner=vpt(n_vpt=10)", "--strategy=random"), 1),
+    Case("maple", ("--learner=maple", "--strategy=random"), 1),
 )
 
 
