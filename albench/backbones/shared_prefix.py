@@ -89,12 +89,14 @@ def _heads(attn: nn.MultiheadAttention, x: torch.Tensor) -> tuple[torch.Tensor, 
 
 def _suffix_attention(q, k_p, v_p, k_s, v_s) -> torch.Tensor:
     """Softmax attention of suffix queries (G, C, H, S, d) over the whole prefix (G, H, P, d)
-    and, causally, their own suffix (G, C, H, S, d); one softmax over both key sets."""
+    and, causally, their own suffix (G, C, H, S, d); one softmax over both key sets, in
+    float32 also for half-precision towers."""
     length = q.shape[-2]
     future = torch.ones(length, length, dtype=torch.bool, device=q.device).triu(1)
     shared = torch.einsum("gchsd,ghpd->gchsp", q, k_p)
     own = (q @ k_s.transpose(-1, -2)).masked_fill(future, float("-inf"))
-    weights = torch.softmax(torch.cat([shared, own], dim=-1) * q.shape[-1] ** -0.5, dim=-1)
+    scores = torch.cat([shared, own], dim=-1) * q.shape[-1] ** -0.5
+    weights = torch.softmax(scores, dim=-1, dtype=torch.float32).to(q.dtype)
     w_p, w_s = weights.split([k_p.shape[-2], length], dim=-1)
     return torch.einsum("gchsp,ghpd->gchsd", w_p, v_p) + w_s @ v_s
 
