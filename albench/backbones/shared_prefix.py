@@ -87,7 +87,9 @@ def _heads(attn: nn.MultiheadAttention, x: torch.Tensor) -> tuple[torch.Tensor, 
     return tuple(t.reshape(shape).transpose(-3, -2) for t in qkv)
 
 
-def _suffix_attention(q, k_p, v_p, k_s, v_s) -> torch.Tensor:
+def _suffix_attention(
+    q: torch.Tensor, k_p: torch.Tensor, v_p: torch.Tensor, k_s: torch.Tensor, v_s: torch.Tensor
+) -> torch.Tensor:
     """Softmax attention of suffix queries (G, C, H, S, d) over the whole prefix (G, H, P, d)
     and, causally, their own suffix (G, C, H, S, d); one softmax over both key sets, in
     float32 also for half-precision towers."""
