@@ -14,8 +14,9 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from albench.backbones import TokenizedPrompts, get_backbone
-from albench.errors import InvalidSpecError
+from albench.backbones import TextTower, TokenizedPrompts, get_backbone
+from albench.backbones.tiny import load_tiny
+from albench.errors import CapabilityError, InvalidSpecError
 from albench.learners import LearnerContext, get_learner
 from albench.learners.coop import CoOpLearner, batch_indices
 from albench.learners.dual_prompt import (
@@ -78,7 +79,7 @@ def test_truncated_prompts_equal_full_length_on_causal_clip(tiny, options):
     torch.testing.assert_close(cut(), full(), atol=1e-5, rtol=0)
 
 
-class PaddedTower:
+class PaddedTower(TextTower):
     """A tower whose tokenizer pads to 77 tokens, as a fixed-length tokenizer would."""
 
     def __init__(self, tower, length: int = 77):
@@ -101,6 +102,7 @@ def test_truncated_prompts_equal_full_length_on_bidirectional_bert():
     tower = PaddedTower(get_backbone("offline-effnet-minilm").text_tower)
     assert not tower.causal
     cut, full = encoder(tower, True, n_ctx=4), encoder(tower, False, n_ctx=4)
+    assert cut.full_pass_reason == "the text tower is not causal"
     assert cut.prompts.ids.shape[1] < full.prompts.ids.shape[1] == 77
     torch.testing.assert_close(cut(), full(), atol=1e-5, rtol=0)
 
@@ -162,6 +164,114 @@ def test_a_tokenizer_without_one_token_per_slot_is_refused(tiny):
 
     with pytest.raises(InvalidSpecError, match="one token per context slot"):
         PromptTextEncoder(Merging(tiny.text_tower), NAMES, n_ctx=4)
+
+
+# --- the shared-prefix pass --------------------------------------------------------------
+
+#: class names of 1 to 9 tokens, so that the suffixes carry padding of different lengths
+UNEVEN = ("x", "ankle boot", "a very long class name made of many words", "t-shirt")
+
+
+def shared_and_whole(tower, names=UNEVEN, **options) -> list[PromptTextEncoder]:
+    """The same prompts (same seed) with the shared-prefix pass, cut at the longest prompt
+    without it, and at the full 77 tokens."""
+    settings = [{}, {"shared_prefix": False}, {"shared_prefix": False, "truncate": False}]
+    return [
+        PromptTextEncoder(
+            tower, names, generator=torch.Generator().manual_seed(3), **options, **setting
+        )
+        for setting in settings
+    ]
+
+
+def outputs_and_context_gradients(prompt: PromptTextEncoder) -> tuple[torch.Tensor, ...]:
+    """Features, and the contexts' gradient of a fixed random weighting of them."""
+    features = prompt()
+    weights = torch.randn(features.shape, generator=torch.Generator().manual_seed(11))
+    (gradient,) = torch.autograd.grad((features * weights).sum(), prompt.ctx)
+    return features.detach(), gradient
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"n_ctx": 16}, {"n_ctx": 8, "n_prompts": 2}, {"init": "a photo of a", "n_prompts": 2}],
+    ids=["coop", "dual-prompt", "dual-prompt-phrase"],
+)
+def test_the_shared_prefix_pass_equals_the_whole_prompt_passes(tiny, options):
+    shared, truncated, full = shared_and_whole(tiny.text_tower, **options)
+    assert shared.full_pass_reason is None
+    assert truncated.full_pass_reason == full.full_pass_reason == "shared_prefix=False"
+    assert len(set(shared.prompts.lengths.tolist())) == len(UNEVEN)
+    features, gradient = outputs_and_context_gradients(shared)
+    for whole in (truncated, full):
+        expected, expected_gradient = outputs_and_context_gradients(whole)
+        torch.testing.assert_close(features, expected, atol=1e-5, rtol=0)
+        torch.testing.assert_close(gradient, expected_gradient, atol=1e-5, rtol=0)
+    assert gradient[-1].abs().sum() > 0  # the negative context is reached too
+
+
+def test_class_specific_contexts_run_the_whole_prompts(tiny):
+    default, truncated, full = shared_and_whole(
+        tiny.text_tower, n_ctx=4, class_specific=True, n_prompts=2
+    )
+    assert default.full_pass_reason == "the contexts are class-specific"
+    features, gradient = outputs_and_context_gradients(default)
+    for whole in (truncated, full):
+        expected, expected_gradient = outputs_and_context_gradients(whole)
+        torch.testing.assert_close(features, expected, atol=1e-5, rtol=0)
+        torch.testing.assert_close(gradient, expected_gradient, atol=1e-5, rtol=0)
+
+
+def test_a_tower_without_the_pass_runs_the_whole_prompts(tiny):
+    tower = PaddedTower(tiny.text_tower)
+    default, truncated, _ = shared_and_whole(tower, n_ctx=4)
+    assert default.full_pass_reason == "PaddedTower has no shared-prefix pass"
+    torch.testing.assert_close(default(), truncated(), atol=0, rtol=0)
+    with pytest.raises(CapabilityError, match="PaddedTower has no shared-prefix pass"):
+        tower.encode_shared_prefix(default.prefix[:1], default.suffix[None], default.prompts)
+
+
+def _subclassed_block(model) -> None:
+    block = model.transformer.resblocks[0]
+    block.__class__ = type("Rewritten", (type(block),), {})
+
+
+def _attention_dropout(model) -> None:
+    model.transformer.resblocks[1].attn.dropout = 0.1
+
+
+def _bidirectional_mask(model) -> None:
+    model.attn_mask.zero_()
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (_subclassed_block, "text block 0: a Rewritten, not open_clip's ResidualAttentionBlock"),
+        (_attention_dropout, "text block 1: attention dropout 0.1"),
+        (_bidirectional_mask, "the text attention mask is not the plain causal mask"),
+    ],
+    ids=["subclassed-block", "attention-dropout", "bidirectional-mask"],
+)
+def test_an_unrecognised_clip_text_tower_runs_the_whole_prompts(change, reason):
+    backbone = load_tiny()
+    change(backbone.model)
+    backbone.model.eval()
+    tower = backbone.text_tower
+    assert tower.shared_prefix_unsupported() == reason
+    default, truncated, _ = shared_and_whole(tower, n_ctx=4)
+    assert default.full_pass_reason == reason
+    torch.testing.assert_close(default(), truncated(), atol=0, rtol=0)
+    with pytest.raises(CapabilityError, match=reason):
+        tower.encode_shared_prefix(default.prefix[:1], default.suffix[None], default.prompts)
+
+
+def test_prompt_learners_take_the_shared_prefix_pass_unless_class_specific(context):
+    generator = torch.Generator().manual_seed(0)
+    shared, _ = DualPromptLearner(context).build(generator)
+    specific, _ = CoOpLearner(context, class_specific=True).build(generator)
+    assert shared.full_pass_reason is None
+    assert specific.full_pass_reason == "the contexts are class-specific"
 
 
 # --- dual-prompt probabilities and losses -----------------------------------------------

@@ -70,6 +70,18 @@ class TextTower(ABC):
             "open_clip text transformer"
         )
 
+    def shared_prefix_unsupported(self) -> str | None:
+        """Why :meth:`encode_shared_prefix` cannot run on this tower, or None when it can."""
+        return f"{type(self).__name__} has no shared-prefix pass"
+
+    def encode_shared_prefix(
+        self, prefix: torch.Tensor, suffix: torch.Tensor, prompts: TokenizedPrompts
+    ) -> torch.Tensor:
+        """:meth:`encode_embeddings` of the C sequences ``[prefix_g; suffix_gc]`` for each of G
+        prefixes, computing each prefix once: (G, P, token_dim) prefixes and (G, C, S,
+        token_dim) suffixes -> (G, C, embed_dim). ``prompts`` are the C prompts (P + S ids)."""
+        raise CapabilityError(self.shared_prefix_unsupported() or "no shared-prefix pass")
+
 
 class VisionTower(ABC):
     """A ViT image encoder opened at the token level (for visual prompt tuning).

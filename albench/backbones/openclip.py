@@ -30,6 +30,7 @@ from huggingface_hub import try_to_load_from_cache
 from open_clip.constants import HF_SAFE_WEIGHTS_NAME, HF_WEIGHTS_NAME
 from PIL import Image
 
+from albench.backbones import shared_prefix
 from albench.backbones.base import Backbone, TextTower, TokenizedPrompts, VisionTower
 from albench.backbones.checkpoints import identify, is_torchscript, quick_gelu_named
 from albench.backbones.weights import hub_offline_requested, offline, sha256_file
@@ -249,6 +250,7 @@ class OpenClipTextTower(TextTower):
         self.token_dim = int(text.token_embedding.embedding_dim)
         self.causal = text.attn_mask is not None
         self.depth = len(text.transformer.resblocks)
+        self._shared_prefix_reason = shared_prefix.unsupported(text)
 
     @property
     def _device(self) -> torch.device:
@@ -273,8 +275,7 @@ class OpenClipTextTower(TextTower):
         length = embeddings.shape[1]
         if int(prompts.eot.max()) >= length:
             raise ValueError(f"prompts cut at {length} tokens lose their end-of-text token")
-        dtype = text.transformer.get_cast_dtype()
-        x = embeddings.to(dtype) + text.positional_embedding[:length].to(dtype)
+        x = self._positioned(embeddings, 0)
         mask = None if text.attn_mask is None else text.attn_mask[:length, :length]
         return x, mask
 
@@ -282,7 +283,7 @@ class OpenClipTextTower(TextTower):
         self, embeddings: torch.Tensor, prompts: TokenizedPrompts
     ) -> torch.Tensor:
         x, mask = self._inputs(embeddings, prompts)
-        return self._pooled(self._text.transformer(x, attn_mask=mask), prompts)
+        return self._features(self._text.transformer(x, attn_mask=mask), prompts.eot)
 
     def encode_embeddings_deep(
         self, embeddings: torch.Tensor, prompts: TokenizedPrompts, deep: torch.Tensor, start: int
@@ -300,14 +301,38 @@ class OpenClipTextTower(TextTower):
                 x = block(x, attn_mask=mask)
             else:
                 x = block(x.transpose(0, 1), attn_mask=mask).transpose(0, 1)
-        return self._pooled(x, prompts)
+        return self._features(x, prompts.eot)
 
-    def _pooled(self, x: torch.Tensor, prompts: TokenizedPrompts) -> torch.Tensor:
-        """The last block's output -> text features: ``ln_final``, the end-of-text token,
-        the projection."""
+    def shared_prefix_unsupported(self) -> str | None:
+        return self._shared_prefix_reason
+
+    def encode_shared_prefix(
+        self, prefix: torch.Tensor, suffix: torch.Tensor, prompts: TokenizedPrompts
+    ) -> torch.Tensor:
+        reason = self.shared_prefix_unsupported()
+        if reason is not None:
+            raise CapabilityError(f"no shared-prefix pass: {reason}")
+        start = prefix.shape[1]
+        if int(prompts.eot.min()) < start or int(prompts.eot.max()) >= start + suffix.shape[2]:
+            raise ValueError("the end-of-text tokens must lie in the suffixes")
+        x_p, x_s = self._positioned(prefix, 0), self._positioned(suffix, start)
+        x_s = shared_prefix.encode(self._text.transformer, x_p, x_s)
+        eot = (prompts.eot - start).repeat(prefix.shape[0])
+        return self._features(x_s.flatten(0, 1), eot).unflatten(0, suffix.shape[:2])
+
+    def _positioned(self, embeddings: torch.Tensor, start: int) -> torch.Tensor:
+        """Embeddings of tokens ``start ..`` in the transformer's dtype, positions added."""
+        text = self._text
+        dtype = text.transformer.get_cast_dtype()
+        positions = text.positional_embedding[start : start + embeddings.shape[-2]]
+        return embeddings.to(dtype) + positions.to(dtype)
+
+    def _features(self, x: torch.Tensor, eot: torch.Tensor) -> torch.Tensor:
+        """The last block's output -> text features: ``ln_final``, the hidden state at each
+        row's end-of-text token, the projection."""
         text = self._text
         x = text.ln_final(x)
-        x = x[torch.arange(x.shape[0], device=x.device), prompts.eot.to(x.device)]
+        x = x[torch.arange(x.shape[0], device=x.device), eot.to(x.device)]
         projection = text.text_projection
         if projection is None:
             return x

@@ -12,7 +12,13 @@ Two details make a training step cheap without changing its result:
 * every prompt is cut at the longest real prompt instead of the tower's full context length
   (77 for CLIP). For a causal tower the pooled end-of-text output only sees earlier tokens,
   and for a bidirectional tower padding is masked by the prompt lengths, so the outputs are
-  identical while the sequence is typically 3-4x shorter.
+  identical while the sequence is typically 3-4x shorter;
+* with a context shared by all classes, the start token and the context are the same first
+  tokens of every class's prompt, so a causal tower computes their hidden states once per
+  context and runs only the class-name tokens per class (``shared_prefix``, the tower's
+  :meth:`~albench.backbones.base.TextTower.encode_shared_prefix`). Where that cannot run
+  (class-specific contexts, a bidirectional tower, a structure the tower does not
+  recognise) the ordinary pass runs and :attr:`PromptTextEncoder.full_pass_reason` says why.
 
 Several independent contexts (``n_prompts``, e.g. the positive and negative prompts of
 dual-prompt tuning) are encoded in one batched pass of the tower. An initialisation phrase
@@ -59,6 +65,8 @@ class PromptTextEncoder(nn.Module):
     independent contexts G encoded together; with a phrase ``init``, ``phrase_prompts`` of
     them start from it and the rest from N(0, 0.02^2). ``truncate``: cut prompts at the longest real
     prompt (exact, see module docstring); False gives the naive full-length computation.
+    ``shared_prefix``: encode the start token and a shared context once per context rather
+    than once per class, where the tower allows (exact, see module docstring).
 
     ``forward()`` returns a (G, C, embed_dim) tensor.
     """
@@ -75,6 +83,7 @@ class PromptTextEncoder(nn.Module):
         n_prompts: int = 1,
         phrase_prompts: int = 1,
         truncate: bool = True,
+        shared_prefix: bool = True,
     ):
         super().__init__()
         if not class_names:
@@ -109,6 +118,20 @@ class PromptTextEncoder(nn.Module):
             drawn = _random_init((n_prompts - from_phrase, *shape), generator)
             ctx = torch.cat([words, drawn.to(words.dtype)])
         self.ctx = nn.Parameter(ctx)
+        self.full_pass_reason = self._full_pass_reason(shared_prefix)
+
+    def _full_pass_reason(self, shared_prefix: bool) -> str | None:
+        """Why :meth:`forward` runs every prompt through the tower whole, or None when it
+        encodes the shared prefix once."""
+        if not shared_prefix:
+            return "shared_prefix=False"
+        if self.class_specific:
+            return "the contexts are class-specific"
+        if not self.tower.causal:
+            return "the text tower is not causal"
+        if not bool((self.prompts.ids[:, 0] == self.prompts.ids[0, 0]).all()):
+            return "the prompts do not share their first token"
+        return self.tower.shared_prefix_unsupported()
 
     def _phrase_init(self, phrase: str) -> torch.Tensor:
         """Word embeddings of ``phrase`` (without start / end tokens), CoOp's ``ctx_init``."""
@@ -140,6 +163,8 @@ class PromptTextEncoder(nn.Module):
 
     def forward(self) -> torch.Tensor:
         """(G, C, embed_dim) L2-normalised class text embeddings."""
+        if self.full_pass_reason is None:
+            return nn.functional.normalize(self._encode_shared_prefix(), dim=-1)
         prompts = self.prompts
         if self.n_prompts > 1:
             prompts = TokenizedPrompts(
@@ -150,3 +175,10 @@ class PromptTextEncoder(nn.Module):
         features = self.tower.encode_embeddings(self.embeddings(), prompts)
         features = nn.functional.normalize(features, dim=-1)
         return features.view(self.n_prompts, self.n_classes, -1)
+
+    def _encode_shared_prefix(self) -> torch.Tensor:
+        """(G, C, embed_dim) features from the G prefixes ``[SOS] X_1..X_M``, each run once."""
+        g = self.n_prompts
+        prefix = torch.cat([self.prefix[:1].expand(g, -1, -1), self.ctx], dim=1)
+        suffix = self.suffix.unsqueeze(0).expand(g, -1, -1, -1)
+        return self.tower.encode_shared_prefix(prefix, suffix, self.prompts)
