@@ -1,9 +1,10 @@
 """The round protocol of an experiment: one frozen record shared by runs and sweeps.
 
 A :class:`Protocol` says how labels are acquired: the initial-set policy and size, the
-labels per round, the number of rounds, whether pseudo-labels are trained on, and the pool
-subsample. It is built once (from flags, a sweep file or Python) and embedded in every
-``RunSpec`` and ``SweepSpec``, so the fields are written out in one place. Its fields are part
+labels per round, the number of rounds, whether pseudo-labels are trained on, the pool
+subsample, and how many cached views of each pool image learners train on. It is built
+once (from flags, a sweep file or Python) and embedded in every ``RunSpec`` and
+``SweepSpec``, so the fields are written out in one place. Its fields are part
 of the run id exactly as they were when they lived on ``RunSpec`` itself, so results written
 before keep their ids.
 """
@@ -57,7 +58,10 @@ class Protocol:
     use a uniform subsample of this many pool images. ``preset``: the named preset
     (:mod:`albench.presets`) the experiment started from, "" for none. ``scenario``: a
     departure from the ideal annotator (:mod:`albench.scenarios`, e.g.
-    ``noisy-oracle(rate=0.2)``), "" for none.
+    ``noisy-oracle(rate=0.2)``), "" for none. ``views``: cached views per pool image that
+    feature-space learners draw from while training (1: the plain features; K > 1 adds K - 1
+    random-resized-crop + flip views, :mod:`albench.augmentation`); selection and
+    evaluation always see the plain view.
     """
 
     rounds: int = 8
@@ -68,6 +72,7 @@ class Protocol:
     pool_subsample: int | None = None
     preset: str = ""
     scenario: str = ""
+    views: int = 1
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -96,6 +101,8 @@ class Protocol:
             raise InvalidSpecError(f"scenario must be a scenario spec, not {self.scenario!r}")
         set_(self, "scenario", self.scenario.strip())
         parse_scenario(self.scenario)
+        if not _is_whole(self.views) or self.views < 1:
+            raise InvalidSpecError(f"views must be a whole number >= 1, got {self.views!r}")
 
     @property
     def budget_count(self) -> Count:
@@ -111,11 +118,14 @@ class Protocol:
 
     def identity(self) -> dict[str, Any]:
         """The fields as they enter run ids and sweep records; ``preset`` and ``scenario``
-        only when set, so the ids of runs made without them are those they always had."""
+        only when set, and ``views`` only above 1, so the ids of runs made without them are
+        those they always had."""
         fields = asdict(self)
         for optional in ("preset", "scenario"):
             if not fields[optional]:
                 del fields[optional]
+        if fields["views"] == 1:
+            del fields["views"]
         return fields
 
 
