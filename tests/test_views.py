@@ -505,3 +505,19 @@ def test_a_views_file_is_read_back_as_written(tmp_path):
     )  # fmt: skip
     np.testing.assert_array_equal(on_disk.reshape(30, 2, 16), written)
     assert Path(written.filename).name == "features.npy" and not written.flags.writeable
+
+
+def test_full_data_references_of_a_views_sweep_train_on_the_same_views():
+    from albench.reference import reference_specs
+    from albench.specs import SweepSpec
+
+    sweep = SweepSpec(
+        ("digits",), ("tiny-clip",), ("linear",), ("random",), (0,), Protocol(views=3)
+    )
+    specs = reference_specs(sweep.identity(), {"digits": 100})
+    [full], [zero] = specs["full data"], specs["zero-shot"]
+    assert full.protocol.views == 3 and zero.protocol.views == 1
+    plain = SweepSpec(("digits",), ("tiny-clip",), ("linear",), ("random",), (0,))
+    assert (
+        "views" not in reference_specs(plain.identity(), {"digits": 100})["full data"][0].identity()
+    )
