@@ -6,6 +6,11 @@ content-addressed: an entry's key is the sha256 of a canonical JSON of everythin
 the numbers (backbone id, weights checksum, preprocessing, dataset, split and its fingerprint,
 the on-disk format version), so a stale entry can never be served for changed inputs.
 
+Augmented views (:mod:`albench.augmentation`) of a split are an entry of their own, keyed by
+the plain entry's fields plus the number of views and the augmentation's description: the
+plain features are view 0 and keep their key, and an entry holds views 1..K-1 of every image,
+image-major (row ``i * (K - 1) + v - 1`` is view v of image i).
+
 An entry is the folder ``<root>/<key[:2]>/<key>/`` with ``features.npy`` and
 ``manifest.json``. It is written into a temporary sibling folder and renamed into place, and a
 file lock on ``<entry>.lock`` makes concurrent processes wait for the first writer and reuse
@@ -39,6 +44,7 @@ from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn
 from rich.text import Text
 
 from albench import __version__
+from albench.augmentation import COOP, Augmentation, ViewTransform
 from albench.backbones.base import Backbone
 from albench.data.splits import UNREADABLE, unreadable_reason
 from albench.errors import CacheCorruptError, FeatureError, UnreadableImageError
@@ -116,6 +122,54 @@ class FeatureStore:
             return stats
 
         return self._get(fields, np.float16, build, _hint(dataset, backbone), backbone.embed_dim)
+
+    def augmented_views(
+        self,
+        backbone: Backbone,
+        dataset: Any,
+        split: str,
+        views: int,
+        *,
+        augmentation: Augmentation = COOP,
+        batch_size: int = 128,
+        num_workers: int | None = None,
+        progress: bool = True,
+    ) -> np.ndarray:
+        """(N, ``views`` - 1, d) float16 read-only memory map: the augmented views 1.. of
+        every image of ``split`` (view 0 is :meth:`image_features`); ``views`` >= 2.
+
+        ``batch_size`` counts encoded views, as for the plain features.
+        """
+        if views < 2:
+            raise FeatureError(f"augmented views need views >= 2 (view 0 is plain), got {views}")
+        images = dataset.split(split)
+        fields = _views_fields(backbone, dataset, split, images, views, augmentation)
+        workers = min(2, os.cpu_count() or 1) if num_workers is None else num_workers
+        transform = ViewTransform(
+            backbone.transform(), backbone.pixel_format, augmentation, views, (dataset.name, split)
+        )
+
+        def build(path: Path) -> dict[str, Any]:
+            name = f"{dataset.name}/{split}"
+            return _extract_images(
+                backbone, images, path, batch_size, workers, name, progress, transform
+            )
+
+        hint = f"{_hint(dataset, backbone)} --views {views}"
+        array = self._get(fields, np.float16, build, hint, backbone.embed_dim)
+        return array.reshape(len(images), views - 1, backbone.embed_dim)
+
+    def views_entry(
+        self,
+        backbone: Backbone,
+        dataset: Any,
+        split: str,
+        views: int,
+        augmentation: Augmentation = COOP,
+    ) -> Path:
+        """Folder of the augmented-views entry of ``split`` (whether or not it exists yet)."""
+        images = dataset.split(split)
+        return self._entry(_views_fields(backbone, dataset, split, images, views, augmentation))
 
     def text_features(self, backbone: Backbone, dataset: Any) -> np.ndarray:
         """(C, d) float32 zero-shot class embeddings, prompt-ensembled over the templates.
@@ -211,6 +265,22 @@ def _image_fields(backbone: Backbone, dataset: Any, split: str, images: Any) -> 
         "split": split,
         "fingerprint": images.fingerprint,
         "format": FORMAT_VERSION,
+    }
+
+
+def _views_fields(
+    backbone: Backbone,
+    dataset: Any,
+    split: str,
+    images: Any,
+    views: int,
+    augmentation: Augmentation,
+) -> dict[str, Any]:
+    """The plain entry's fields, the number of views and how they were drawn."""
+    return {
+        **_image_fields(backbone, dataset, split, images),
+        "views": views,
+        "augmentation": augmentation.describe(),
     }
 
 
@@ -336,14 +406,15 @@ def _discard(entry: Path) -> None:
 
 class _Pixels(torch.utils.data.Dataset):
     """An image split seen through the per-image part of the backbone's preprocessing (runs
-    in DataLoader workers; the per-batch part runs on the collated batch).
+    in DataLoader workers; the per-batch part runs on the collated batch). ``transform``
+    takes the image and its index (augmented views are seeded by it).
 
     An image that does not decode comes back as a blank one with PIL's reason beside it,
     so that the main process can name the file in one line: an exception raised in a worker
     would reach it wrapped in the worker's traceback.
     """
 
-    def __init__(self, images: Any, transform: Callable[[Any], torch.Tensor]):
+    def __init__(self, images: Any, transform: Callable[[Any, int], torch.Tensor]):
         self.images, self.transform = images, transform
 
     def __len__(self) -> int:
@@ -351,10 +422,21 @@ class _Pixels(torch.utils.data.Dataset):
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, str]:
         try:
-            return self.transform(self.images[index][0]), ""
+            return self.transform(self.images[index][0], index), ""
         except UNREADABLE as error:
             where = self.images.location(index) if hasattr(self.images, "location") else ""
-            return self.transform(Image.new("RGB", (1, 1))), unreadable_reason(error, where)
+            blank = self.transform(Image.new("RGB", (1, 1)), index)
+            return blank, unreadable_reason(error, where)
+
+
+class _Plain:
+    """The backbone's per-image preprocessing, called as ``_Pixels`` calls a transform."""
+
+    def __init__(self, per_image: Callable[[Any], torch.Tensor]):
+        self.per_image = per_image
+
+    def __call__(self, image: Any, index: int) -> torch.Tensor:
+        return self.per_image(image)
 
 
 class _RateColumn(ProgressColumn):
@@ -386,17 +468,24 @@ def _extract_images(
     workers: int,
     name: str,
     progress: bool,
+    views: ViewTransform | None = None,
 ) -> dict[str, Any]:
     """Encode ``images`` (``name``: dataset/split) in order straight into a float16 .npy at
-    ``path``; ``progress`` shows a bar."""
-    preprocessing = backbone.preprocessing()
+    ``path``; ``progress`` shows a bar. With ``views``, encode its augmented views of each
+    image instead, image-major, ``batch_size`` views per batch."""
+    if views is None:
+        preprocessing = backbone.preprocessing()
+        per_image, per_batch, per_item = _Plain(preprocessing.per_image), preprocessing.per_batch, 1
+    else:
+        per_image, per_batch, per_item = views, views.per_batch, views.views - 1
     loader = torch.utils.data.DataLoader(
-        _Pixels(images, preprocessing.per_image),
-        batch_size=batch_size,
+        _Pixels(images, per_image),
+        batch_size=max(1, batch_size // per_item),
         shuffle=False,
         num_workers=workers,
     )
-    out = np.lib.format.open_memmap(path, "w+", np.float16, (len(images), backbone.embed_dim))
+    rows = len(images) * per_item
+    out = np.lib.format.open_memmap(path, "w+", np.float16, (rows, backbone.embed_dim))
     bar = Progress(
         TextColumn(name),
         BarColumn(),
@@ -410,12 +499,12 @@ def _extract_images(
         task = bar.add_task("encode", total=len(images))
         for batch, problems in loader:
             _refuse_unreadable(images, done, problems, name)
-            pixels = preprocessing.per_batch(batch)
+            pixels = per_batch(batch if views is None else batch.flatten(0, 1))
             features = backbone.encode_image(pixels).float().cpu().numpy()
-            out[done : done + len(features)] = features
-            done += len(features)
-            bar.advance(task, len(features))
+            out[done * per_item : done * per_item + len(features)] = features
+            done += len(problems)
+            bar.advance(task, len(problems))
     out.flush()
     del out
     seconds = time.perf_counter() - start
-    return {"seconds": seconds, "images_per_second": len(images) / max(seconds, 1e-9)}
+    return {"seconds": seconds, "images_per_second": rows / max(seconds, 1e-9)}

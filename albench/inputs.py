@@ -3,7 +3,9 @@ feature cache (pool, test and class text embeddings).
 
 Loading goes through :class:`~albench.features.FeatureStore`, so images are encoded at most
 once per (backbone, dataset, split); a process keeps what it loaded for the next run of the
-same (dataset, backbone), which is what parallel sweep workers do.
+same (dataset, backbone), which is what parallel sweep workers do. With ``views`` K > 1 the
+pool's K - 1 augmented views (:mod:`albench.augmentation`) are loaded beside its plain
+features; the test split is always one plain view.
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ class RunInputs:
     re-normalise); ``text_embeddings``: (C, d) normalised class embeddings; ``backbone``:
     only needed by prompt learners. ``images``: ``"pool"`` / ``"test"`` -> the image split
     behind those features (row i is feature row i), for learners that train on pixels
-    (visual prompt tuning); None when the inputs are features only.
+    (visual prompt tuning); None when the inputs are features only. ``pool_views``:
+    (N, K - 1, d) augmented views 1..K-1 of each pool image (view 0 is ``pool_features``),
+    None for one view.
     """
 
     pool_features: np.ndarray
@@ -41,6 +45,7 @@ class RunInputs:
     #: identities of the cached features (cache keys); a sweep refuses to resume on others
     feature_keys: tuple[str, ...] = ()
     images: Callable[[str], Any] | None = None
+    pool_views: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         check_inputs(self)
@@ -48,6 +53,11 @@ class RunInputs:
     @property
     def n_classes(self) -> int:
         return len(self.class_names)
+
+    @property
+    def views(self) -> int:
+        """Views per pool image: 1 (plain) + the augmented ones."""
+        return 1 if self.pool_views is None else 1 + int(np.shape(self.pool_views)[1])
 
 
 def check_inputs(inputs: RunInputs) -> None:
@@ -86,6 +96,20 @@ def check_inputs(inputs: RunInputs) -> None:
         row = first_nonfinite_row(array)
         if row is not None:
             raise FeatureError(f"{where}: {name} hold NaN or inf (row {row})")
+    if inputs.pool_views is not None:
+        _check_views(inputs.pool_views, len(inputs.pool_features), dims["pool features"], where)
+
+
+def _check_views(views: np.ndarray, n_pool: int, dim: int, where: str) -> None:
+    """FeatureError unless ``views`` is (n_pool, K - 1 >= 1, dim) and finite."""
+    shape = np.shape(views)
+    if len(shape) != 3 or shape[0] != n_pool or shape[1] < 1 or shape[2] != dim:
+        raise FeatureError(
+            f"{where}: pool views have shape {shape}, not ({n_pool}, views - 1, {dim})"
+        )
+    row = first_nonfinite_row(np.reshape(views, (-1, dim)))
+    if row is not None:
+        raise FeatureError(f"{where}: pool views hold NaN or inf (pool row {row // shape[1]})")
 
 
 def extract_features(
@@ -98,15 +122,17 @@ def extract_features(
     progress: bool = True,
     allow_partial: bool = False,
     skip_unreadable: bool = False,
+    views: int = 1,
 ) -> None:
     """Make sure the cache holds pool, test and text features (encoding what is missing).
 
     ``allow_partial`` / ``skip_unreadable``: take a copy that differs from the dataset's
     spec, or leave out images that do not decode (``albench.data.get_dataset``).
+    ``views``: views per pool image (K > 1 adds the augmented ones).
     """
     access = DataAccess(data_root, allow_partial, skip_unreadable)
-    _LOADED[(dataset, backbone, access, device)] = _build(
-        dataset, backbone, access, download, device, progress
+    _LOADED[(dataset, backbone, access, device, views)] = _build(
+        dataset, backbone, access, download, device, progress, views
     )
 
 
@@ -118,12 +144,14 @@ def load_inputs(
     device: str = "cpu",
     allow_partial: bool = False,
     skip_unreadable: bool = False,
+    views: int = 1,
 ) -> RunInputs:
-    """:class:`RunInputs` of ``dataset`` encoded by ``backbone`` (kept for the process)."""
+    """:class:`RunInputs` of ``dataset`` encoded by ``backbone`` with ``views`` views per pool
+    image (kept for the process)."""
     access = DataAccess(data_root, allow_partial, skip_unreadable)
-    key = (dataset, backbone, access, device)
+    key = (dataset, backbone, access, device, views)
     if key not in _LOADED:
-        _LOADED[key] = _build(dataset, backbone, access, False, device, False)
+        _LOADED[key] = _build(dataset, backbone, access, False, device, False, views)
     return _LOADED[key]
 
 
@@ -164,8 +192,8 @@ class DatasetImages:
         return self._loaded.split(which)
 
 
-#: (dataset, backbone, data access, device) -> inputs loaded by this process
-_LOADED: dict[tuple[str, str, DataAccess, str], RunInputs] = {}
+#: (dataset, backbone, data access, device, views) -> inputs loaded by this process
+_LOADED: dict[tuple[str, str, DataAccess, str, int], RunInputs] = {}
 
 
 def _build(
@@ -175,6 +203,7 @@ def _build(
     download: bool,
     device: str,
     progress: bool,
+    views: int = 1,
 ) -> RunInputs:
     from albench.backbones import get_backbone
     from albench.features import FeatureStore
@@ -185,6 +214,11 @@ def _build(
     store = FeatureStore()
     pool = store.image_features(backbone, dataset, "pool", progress=progress)
     test = store.image_features(backbone, dataset, "test", progress=progress)
+    augmented = (
+        store.augmented_views(backbone, dataset, "pool", views, progress=progress)
+        if views > 1
+        else None
+    )
     return RunInputs(
         pool_features=pool,
         pool_labels=np.asarray(dataset.split("pool").labels, dtype=np.int64),
@@ -201,4 +235,5 @@ def _build(
             store.text_entry(backbone, dataset).name,
         ),
         images=DatasetImages(dataset_name, access),
+        pool_views=augmented,
     )

@@ -1,9 +1,10 @@
 """The round protocol of an experiment: one frozen record shared by runs and sweeps.
 
 A :class:`Protocol` says how labels are acquired: the initial-set policy and size, the
-labels per round, the number of rounds, whether pseudo-labels are trained on, and the pool
-subsample. It is built once (from flags, a sweep file or Python) and embedded in every
-``RunSpec`` and ``SweepSpec``, so the fields are written out in one place. Its fields are part
+labels per round, the number of rounds, whether pseudo-labels are trained on, the pool
+subsample, and how many cached views of each pool image learners train on. It is built
+once (from flags, a sweep file or Python) and embedded in every ``RunSpec`` and
+``SweepSpec``, so the fields are written out in one place. Its fields are part
 of the run id exactly as they were when they lived on ``RunSpec`` itself, so results written
 before keep their ids.
 """
@@ -60,7 +61,10 @@ class Protocol:
     departure from the ideal annotator (:mod:`albench.scenarios`, e.g.
     ``noisy-oracle(rate=0.2)``), "" for none. ``eval_learner``: a second learner, in the
     learner grammar, trained on every round's labels to evaluate the selections only
-    (:mod:`albench.evaluator`), "" for none.
+    (:mod:`albench.evaluator`), "" for none. ``views``: cached views per pool image that
+    feature-space learners draw from while training (1: the plain features; K > 1 adds K - 1
+    random-resized-crop + flip views, :mod:`albench.augmentation`); selection and
+    evaluation always see the plain view.
     """
 
     rounds: int = 8
@@ -72,6 +76,7 @@ class Protocol:
     preset: str = ""
     scenario: str = ""
     eval_learner: str = ""
+    views: int = 1
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -101,6 +106,8 @@ class Protocol:
         set_(self, "scenario", self.scenario.strip())
         parse_scenario(self.scenario)
         set_(self, "eval_learner", canonical_evaluator(self.eval_learner))
+        if not _is_whole(self.views) or self.views < 1:
+            raise InvalidSpecError(f"views must be a whole number >= 1, got {self.views!r}")
 
     @property
     def budget_count(self) -> Count:
@@ -116,12 +123,14 @@ class Protocol:
 
     def identity(self) -> dict[str, Any]:
         """The fields as they enter run ids and sweep records; ``preset``, ``scenario`` and
-        ``eval_learner`` only when set, so the ids of runs made without them are those they
-        always had."""
+        ``eval_learner`` only when set, and ``views`` only above 1, so the ids of runs made
+        without them are those they always had."""
         fields = asdict(self)
         for optional in ("preset", "scenario", "eval_learner"):
             if not fields[optional]:
                 del fields[optional]
+        if fields["views"] == 1:
+            del fields["views"]
         return fields
 
 

@@ -6,7 +6,8 @@ labelled (full data). Both are ordinary runs of the runner, so they are seeded, 
 recorded in the results schema like any other:
 
 - full data: strategy ``random`` from an initial set of all pool images but one, one round
-  of one label; its last row is the learner trained on every pool label;
+  of one label; its last row is the learner trained on every pool label (on the sweep's
+  cached views, when it has more than one per image);
 - zero-shot: the ``zero-shot`` learner, which ignores labels.
 
 One reference per (dataset, backbone, learner with its options, seed, pool subsample), written
@@ -61,7 +62,7 @@ def reference_specs(
         where = {"dataset": dataset, "backbone": backbone, "seed": seed, "strategy": "random"}
         every_label = Protocol(
             rounds=1, budget="1", initial_size=str(pool_sizes[dataset] - 1),
-            pool_subsample=subsample,
+            pool_subsample=subsample, views=fields.get("views", 1),
         )  # fmt: skip
         full += [
             RunSpec(learner=name, learner_options=options, protocol=every_label, **where)
@@ -87,7 +88,7 @@ def ensure(
     for spec in dict.fromkeys(specs):
         target = path(folder, spec)
         if not target.is_file():
-            given = inputs or load_inputs(spec.dataset, spec.backbone)
+            given = inputs or load_inputs(spec.dataset, spec.backbone, views=spec.protocol.views)
             table = results.to_table(run(spec, given, sweep="reference").rows)
             with atomic_path(target) as temporary:
                 pq.write_table(table, temporary)

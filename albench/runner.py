@@ -10,6 +10,10 @@ Randomness comes from named streams of ``albench.seeding``. The initial set and 
 subsample depend only on (dataset, seed, policy, size), and the learner's stream only on
 (dataset, seed, round), so every strategy of a sweep starts from the same labelled set and
 the same round-0 model: per-seed comparisons are paired.
+
+With ``views`` K > 1 in the protocol, a learner's ``fit`` gets the labelled rows as
+:class:`~albench.learners.views.FeatureViews` (their K cached views), while strategies and
+evaluation see the plain features (view 0) only.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from albench.inputs import RunInputs
 from albench.kernels import unit_rows
 from albench.learners import Learner, LearnerContext, check_learner, learner_info, make_learner
 from albench.learners.images import ImageRows, split_rows
+from albench.learners.views import FeatureViews
 from albench.provenance import provenance
 from albench.results import COLUMNS
 from albench.scenarios import parse_scenario
@@ -187,6 +192,7 @@ class _RunState:
         self.revealed_y = self._annotator(spec, inputs)[self.subset]
         self.test_x = unit_rows(inputs.test_features)
         self.test_y = np.asarray(inputs.test_labels, dtype=np.int64)
+        self.train_x = self._views(spec, inputs)
         context = LearnerContext(
             class_names=tuple(inputs.class_names),
             text_embeddings=np.asarray(inputs.text_embeddings, dtype=np.float32),
@@ -236,6 +242,18 @@ class _RunState:
         test = split_rows(inputs.images, "test", n_test, self.test_x, np.arange(n_test))
         return pool, test
 
+    def _views(self, spec: RunSpec, inputs: RunInputs) -> np.ndarray | FeatureViews:
+        """The pool rows learners train on: the plain features, or with K views per image
+        the plain features and the augmented views beside them."""
+        if spec.protocol.views != inputs.views:
+            raise InvalidSpecError(
+                f"the run asks for {spec.protocol.views} views per pool image but its inputs "
+                f"hold {inputs.views}; load them with views={spec.protocol.views}"
+            )
+        if inputs.pool_views is None:
+            return self.pool_x
+        return FeatureViews(self.pool_x, inputs.pool_views, self.subset)
+
     def _seen(
         self, model: Learner | None = None
     ) -> tuple[np.ndarray | ImageRows, np.ndarray | ImageRows]:
@@ -281,7 +299,8 @@ class _RunState:
         rng = stream(self.spec.seed, "learner", self.spec.dataset, str(round_))
         start = time.perf_counter()
         pool, test = self._seen()
-        self.model.fit(pool[train_idx], train_y, rng)
+        train = pool if self.model.needs_images else self.train_x
+        self.model.fit(train[train_idx], train_y, rng)
         train_seconds = time.perf_counter() - start
         probabilities = self.model.predict_proba(test)
         predicted = probabilities.argmax(axis=1)
@@ -312,9 +331,10 @@ class _RunState:
             return float("nan")
         model = self.evaluator.model(len(self.labelled))
         pool, test = self._seen(model)
+        train = pool if model.needs_images else self.train_x  # the selector's views too
         rng = stream(self.spec.seed, "learner", self.spec.dataset, str(round_))
         labels = self.revealed_y[self.labelled]
-        return self.evaluator.score(model, pool[self.labelled], labels, test, self.test_y, rng)
+        return self.evaluator.score(model, train[self.labelled], labels, test, self.test_y, rng)
 
     def _annotator(self, spec: RunSpec, inputs: RunInputs) -> np.ndarray:
         """The label the annotator reveals for each sample of the whole pool: the truth, or

@@ -98,8 +98,10 @@ def default_inputs(
     device: str = "cpu",
     allow_partial: bool = False,
     skip_unreadable: bool = False,
+    views: int = 1,
 ) -> RunInputs:
-    """Cached features through the FeatureStore (``albench.inputs``), backbone on ``device``."""
+    """Cached features through the FeatureStore (``albench.inputs``), backbone on ``device``,
+    with ``views`` views per pool image."""
     from albench.inputs import load_inputs
 
     return load_inputs(
@@ -109,6 +111,7 @@ def default_inputs(
         device=device,
         allow_partial=allow_partial,
         skip_unreadable=skip_unreadable,
+        views=views,
     )
 
 
@@ -142,6 +145,7 @@ def run_sweep(
         device=sweep.device,
         allow_partial=sweep.allow_partial,
         skip_unreadable=sweep.skip_unreadable,
+        views=sweep.protocol.views,
     )
     outcome: dict[str, list[str]] = {_COMPUTED: [], _ELSEWHERE: []}
     with backend.open(provider) as session:  # an unreachable cluster fails before features
@@ -204,6 +208,7 @@ def _prepare_features(sweep: SweepSpec) -> None:
             device=sweep.device,
             allow_partial=sweep.allow_partial,
             skip_unreadable=sweep.skip_unreadable,
+            views=sweep.protocol.views,
         )
 
 

@@ -19,7 +19,7 @@ def test_without_a_gpu_the_check_is_refused_in_one_line(capsys):
 
 @pytest.mark.usefixtures("tiny_digits_cache")
 def test_every_case_runs_and_reports_its_rounds(capsys):
-    argv = ["--device=cpu", "--backbone=tiny-clip", "--no-kernels"]
+    argv = ["--device=cpu", "--backbone=tiny-clip", "--no-kernels", "--views=2"]
     cpu = [*argv, "--learner-option", "vpt_allow_cpu=True"]
     assert gpu_check.main([*cpu, "--cases=dual-prompt-paper,pcb,vpt"]) == 0
     assert [(row[0], row[1], row[2]) for row in printed_table(capsys)] == [

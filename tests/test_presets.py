@@ -55,7 +55,7 @@ def test_a_preset_fills_what_flags_leave_out_and_flags_override_it():
     assert (
         sweep.backbones == ("ViT-B-32:openai",) and sweep.name == "digits-ViT-B-32_openai-coop-pcb"
     )
-    assert sweep.protocol == Protocol(rounds=1, preset="pcb")
+    assert sweep.protocol == Protocol(rounds=1, preset="pcb", views=8)
     [run] = sweep.runs()
     assert run.learner_options["class_specific"] is True and run.learner_options["epochs"] == 200
     given = fields(
@@ -110,6 +110,7 @@ def test_run_with_the_pcb_preset_records_it(tmp_path, capsys):
         "--seeds=0",
         "--rounds=1",
         "--learner-option=epochs=2",
+        "--views=2",  # the preset's 8 views cost 7 encoder passes over the pool
         f"--out={out}",
     ]
     assert main(argv) == 0
@@ -119,7 +120,7 @@ def test_run_with_the_pcb_preset_records_it(tmp_path, capsys):
         spec = record["spec"]
         assert spec["preset"] == "pcb" and spec["rounds"] == 1 and spec["budget"] == "1/class"
         assert spec["learner_options"]["class_specific"] is True
-        assert spec["learner_options"]["epochs"] == 2
+        assert spec["learner_options"]["epochs"] == 2 and spec["views"] == 2
     [sweep] = [json.loads(p.read_text()) for p in (out / "sweeps").glob("*.json")]
     assert sweep["spec"]["protocol"]["preset"] == "pcb"
 

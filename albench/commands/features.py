@@ -35,6 +35,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--batch-size", type=_positive_int, default=128, help="images per batch")
     parser.add_argument("--device", default="cpu", help="torch device for the encoders")
     parser.add_argument(
+        "--views",
+        type=_positive_int,
+        default=1,
+        metavar="K",
+        help="views per pool image: 1 plain + K-1 random-resized-crop + flip views (default: 1)",
+    )
+    parser.add_argument(
         "--no-recompute",
         action="store_true",
         help="fail on a corrupt cache entry instead of recomputing it",
@@ -58,7 +65,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Extract (or verify) pool, test and text features; print one line per cache entry.
+    """Extract (or verify) pool, test and text features, and with ``--views`` K > 1 the
+    pool's K - 1 augmented views; print one line per cache entry.
 
     Seconds and images/s are those of the extraction that wrote the entry, also when it was
     already cached.
@@ -89,6 +97,17 @@ def run(args: argparse.Namespace) -> int:
         manifest = read_manifest(entry)
         print(
             f"{split:<5} N={n} d={d} {manifest['seconds']:.1f} s "
+            f"{manifest['images_per_second']:,.1f} images/s ({state}) {entry}"
+        )
+    if args.views > 1:
+        entry = store.views_entry(backbone, dataset, "pool", args.views)
+        state = "cached" if entry.exists() else "extracted"
+        views = store.augmented_views(
+            backbone, dataset, "pool", args.views, batch_size=args.batch_size
+        )
+        manifest = read_manifest(entry)
+        print(
+            f"views N={len(views)} K={args.views} d={views.shape[2]} {manifest['seconds']:.1f} s "
             f"{manifest['images_per_second']:,.1f} images/s ({state}) {entry}"
         )
     entry = store.text_entry(backbone, dataset)

@@ -85,6 +85,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add("--pool-subsample", type=int, metavar="N", help="use a seeded subsample of N pool images")
     add("--warm-start", action="store_true", help="learners continue from the last round")
     add(
+        "--views",
+        type=int,
+        metavar="K",
+        help="cached views per pool image: 1 plain + K-1 random-resized-crop + flip views that "
+        "feature-space learners draw from in training (default: 1)",
+    )
+    add(
         "--scenario",
         help="a departure from the ideal annotator, e.g. 'noisy-oracle(rate=0.2)' (default: none)",
     )

@@ -13,6 +13,7 @@ A sweep file (TOML, read with :mod:`tomllib`) holds the same fields as the flags
     [protocol]
     rounds = 8
     budget = "1/class"
+    views = 4                      # cached views per pool image (albench.augmentation)
 
 A flag given on the command line overrides the file's value of that field; what neither
 gives takes the protocol preset's value (``--protocol NAME`` or ``preset = "NAME"``, see

@@ -45,6 +45,13 @@ def torch_generator(rng: np.random.Generator) -> torch.Generator:
     return generator
 
 
+def fork(generator: torch.Generator) -> torch.Generator:
+    """A CPU ``torch.Generator`` seeded by one draw from ``generator``: a stream of its own
+    whose later draws do not shift those of ``generator``."""
+    seed = int(torch.randint(0, 2**63 - 1, (1,), generator=generator))
+    return torch.Generator().manual_seed(seed)
+
+
 class LinearHeadOutputs:
     """``predict_proba``, ``grad_embedding`` and ``embed`` of a learner whose last layer is
     linear on the normalised image features; the learner supplies ``_probs(x)``."""

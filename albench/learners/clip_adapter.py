@@ -11,6 +11,10 @@ with the text embeddings ``T`` frozen. Defaults follow the paper: ``reduction=4`
 AdamW (``lr=1e-3``, ``weight_decay=1e-2``, ``steps=200``); the adapter's layers are drawn
 from a generator seeded by the run's learner stream. Before anything is fitted (no labels
 yet) the adapter is off and the learner is exactly zero-shot CLIP.
+
+With several cached views per image (``--views``, :mod:`albench.learners.views`) every step
+sees one view of each labelled sample, drawn afresh per step: a full-batch step is a pass
+over the labelled set, so this is CoOp's fresh crop per epoch.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from albench.learners._features import as_tensor, badge_factors, torch_generator
 from albench.learners.adapter import ResidualAdapter
 from albench.learners.base import Learner, LearnerContext
 from albench.learners.catalog import CLIP_ADAPTER, LearnerInfo
+from albench.learners.views import ViewDraws
 
 
 class ClipAdapter(Learner):
@@ -76,19 +81,26 @@ class ClipAdapter(Learner):
             return
         adapter = start if start is not None else self._new_adapter(rng)
         if adapter.trainable():  # nothing to train at alpha == 0: f' = f
-            self._train(adapter, features, labels)
+            self._train(adapter, features, labels, rng)
         self._adapter = adapter
 
-    def _train(self, adapter: ResidualAdapter, features: np.ndarray, labels: np.ndarray) -> None:
+    def _train(
+        self,
+        adapter: ResidualAdapter,
+        features: np.ndarray,
+        labels: np.ndarray,
+        rng: np.random.Generator,
+    ) -> None:
         """Full-batch AdamW on the cross-entropy of the frozen cosine classifier."""
-        x = unit_rows(features, self.context.device)
-        y = torch.as_tensor(np.asarray(labels, dtype=np.int64), device=self.context.device)
+        device = self.context.device
+        x = ViewDraws(features, lambda view: unit_rows(view, device), lambda: torch_generator(rng))
+        y = torch.as_tensor(np.asarray(labels, dtype=np.int64), device=device)
         optimiser = torch.optim.AdamW(
             adapter.trainable(), lr=self.options["lr"], weight_decay=self.options["weight_decay"]
         )
         for _ in range(self.options["steps"]):
             optimiser.zero_grad()
-            loss = torch.nn.functional.cross_entropy(self._logits(adapter(x)), y)
+            loss = torch.nn.functional.cross_entropy(self._logits(adapter(x.rows())), y)
             loss.backward()
             optimiser.step()
 

@@ -23,6 +23,11 @@ Defaults and their sources (also in ``docs/protocol.md``):
   ``embed``) then come from the prompted tower, but strategies that read the pool's image
   features (``image_features``: coreset, ProbCover, TypiClust, and the zero-shot k-means
   initial set) still see the cached, unprompted ones.
+* views: with several cached views per image (``--views``, :mod:`albench.learners.views`),
+  each time a mini-batch visits a sample one of its views is drawn, from a generator forked
+  from the fit's: once per epoch, as CoOp's data loader crops each image afresh every epoch
+  (with ``steps=`` the batches walk through permutations of the labelled set too, so again
+  once per pass). The pixel path (``n_vpt``) trains on the plain preprocessed images.
 """
 
 from __future__ import annotations
@@ -37,12 +42,14 @@ from torch.nn import functional as F
 
 from albench.capabilities import GradEmbedding
 from albench.errors import InvalidSpecError
+from albench.learners._features import fork
 from albench.learners.adapter import ResidualAdapter
 from albench.learners.base import Learner, LearnerContext
 from albench.learners.catalog import COOP, LearnerInfo
 from albench.learners.images import ImageRows
 from albench.learners.prompt_encoder import PromptTextEncoder, context_length
 from albench.learners.schedule import Schedule, check_schedule_options
+from albench.learners.views import ViewDraws
 from albench.learners.visual_prompts import ENCODE_BATCH, VisualPrompts, check_vpt_options
 from albench.options import check_values
 from albench.seeding import torch_seed
@@ -172,13 +179,13 @@ class CoOpLearner(Learner):
         preprocessed labelled images (decoded once per fit; the labelled set is small)."""
         if self.needs_images:
             return self._rows(inputs).pixels(self._transform).to(self.device)
-        return torch.as_tensor(inputs, dtype=torch.float32, device=self.device)
+        return torch.as_tensor(np.asarray(inputs, dtype=np.float32), device=self.device)
 
     @torch.no_grad()
     def encode(self, adapter: ImageSide, inputs: Any) -> torch.Tensor:
         """f' of ``inputs`` (features, or with VPT images, ENCODE_BATCH at a time)."""
         if not self.needs_images:
-            return adapter(torch.as_tensor(inputs, dtype=torch.float32, device=self.device))
+            return adapter(self._training_inputs(inputs))
         batches = self._rows(inputs).batches(self._transform, ENCODE_BATCH)
         parts = [adapter(pixels.to(self.device)) for pixels in batches]
         dim = int(self.context.text_embeddings.shape[1])
@@ -216,11 +223,11 @@ class CoOpLearner(Learner):
         optimizer = self._optimizer(self._param_groups(encoder, adapter))
         plan = Schedule.of(o, len(labels))
         schedule = plan.scheduler(optimizer)
-        x = self._training_inputs(features)
+        x = ViewDraws(features, self._training_inputs, lambda: fork(generator))
         y = torch.as_tensor(labels, dtype=torch.long, device=self.device)
         for step, batch in enumerate(batch_indices(len(y), o["batch_size"], plan.steps, generator)):
             optimizer.zero_grad(set_to_none=True)
-            self.loss(encoder, adapter, x[batch], y[batch], batch, generator, step).backward()
+            self.loss(encoder, adapter, x.rows(batch), y[batch], batch, generator, step).backward()
             optimizer.step()
             schedule.step()
         return encoder, adapter

@@ -21,6 +21,12 @@ backbone (1-16 labels per class, 3 seeds, text and random init) 1e-4 came within
 of the best of {1e-5, 1e-4, 1e-3, 1e-2} at every budget, while 1e-2 pins the probe near its
 initialisation. Fitted from scratch every round unless ``warm_start=True``,
 which starts L-BFGS from the previous round's weights.
+
+With several cached views per image (``--views``, :mod:`albench.learners.views`) the
+objective is the mean loss over every view of every labelled sample. The learners trained
+by gradient steps draw one view per sample per epoch instead; their loss is an unbiased
+estimate of this mean, which L-BFGS needs exactly: its line search assumes one fixed
+objective.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from albench.errors import InvalidSpecError
 from albench.learners._features import LinearHeadOutputs, as_tensor, torch_generator, unit_rows
 from albench.learners.base import Learner, LearnerContext
 from albench.learners.catalog import LINEAR, LearnerInfo
+from albench.learners.views import all_views
 
 INITS = ("text", "random")
 RANDOM_INIT_STD = 0.01
@@ -93,8 +100,10 @@ class LinearProbe(LinearHeadOutputs, Learner):
             self._reset(rng)
         if len(labels) == 0:
             return
-        x = unit_rows(features, self.context.device)
+        views = all_views(features)
+        x = torch.cat([unit_rows(view, self.context.device) for view in views])
         y = torch.as_tensor(np.asarray(labels, dtype=np.int64), device=self.context.device)
+        y = y.repeat(len(views))
         weight = self._weight.clone().requires_grad_(True)
         bias = self._bias.clone().requires_grad_(True)
         anchor, decay = self._anchor(), self.options["weight_decay"]

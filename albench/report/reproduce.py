@@ -27,8 +27,7 @@ FLAGS = {
     "learners": "--learner", "rounds": "--rounds", "budget": "--budget",
     "initial": "--initial", "initial_size": "--initial-size",
     "pool_subsample": "--pool-subsample", "scenario": "--scenario", "preset": "--protocol",
-    "eval_learner": "--eval-learner",
-    "name": "--name",
+    "eval_learner": "--eval-learner", "views": "--views", "name": "--name",
 }  # fmt: skip
 PROTOCOL = {"initial": "initial set", "budget": "budget / round", "rounds": "rounds",
             "pool_size": "pool size", "test_size": "test size"}  # fmt: skip
