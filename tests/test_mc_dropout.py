@@ -112,7 +112,7 @@ def test_a_strategy_needing_passes_is_refused_without_dropout_in_one_line(strate
     assert message.endswith("set e.g. linear(dropout=0.2)")
     assert "mc_probabilities" in message
     check_spec(_spec(strategy, "linear", dropout=0.2))
-    with pytest.raises(CapabilityError, match="mc_probabilities.*'coop'"):
+    with pytest.raises(CapabilityError, match=r"mc_probabilities.*'coop'"):
         check_spec(_spec(strategy, "coop"))
 
 
