@@ -64,7 +64,7 @@ class LearnerInfo:
 
 WARM_START = OptionSpec(False, "continue from the previous round's model instead of refitting")
 DROPOUT = OptionSpec(
-    0.0, "dropout rate in training; > 0 also gives MC-dropout passes (BALD)", minimum=0
+    0.0, "dropout rate in training; > 0 also provides mc_probabilities (BALD)", minimum=0
 )
 #: ``mc_probabilities`` needs a dropout rate: without one every pass is the same model
 _MC_DROPOUT = {MC_PROBABILITIES: Switch("dropout", 0.2)}
