@@ -261,3 +261,20 @@ def test_batch_bald_switches_to_sampling_and_stays_reproducible():
     assert first.info == {"exact_picks": 4}  # 3^3 = 27 <= 40 < 3^4
     np.testing.assert_array_equal(first.indices, again.indices)
     assert len(set(first.indices.tolist())) == 6
+
+
+def test_context_caches_a_capability_once_per_options():
+    calls: list[int] = []
+
+    def passes(samples: int) -> np.ndarray:
+        calls.append(samples)
+        return HAND[:, :samples]
+
+    ctx = _context(HAND, providers={"mc_probabilities": passes})
+    for samples in (2, 2, 3, 2):
+        assert ctx.get("mc_probabilities", samples=samples).shape == (6, samples, 3)
+    assert calls == [2, 3]
+    rows = np.array([4, 1])
+    (_, block), *_ = ctx.blocks("mc_probabilities", rows, 9, samples=3)
+    np.testing.assert_array_equal(block, HAND[rows, :3])
+    assert calls == [2, 3]  # sliced from the cached whole-pool passes

@@ -54,14 +54,15 @@ class BatchBald(Strategy):
 
     def select(self, ctx: StrategyContext, budget: int, rng: np.random.Generator) -> Selection:
         pool = ctx.unlabelled
-        if budget >= pool.size:  # the whole pool: nothing to choose
+        k = n_picks(budget, pool.size)
+        if k == pool.size:  # the whole pool: nothing to choose
             return Selection(indices=pool.copy(), info={"exact_picks": 0})
         joint = kernels.BatchJoint(self.samples, ctx.n_classes, self.joint_samples, rng)
         picked: list[int] = []
         scores: list[float] = []
         exact_picks = 0
-        for _ in range(n_picks(budget, pool.size)):
-            exact_picks += joint.exact
+        for _ in range(k):
+            exact_picks += int(joint.exact)
             gains = self._gains(ctx, pool, joint)
             gains[picked] = -np.inf
             best = int(top_k(gains, 1)[0])
