@@ -26,6 +26,10 @@ TEXT_EMBEDDINGS = "text_embeddings"
 CORRECTNESS_PROB = "correctness_prob"
 #: the learner's last layer acting on ``embed``, a :class:`LinearHead`
 LINEAR_HEAD = "linear_head"
+#: (N, T, C) class probabilities of T Monte-Carlo dropout passes (Gal & Ghahramani, ICML
+#: 2016), pass t being one dropout mask shared by every row (one sampled model), so joint
+#: quantities over several samples (BatchBALD) are well defined; ``samples=T`` is asked for
+MC_PROBABILITIES = "mc_probabilities"
 
 #: every capability a strategy may need
 CAPABILITIES = (
@@ -36,6 +40,7 @@ CAPABILITIES = (
     TEXT_EMBEDDINGS,
     CORRECTNESS_PROB,
     LINEAR_HEAD,
+    MC_PROBABILITIES,
 )
 #: what the runner itself provides, whatever the learner
 RUNNER_CAPABILITIES = frozenset({IMAGE_FEATURES, TEXT_EMBEDDINGS})

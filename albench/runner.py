@@ -33,6 +33,7 @@ from albench.calibration import expected_calibration_error
 from albench.capabilities import (
     CORRECTNESS_PROB,
     EMBED,
+    MC_PROBABILITIES,
     PROBABILITIES,
     RUNNER_CAPABILITIES,
     TEXT_EMBEDDINGS,
@@ -45,6 +46,7 @@ from albench.initial import INITIAL_POLICIES
 from albench.inputs import RunInputs
 from albench.kernels import unit_rows
 from albench.learners import Learner, LearnerContext, check_learner, learner_info, make_learner
+from albench.learners.catalog import LearnerInfo
 from albench.learners.images import ImageRows, split_rows
 from albench.learners.views import FeatureViews
 from albench.provenance import provenance
@@ -57,7 +59,7 @@ from albench.stopping import stop_rounds_json
 from albench.strategies import Strategy, StrategyContext, get_strategy
 
 #: capabilities whose output is one row per pool sample (computable on any rows alone)
-ROW_CAPABILITIES = frozenset({PROBABILITIES, CORRECTNESS_PROB, EMBED})
+ROW_CAPABILITIES = frozenset({PROBABILITIES, CORRECTNESS_PROB, EMBED, MC_PROBABILITIES})
 #: learner method that computes each capability on the pool (default: the capability's name)
 _METHODS = {PROBABILITIES: "predict_proba"}
 #: the learner that stands in while nothing is labelled (no labels, nothing to fit)
@@ -80,6 +82,7 @@ def check_spec(spec: RunSpec) -> Strategy:
             f"{spec.learner!r} does not provide (it provides "
             f"{', '.join(sorted(learner_cls.capabilities))})"
         )
+    _check_switches(spec, strategy, learner_cls.info)
     if spec.protocol.initial_count.value == 0:
         fallback = learner_info(FALLBACK_LEARNER).capabilities
         missing = strategy.required_capabilities() - RUNNER_CAPABILITIES - fallback
@@ -90,6 +93,20 @@ def check_spec(spec: RunSpec) -> Strategy:
                 "for the learner; use a non-zero --initial-size"
             )
     return strategy
+
+
+def _check_switches(spec: RunSpec, strategy: Strategy, info: LearnerInfo) -> None:
+    """CapabilityError when the strategy needs a capability that an option of the learner
+    turns on (``dropout`` for ``mc_probabilities``) and the spec leaves it off."""
+    needs = strategy.required_capabilities() - RUNNER_CAPABILITIES
+    off = sorted(needs - info.provides(spec.learner_options))
+    if off:
+        capability, switch = off[0], info.switches[off[0]]
+        raise CapabilityError(
+            f"strategy {spec.strategy!r} needs {capability}, which learner {spec.learner!r} "
+            f"provides only with {switch.option} > 0; set e.g. "
+            f"{spec.learner}({switch.option}={switch.example})"
+        )
 
 
 def check_sizes(spec: RunSpec, n_pool: int, n_classes: int) -> tuple[int, int]:
@@ -129,11 +146,11 @@ def _providers(learner: Learner, pool: Any, inputs: RunInputs) -> dict[str, Call
     return providers
 
 
-def _row_providers(learner: Learner, pool: Any) -> dict[str, Callable[[np.ndarray], Any]]:
+def _row_providers(learner: Learner, pool: Any) -> dict[str, Callable[..., Any]]:
     """The learner's row-wise outputs on chosen pool rows, for blocked strategies."""
 
-    def on_rows(method: Callable[[Any], Any]) -> Callable[[np.ndarray], Any]:
-        return lambda rows: method(pool[rows])
+    def on_rows(method: Callable[..., Any]) -> Callable[..., Any]:
+        return lambda rows, **options: method(pool[rows], **options)
 
     return {cap: on_rows(_method(learner, cap)) for cap in ROW_CAPABILITIES & learner.capabilities}
 

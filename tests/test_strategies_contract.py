@@ -36,9 +36,15 @@ class FakeLearner:
         z = np.exp(logits - logits.max(axis=1, keepdims=True))
         return z / z.sum(axis=1, keepdims=True)
 
-    def providers(self, features: np.ndarray) -> dict[str, Callable[[], Any]]:
+    def mc_probabilities(self, features: np.ndarray, samples: int) -> np.ndarray:
+        """(N, samples, C): pass t keeps the feature coordinates of a fixed random mask."""
+        masks = np.random.default_rng(17).random((samples, DIM)) >= 0.5
+        return np.stack([self.probabilities(features * 2.0 * m) for m in masks], axis=1)
+
+    def providers(self, features: np.ndarray) -> dict[str, Callable[..., Any]]:
         p = functools.partial(self.probabilities, features)
         return {
+            "mc_probabilities": functools.partial(self.mc_probabilities, features),
             "probabilities": p,
             "grad_embedding": lambda: GradEmbedding(
                 p() - np.eye(N_CLASSES)[p().argmax(axis=1)], features.copy()
@@ -224,8 +230,12 @@ def _leaks(obj: Any, labels: np.ndarray, unlabelled: np.ndarray) -> list[str]:
 
 def _public_values(ctx: StrategyContext) -> list[Any]:
     values = [getattr(ctx, name) for name in dir(ctx) if not name.startswith("_")]
-    values += [ctx.get(capability) for capability in CAPABILITIES if ctx.has(capability)]
+    values += [ctx.get(c, **_OPTIONS.get(c, {})) for c in CAPABILITIES if ctx.has(c)]
     return values
+
+
+#: options of the capabilities that take some
+_OPTIONS = {"mc_probabilities": {"samples": 3}}
 
 
 def test_leak_guard_catches_labels_hidden_in_a_provider():

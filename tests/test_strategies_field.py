@@ -306,7 +306,7 @@ def test_the_all_strategies_sweep_runs_every_strategy_the_linear_probe_serves():
 
     config = Path(__file__).parents[1] / "examples" / "all-strategies.toml"
     sweep = sweep_from_args(build_parser().parse_args(["run", f"--config={config}"]))
-    served = learner_info("linear").capabilities | {"image_features", "text_embeddings"}
+    served = learner_info("linear").provides({}) | {"image_features", "text_embeddings"}
     expected = {
         name
         for name in REGISTRY.names()

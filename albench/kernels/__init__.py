@@ -3,7 +3,8 @@
 Greedy k-center (core-set, Sener & Savarese 2018), BADGE's factorised k-means++ seeding
 (Ash et al. 2020), Lloyd's k-means over the same factors (LoGo, Kim et al. 2023), k-means
 cluster ids, TypiClust's typicality, ProbCover's delta-ball graphs, MaxHerding's greedy
-kernel coverage (Bae et al. 2024) and unit-length rows: testable and benchmarkable apart
+kernel coverage (Bae et al. 2024), BALD's and BatchBALD's entropies of MC-dropout passes
+(Kirsch et al. 2019) and unit-length rows: testable and benchmarkable apart
 from the strategy classes that configure them. None allocates an N x N or an N x (C*d)
 matrix; every blocked loop sizes its blocks by the one rule of :mod:`albench.kernels.blocks`.
 
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from albench.kernels.clustering import kmeans_labels, nearest_to_means
     from albench.kernels.factorised_kmeans import gradient_embedding_kmeans
     from albench.kernels.herding import max_herding
+    from albench.kernels.joint_entropy import BatchJoint, conditional_entropy, mutual_information
     from albench.kernels.k_center import greedy_k_center
     from albench.kernels.kmeanspp import gradient_embedding_sq_dists, kmeanspp_select
     from albench.kernels.normalise import unit_rows
@@ -29,6 +31,9 @@ if TYPE_CHECKING:
 
 #: public name -> the module of this package that defines it
 _HOMES = {
+    "BatchJoint": "joint_entropy",
+    "conditional_entropy": "joint_entropy",
+    "mutual_information": "joint_entropy",
     "ball_graph": "balls",
     "gradient_embedding_kmeans": "factorised_kmeans",
     "gradient_embedding_sq_dists": "kmeanspp",
@@ -43,7 +48,9 @@ _HOMES = {
 }
 
 __all__ = [
+    "BatchJoint",
     "ball_graph",
+    "conditional_entropy",
     "gradient_embedding_kmeans",
     "gradient_embedding_sq_dists",
     "greedy_k_center",
@@ -52,6 +59,7 @@ __all__ = [
     "kmeanspp_select",
     "max_herding",
     "member_typicality",
+    "mutual_information",
     "nearest_to_means",
     "unit_rows",
 ]

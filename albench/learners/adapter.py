@@ -37,10 +37,12 @@ class ResidualAdapter(nn.Module):
         for layer in (self.down, self.up):
             nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=generator)
 
-    def forward(self, features: torch.Tensor) -> torch.Tensor:
+    def forward(self, features: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """``mask``: dropout multipliers on the MLP branch's input (None: no dropout)."""
         if self.alpha == 0:
             return F.normalize(features, dim=-1)
-        residual = F.relu(self.up(F.relu(self.down(features))))
+        inner = features if mask is None else features * mask
+        residual = F.relu(self.up(F.relu(self.down(inner))))
         return F.normalize(self.alpha * residual + (1 - self.alpha) * features, dim=-1)
 
     def trainable(self) -> list[nn.Parameter]:

@@ -12,11 +12,27 @@ come from: one declaration per learner.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from albench.capabilities import CORRECTNESS_PROB, EMBED, GRAD_EMBEDDING, LINEAR_HEAD, PROBABILITIES
+from albench.capabilities import (
+    CORRECTNESS_PROB,
+    EMBED,
+    GRAD_EMBEDDING,
+    LINEAR_HEAD,
+    MC_PROBABILITIES,
+    PROBABILITIES,
+)
 from albench.options import OptionSpec
+
+
+@dataclass(frozen=True)
+class Switch:
+    """An option that turns a capability on: provided only while ``option`` is non-zero
+    (``dropout`` for ``mc_probabilities``); ``example`` is a value to suggest to the user."""
+
+    option: str
+    example: Any
 
 
 @dataclass(frozen=True)
@@ -33,12 +49,25 @@ class LearnerInfo:
     #: raised when the same options start to compute something else, so that runs get new
     #: ids and are never mixed with results of the earlier behaviour
     revision: int = 1
+    #: capabilities that one of the options turns on (the others are always provided)
+    switches: Mapping[str, Switch] = field(default_factory=dict)
 
     def defaults(self) -> dict[str, Any]:
         return {key: spec.default for key, spec in self.options.items()}
 
+    def provides(self, options: Mapping[str, Any]) -> frozenset[str]:
+        """The capabilities the learner has with ``options`` (defaults for the rest)."""
+        values = {**self.defaults(), **options}
+        off = {cap for cap, switch in self.switches.items() if not values.get(switch.option)}
+        return self.capabilities - off
+
 
 WARM_START = OptionSpec(False, "continue from the previous round's model instead of refitting")
+DROPOUT = OptionSpec(
+    0.0, "dropout rate in training; > 0 also provides mc_probabilities (BALD)", minimum=0
+)
+#: ``mc_probabilities`` needs a dropout rate: without one every pass is the same model
+_MC_DROPOUT = {MC_PROBABILITIES: Switch("dropout", 0.2)}
 _FEATURE_HEAD = frozenset({PROBABILITIES, GRAD_EMBEDDING, EMBED})
 #: learners whose last layer is linear on ``embed`` and can be handed out as a LinearHead
 _LINEAR_HEAD = _FEATURE_HEAD | {LINEAR_HEAD}
@@ -55,7 +84,7 @@ ZERO_SHOT = LearnerInfo(
 LINEAR = LearnerInfo(
     name="linear",
     paradigm="linear probe",
-    capabilities=_LINEAR_HEAD,
+    capabilities=_LINEAR_HEAD | {MC_PROBABILITIES},
     options={
         "init": OptionSpec(
             "text",
@@ -67,15 +96,17 @@ LINEAR = LearnerInfo(
         ),
         "max_iter": OptionSpec(200, "L-BFGS iterations per fit", minimum=1),
         "warm_start": WARM_START,
+        "dropout": DROPOUT,
     },
     reference="Gupte et al., Revisiting AL in the Era of Vision Foundation Models, TMLR 2024",
     implementation="albench.learners.linear_probe:LinearProbe",
+    switches=_MC_DROPOUT,
 )
 
 CLIP_ADAPTER = LearnerInfo(
     name="clip-adapter",
     paradigm="feature adapter",
-    capabilities=_FEATURE_HEAD,
+    capabilities=_FEATURE_HEAD | {MC_PROBABILITIES},
     options={
         "alpha": OptionSpec(0.2, "residual ratio: share of the adapted feature", minimum=0),
         "reduction": OptionSpec(4, "bottleneck: hidden width = dim / reduction", minimum=1),
@@ -83,9 +114,11 @@ CLIP_ADAPTER = LearnerInfo(
         "weight_decay": OptionSpec(1e-2, "AdamW weight decay", minimum=0),
         "steps": OptionSpec(200, "full-batch optimisation steps per round", minimum=1),
         "warm_start": WARM_START,
+        "dropout": DROPOUT,
     },
     reference="Gao et al., CLIP-Adapter, IJCV 2023 (arXiv 2110.04544)",
     implementation="albench.learners.clip_adapter:ClipAdapter",
+    switches=_MC_DROPOUT,
 )
 
 _VPT_OPTIONS = {

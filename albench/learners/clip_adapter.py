@@ -15,10 +15,19 @@ yet) the adapter is off and the learner is exactly zero-shot CLIP.
 With several cached views per image (``--views``, :mod:`albench.learners.views`) every step
 sees one view of each labelled sample, drawn afresh per step: a full-batch step is a pass
 over the labelled set, so this is CoOp's fresh crop per epoch.
+
+``dropout=p > 0`` drops the input of the adapter's MLP branch (a fresh mask per row and step
+in training, from the learner's stream), and ``mc_probabilities`` keeps it on for T passes,
+one mask per pass shared by every row (:mod:`albench.learners.mc_dropout`). Dropout sits
+before the adapter's first layer rather than before the classifier because the classifier
+(the text embeddings) is frozen: a mask on a layer's input samples that layer's weights
+(Gal & Ghahramani, ICML 2016), which is only a posterior over what was learned when the
+layer is trained. With ``alpha=0`` there is no MLP branch, so dropout needs ``alpha > 0``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -30,6 +39,7 @@ from albench.learners._features import as_tensor, badge_factors, torch_generator
 from albench.learners.adapter import ResidualAdapter
 from albench.learners.base import Learner, LearnerContext
 from albench.learners.catalog import CLIP_ADAPTER, LearnerInfo
+from albench.learners.mc_dropout import InputDropout, check_rate
 from albench.learners.views import ViewDraws
 
 
@@ -48,7 +58,9 @@ class ClipAdapter(Learner):
         weight_decay: float = 1e-2,
         steps: int = 200,
         warm_start: bool = False,
+        dropout: float = 0.0,
     ):
+        self.check_option_values({"alpha": alpha, "dropout": dropout})
         if not 0.0 <= alpha <= 1.0 or reduction < 1 or steps < 1 or lr <= 0:
             raise InvalidSpecError(
                 "clip-adapter: need 0 <= alpha <= 1, reduction >= 1, steps >= 1, lr > 0"
@@ -61,9 +73,20 @@ class ClipAdapter(Learner):
             weight_decay=float(weight_decay),
             steps=int(steps),
             warm_start=bool(warm_start),
+            **({"dropout": float(dropout)} if dropout else {}),  # recorded when set
         )
+        self._dropout = InputDropout(dropout)
         self._text = as_tensor(context.text_embeddings, context.device)
         self._adapter: ResidualAdapter | None = None
+
+    @classmethod
+    def check_option_values(cls, options: Mapping[str, Any]) -> None:
+        check_rate("clip-adapter", options)
+        values = {**cls.defaults, **options}
+        if values["dropout"] and not values["alpha"]:
+            raise InvalidSpecError(
+                "clip-adapter: dropout acts on the adapter's input, so it needs alpha > 0"
+            )
 
     def _new_adapter(self, rng: np.random.Generator) -> ResidualAdapter:
         o = self.options
@@ -80,8 +103,9 @@ class ClipAdapter(Learner):
             self._adapter = start
             return
         adapter = start if start is not None else self._new_adapter(rng)
+        generator = self._dropout.start_fit(rng) if self._dropout else None
         if adapter.trainable():  # nothing to train at alpha == 0: f' = f
-            self._train(adapter, features, labels, rng)
+            self._train(adapter, features, labels, rng, generator)
         self._adapter = adapter
 
     def _train(
@@ -90,8 +114,10 @@ class ClipAdapter(Learner):
         features: np.ndarray,
         labels: np.ndarray,
         rng: np.random.Generator,
+        generator: torch.Generator | None,
     ) -> None:
-        """Full-batch AdamW on the cross-entropy of the frozen cosine classifier."""
+        """Full-batch AdamW on the cross-entropy of the frozen cosine classifier, with a
+        fresh dropout mask every step when ``generator`` is given."""
         device = self.context.device
         x = ViewDraws(features, lambda view: unit_rows(view, device), lambda: torch_generator(rng))
         y = torch.as_tensor(np.asarray(labels, dtype=np.int64), device=device)
@@ -100,7 +126,11 @@ class ClipAdapter(Learner):
         )
         for _ in range(self.options["steps"]):
             optimiser.zero_grad()
-            loss = torch.nn.functional.cross_entropy(self._logits(adapter(x.rows())), y)
+            rows = x.rows()
+            mask = None
+            if generator is not None:
+                mask = self._dropout.training_masks(tuple(rows.shape), generator).to(rows.device)
+            loss = torch.nn.functional.cross_entropy(self._logits(adapter(rows, mask)), y)
             loss.backward()
             optimiser.step()
 
@@ -112,6 +142,17 @@ class ClipAdapter(Learner):
 
     def predict_proba(self, features: np.ndarray) -> np.ndarray:
         return torch.softmax(self._logits(self._hidden(features)), dim=1).cpu().numpy()
+
+    def mc_probabilities(self, features: np.ndarray, samples: int) -> np.ndarray:
+        """(n, samples, C) probabilities of ``samples`` MC-dropout passes; pass t drops the
+        same adapter-input coordinates of every row (one sampled first adapter layer)."""
+        if self._adapter is None:
+            raise RuntimeError("clip-adapter: MC dropout passes asked for before a fit")
+        with torch.no_grad():
+            x = unit_rows(features, self.context.device)
+            passes = self._dropout.passes(samples, x.shape[1], self.context.device)
+            out = [torch.softmax(self._logits(self._adapter(x, m)), dim=1) for m in passes]
+        return torch.stack(out, dim=1).cpu().numpy()
 
     def grad_embedding(self, features: np.ndarray) -> GradEmbedding:
         """Factors for the last layer ``V = logit_scale * T`` acting on f'."""

@@ -42,10 +42,12 @@ class StrategyContext:
     """Read-only view of the pool for one acquisition step.
 
     Learner outputs are computed lazily and cached, so the runner only pays for what the
-    strategy asks for. ``providers`` maps a capability name to a zero-argument function that
-    computes it on the whole pool; ``row_providers`` may map an array-valued capability to a
-    function of pool row indices, so that :meth:`blocks` never holds the whole (N, C) matrix
-    (a pool of ImageNet's size has 1.28M x 1,000 probabilities: 5 GB of float32).
+    strategy asks for. ``providers`` maps a capability name to a function that computes it
+    on the whole pool (taking the capability's options as keywords, if it has any, such as
+    ``samples`` of ``mc_probabilities``); ``row_providers`` may map an array-valued
+    capability to a function of pool row indices (and the same keywords), so that
+    :meth:`blocks` never holds the whole (N, C) matrix (a pool of ImageNet's size has
+    1.28M x 1,000 probabilities: 5 GB of float32).
     """
 
     def __init__(
@@ -56,7 +58,7 @@ class StrategyContext:
         labelled_labels: np.ndarray,
         n_classes: int,
         providers: Mapping[str, Callable[[], Any]] | None = None,
-        row_providers: Mapping[str, Callable[[np.ndarray], np.ndarray]] | None = None,
+        row_providers: Mapping[str, Callable[..., np.ndarray]] | None = None,
     ):
         labelled = np.asarray(labelled, dtype=np.int64)
         if labelled.shape != np.shape(labelled_labels):
@@ -100,38 +102,51 @@ class StrategyContext:
     def has(self, capability: str) -> bool:
         return capability == IMAGE_FEATURES or capability in self._providers
 
-    def get(self, capability: str) -> Any:
-        """The learner's output for ``capability`` on the whole pool (cached)."""
+    def get(self, capability: str, **options: Any) -> Any:
+        """The learner's output for ``capability`` on the whole pool (cached per options).
+
+        ``options`` are passed to the learner (``samples=T`` for ``mc_probabilities``).
+        """
         if capability == IMAGE_FEATURES:
             return self._features
-        if capability not in self._cache:
+        key = _cache_key(capability, options)
+        if key not in self._cache:
             if capability not in self._providers:
                 raise KeyError(f"capability {capability!r} is not provided by this learner")
-            self._cache[capability] = self._providers[capability]()
-        return self._cache[capability]
+            self._cache[key] = self._providers[capability](**options)
+        return self._cache[key]
 
     def probabilities(self) -> np.ndarray:
         """(N, C) class probabilities of the current learner on the pool."""
         return self.get(PROBABILITIES)
 
     def blocks(
-        self, capability: str, rows: np.ndarray, n_cols: int
+        self, capability: str, rows: np.ndarray, n_cols: int, **options: Any
     ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """``(row indices, output on them)`` over ``rows``, in blocks of bounded memory.
 
-        ``n_cols``: the width of one output row (C for probabilities), which sets the block
-        height (``albench.kernels.blocks``). An output already computed for the whole pool
-        is sliced; otherwise each block is computed alone and nothing of size N x C stays.
+        ``n_cols``: the size of one output row (C for probabilities, T x C for T MC
+        passes), which sets the block height (``albench.kernels.blocks``). An output already
+        computed for the whole pool is sliced; otherwise each block is computed alone and
+        nothing of size N x C stays. ``options`` as in :meth:`get`.
         """
         from albench.kernels.blocks import row_blocks
 
-        whole = self._cache.get(capability)
+        whole = self._cache.get(_cache_key(capability, options))
         compute = self._row_providers.get(capability)
         if whole is None and compute is None:
-            whole = self.get(capability)
+            whole = self.get(capability, **options)
         for start, stop in row_blocks(len(rows), n_cols):
             chunk = rows[start:stop]
-            yield chunk, np.asarray(whole[chunk] if whole is not None else compute(chunk))
+            yield (
+                chunk,
+                np.asarray(whole[chunk] if whole is not None else compute(chunk, **options)),
+            )
+
+
+def _cache_key(capability: str, options: Mapping[str, Any]) -> Any:
+    """One cache entry per capability and options (the bare name when there are none)."""
+    return (capability, *sorted(options.items())) if options else capability
 
 
 class Strategy:
