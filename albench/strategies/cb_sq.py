@@ -24,10 +24,11 @@ Differences, by necessity or choice:
 
 * Budget: the reference deals exactly B slots, so every pseudo-label is a query saved and a
   round annotates fewer than B samples (``budgets[i] -= save``). albench's runner asks for
-  exactly B queries a round and never counts pseudo-labels as budget, so dealing goes on
-  until B samples are queried: a pseudo-labelled slot costs no budget and is followed by
-  another slot. A sample is queried rather than pseudo-labelled when the unlabelled samples
-  left could not otherwise fill the budget.
+  exactly B queries a round and never counts pseudo-labels as budget, so albench deals the
+  reference's B slots (pseudo-labelling as it does) and then goes on dealing one slot per
+  pseudo-label, every further slot queried: a round proposes at most B pseudo-labels, as the
+  reference's, and queries B samples. A sample is queried rather than pseudo-labelled when
+  the unlabelled samples left could not otherwise fill the budget.
 * The reference takes one sample per cluster even when a cluster is dealt two slots (and
   then returns fewer than B); albench takes the next nearest member for every slot. Picks
   are returned in dealing order, the reference's in cluster order.
@@ -47,8 +48,8 @@ third-party summary, so the values above are read from the reference code. That 
 writes the class-guided feature as the mean (x + p @ T) / 2 where the code concatenates;
 albench follows the code. ``clusters_per_class=4`` (4C + |L| clusters) and the C clusters
 of the first round are the code's constants; whether the paper tunes them per dataset is
-not known. The dealing past pseudo-labelled slots and the query-when-short rule are
-albench's choices (the runner's fixed budget), not the paper's.
+not known. The extra slots after the first B and the query-when-short rule are albench's
+choices (the runner's fixed budget), not the paper's.
 """
 
 from __future__ import annotations
@@ -99,7 +100,8 @@ def deal_slots(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(queried, pseudo-labelled) pool indices, each in dealing order (module docstring,
     steps 3 and 4): slots go to the least-labelled cluster until ``k`` samples are queried;
-    a ``confident`` sample is pseudo-labelled while the rest can still fill ``k``."""
+    a ``confident`` sample in one of the first ``k`` slots is pseudo-labelled, unless the
+    samples left could then not fill ``k``."""
     n_clusters = int(clusters.max()) + 1
     size = np.bincount(clusters, minlength=n_clusters)
     count = np.bincount(clusters[labelled], minlength=n_clusters).astype(np.float64)
@@ -112,6 +114,7 @@ def deal_slots(
     left = order.size
     queried: list[int] = []
     pseudo: list[int] = []
+    dealt = 0
     while len(queried) < k and queues:
         ids = np.fromiter(queues, dtype=np.int64)
         ratio = count[ids] / size[ids]
@@ -121,7 +124,8 @@ def deal_slots(
             del queues[cluster]
         count[cluster] += 1
         left -= 1
-        if confident[sample] and left >= k - len(queried):
+        dealt += 1
+        if confident[sample] and dealt <= k and left >= k - len(queried):
             pseudo.append(sample)
         else:
             queried.append(sample)
