@@ -267,9 +267,10 @@ def brute_force_cbsq(x, p, text, groups, labelled, labels, budget):
 def separated_pool(group_sizes, seed):
     """Tight groups of image features around far-apart directions, with probabilities."""
     rng = np.random.default_rng(seed)
-    directions = np.eye(8)[: len(group_sizes)] * 6.0
+    dim = max(8, len(group_sizes))
+    directions = np.eye(dim)[: len(group_sizes)] * 6.0
     groups = np.repeat(np.arange(len(group_sizes)), group_sizes)
-    x = directions[groups] + rng.normal(scale=0.05, size=(groups.size, 8))
+    x = directions[groups] + rng.normal(scale=0.05, size=(groups.size, dim))
     return unit(x), groups
 
 
@@ -342,3 +343,31 @@ def test_cb_sq_pseudo_labels_cost_no_budget_in_a_run():
         assert len(record["indices"]) == 8
         assert record["info"]["pseudo_labels"] == len(record["pseudo_indices"])
         assert not set(record["pseudo_indices"]) & set(record["indices"])
+
+
+# --- the plain implementations benchmarks/ times them against --------------------------------
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_benchmark_references_pick_what_the_strategies_pick(seed):
+    from benchmarks.references.cb_sq_plain import cb_sq_plain
+    from benchmarks.references.uherding_full_matrix import uherding_full_matrix
+
+    rng = np.random.default_rng(seed)
+    x = unit(rng.normal(size=(40, 6))).astype(np.float32)
+    p = rng.dirichlet(np.ones(3) * 0.5, size=40)
+    labelled, labels = np.array([1, 5, 22]), np.array([0, 2, 2])
+    ctx = context(x, labelled, labels, probabilities=p)
+    picked = get_strategy("uncertainty-herding").select(ctx, 6, np.random.default_rng(0))
+    expected = uherding_full_matrix(x.astype(np.float64), p, labelled, labels, 6)
+    assert picked.indices.tolist() == expected.tolist()
+
+    # 4C + |L| = 9 clusters; no group of two, whose members tie for the nearest to its mean
+    x, groups = separated_pool([11, 10, 9, 8, 7, 6, 5, 4, 3], seed)
+    first = rng.uniform(0.55, 0.95, size=groups.size)
+    p = np.stack([first, 1 - first], axis=1)
+    text = rng.normal(size=(2, 9))
+    ctx = context(x, [0], [0], n_classes=2, probabilities=p, text_embeddings=text)
+    picked = get_strategy("cb-sq").select(ctx, 4, np.random.default_rng(0))
+    queried, pseudo = cb_sq_plain(x, p, text, np.array([0]), np.array([0]), 4)
+    assert picked.indices.tolist() == queried and picked.pseudo_indices.tolist() == pseudo
