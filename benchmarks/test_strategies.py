@@ -6,6 +6,10 @@ its probabilities, and the linear head that produces them); its plain counterpar
 (benchmarks/references/strategies.py) runs the same algorithm the way its reference code
 does. Plain implementations that hold an N x N or N x (C*d) matrix, or loop per sample, run
 where docs/benchmarks.md says (`PLAIN_SIZES`), as their time and memory allow.
+
+BatchBALD is not here: past the exact range each pick costs about M x N x C logarithms and
+M x T x N x C multiply-adds (M = 100,000 sampled configurations), hours per selection at S
+for albench and its reference alike; docs/strategies.md gives its cost at 1,000 rows.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from albench.capabilities import (
     EMBED,
     GRAD_EMBEDDING,
     LINEAR_HEAD,
+    MC_PROBABILITIES,
     PROBABILITIES,
     TEXT_EMBEDDINGS,
     GradEmbedding,
@@ -30,6 +35,11 @@ from benchmarks import plan
 from benchmarks.inputs import LOGIT_SCALE, SIZES, Size, class_centres, clip_like
 from benchmarks.measure import run_case
 from benchmarks.references import strategies as plain
+from benchmarks.references.cb_sq_plain import cb_sq_plain
+from benchmarks.references.uherding_full_matrix import uherding_full_matrix
+
+#: dropout rate and passes of the MC-dropout strategies' synthetic learner
+DROPOUT, PASSES = 0.2, 100
 
 
 def pool(size: Size) -> tuple[np.ndarray, np.ndarray, LinearHead, np.ndarray]:
@@ -39,6 +49,17 @@ def pool(size: Size) -> tuple[np.ndarray, np.ndarray, LinearHead, np.ndarray]:
         weight=LOGIT_SCALE * class_centres(size.n_classes), bias=np.zeros(size.n_classes)
     )
     return x, p, head, p[: size.n_labelled].argmax(axis=1)
+
+
+def mc_passes(size: Size, samples: int = PASSES) -> np.ndarray:
+    """(N, T, C) consistent MC-dropout passes of the pool's head: pass t drops the same input
+    coordinates of every row (one sampled model per pass), survivors scaled by 1/(1-p)."""
+    x, _, head, _ = pool(size)
+    masks = np.random.default_rng(1).random((samples, x.shape[1])) >= DROPOUT
+    out = np.empty((size.n, samples, size.n_classes), dtype=np.float32)
+    for t, mask in enumerate(masks):
+        out[:, t] = head.probabilities(x * (mask / (1.0 - DROPOUT)))
+    return out
 
 
 def context(size: Size) -> StrategyContext:
@@ -56,6 +77,7 @@ def context(size: Size) -> StrategyContext:
             LINEAR_HEAD: lambda: head,
             GRAD_EMBEDDING: lambda: GradEmbedding(scale=scale, x=x),
             TEXT_EMBEDDINGS: lambda: class_centres(size.n_classes),
+            MC_PROBABILITIES: lambda samples: mc_passes(size, samples),
         },
     )
 
@@ -109,6 +131,29 @@ def _tcm(size: Size) -> np.ndarray:
     return plain.typiclust_plain(x, np.arange(size.n_labelled), size.budget)
 
 
+@_plain("uncertainty-herding")
+def _uncertainty_herding(size: Size) -> np.ndarray:
+    x, p, _, labels = pool(size)
+    return uherding_full_matrix(x, p, np.arange(size.n_labelled), labels, size.budget)
+
+
+@_plain("cb-sq")
+def _cb_sq(size: Size) -> np.ndarray:
+    x, p, _, labels = pool(size)
+    text = class_centres(size.n_classes)
+    return cb_sq_plain(x, p, text, np.arange(size.n_labelled), labels, size.budget)[0]
+
+
+@_plain("bald")
+def _bald(size: Size) -> np.ndarray:
+    return plain.bald_full_tensor(mc_passes(size), np.arange(size.n_labelled), size.budget)
+
+
+@_plain("power-bald")
+def _power_bald(size: Size) -> np.ndarray:
+    return plain.power_bald_full_tensor(mc_passes(size), np.arange(size.n_labelled), size.budget)
+
+
 #: sizes each plain implementation runs at (the others: memory or time, see plan.NEEDS)
 PLAIN_SIZES = {
     "max-herding": ("S",),
@@ -117,6 +162,10 @@ PLAIN_SIZES = {
     "logo": ("S",),
     "cluster-margin": ("S",),
     "tcm(labels_per_class=20)": ("S", "M"),
+    "uncertainty-herding": ("S",),
+    "cb-sq": ("S",),
+    "bald": ("S", "M"),
+    "power-bald": ("S", "M"),
 }
 
 

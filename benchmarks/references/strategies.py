@@ -168,3 +168,31 @@ def typiclust_plain(
         open_[pick] = False
         covered[cluster] += 1
     return np.asarray(picks, dtype=np.int64)
+
+
+def bald_full_tensor(mc: np.ndarray, labelled: np.ndarray, budget: int) -> np.ndarray:
+    """BALD as batchbald_redux's ``get_bald_batch``: mutual information of the whole
+    (N, T, C) tensor of MC passes at once, in float64, top-B."""
+    pool = _unlabelled(mc.shape[0], labelled)
+    p = mc[pool].astype(np.float64)
+    mean = p.mean(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        entropy = -np.nansum(mean * np.log(mean), axis=1)
+        conditional = -np.nansum(p * np.log(p), axis=2).mean(axis=1)
+    return pool[np.argsort(-(entropy - conditional), kind="stable")[:budget]]
+
+
+def power_bald_full_tensor(
+    mc: np.ndarray, labelled: np.ndarray, budget: int, seed: int = 0
+) -> np.ndarray:
+    """PowerBALD as ``get_power_samples``: BALD scores of the whole tensor, log score plus
+    Gumbel noise, top-B."""
+    pool = _unlabelled(mc.shape[0], labelled)
+    p = mc[pool].astype(np.float64)
+    mean = p.mean(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        score = -np.nansum(mean * np.log(mean), axis=1) + np.nansum(p * np.log(p), axis=2).mean(1)
+    noisy = np.log(np.maximum(score, np.finfo(float).tiny)) + np.random.default_rng(seed).gumbel(
+        size=pool.size
+    )
+    return pool[np.argsort(-noisy, kind="stable")[:budget]]
