@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from albench.errors import InvalidSpecError
-from albench.scenarios import parse_scenario
+from albench.scenarios import canonical, parse_scenario
 
 #: round-0 policies (``albench.initial.INITIAL_POLICIES`` implements them)
 INITIAL_POLICIES = ("random", "zero-shot-kmeans", "typiclust", "probcover", "max-herding")
@@ -94,7 +94,7 @@ class Protocol:
             raise InvalidSpecError(f"preset must be a preset's name, not {self.preset!r}")
         if not isinstance(self.scenario, str):
             raise InvalidSpecError(f"scenario must be a scenario spec, not {self.scenario!r}")
-        set_(self, "scenario", self.scenario.strip())
+        set_(self, "scenario", canonical(self.scenario))
         parse_scenario(self.scenario)
 
     @property

@@ -38,7 +38,8 @@ metrics
 protocol
     ``initial`` (str) initial-set policy; ``budget`` (str) per-round budget as specified
     ("1/class" or a number); ``rounds`` (int64); ``pool_size``, ``test_size`` (int64);
-    ``hyperparameters`` (str) JSON of the learner's settings.
+    ``hyperparameters`` (str) JSON of the learner's settings; ``scenario`` (str) the
+    protocol's scenario (:mod:`albench.scenarios`), "" for none (null in older files).
 provenance
     ``albench_version``, ``git_commit`` ("" outside a git checkout), ``torch_version``,
     ``open_clip_version`` ("" when not installed), ``device``, ``finished_at`` (ISO 8601,
@@ -94,6 +95,7 @@ SCHEMA = pa.schema(
         ("pool_size", _INT),
         ("test_size", _INT),
         ("hyperparameters", _STR),
+        ("scenario", _STR),
         # provenance
         ("albench_version", _STR),
         ("git_commit", _STR),
@@ -106,7 +108,7 @@ SCHEMA = pa.schema(
 COLUMNS: tuple[str, ...] = tuple(SCHEMA.names)
 #: Columns added after results were first written: files without them stay readable, the
 #: column reading as nulls (NaN).
-OPTIONAL: tuple[str, ...] = ("ece", "n_wrong_labels")
+OPTIONAL: tuple[str, ...] = ("ece", "n_wrong_labels", "scenario")
 
 SWEEP_FILE = "sweep.json"
 SWEEPS_DIR = "sweeps"

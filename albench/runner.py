@@ -158,6 +158,7 @@ def run(spec: RunSpec, inputs: RunInputs, *, sweep: str = "") -> RunResult:
         "initial": spec.protocol.initial,
         "budget": spec.protocol.budget,
         "rounds": spec.protocol.rounds,
+        "scenario": spec.protocol.scenario,
         "pool_size": len(state.pool_y),
         "test_size": len(state.test_y),
         "hyperparameters": json.dumps(state.learner.hyperparameters(), sort_keys=True, default=str),

@@ -54,8 +54,20 @@ SCENARIOS: dict[str, tuple[dict[str, OptionSpec], Callable[..., NoisyOracle]]] =
 }
 
 
+#: how a sweep's list of scenarios says "no scenario" where an empty item cannot stand
+NONE = "none"
+
+
+def canonical(text: str) -> str:
+    """``text`` as stored in the protocol: stripped, "" for no scenario (``none`` too)."""
+    text = text.strip()
+    return "" if text == NONE else text
+
+
 def parse_scenario(text: str) -> NoisyOracle | None:
-    """The scenario of ``text`` ("" for none); one-line errors for names and options."""
+    """The scenario of ``text`` ("" or ``none`` for none); one-line errors for names and
+    options."""
+    text = canonical(text)
     if not text:
         return None
     call = parse_call(text, "scenario")

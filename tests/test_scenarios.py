@@ -4,8 +4,10 @@ learners, counted in the results, and absent from the run id when unused."""
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from runner_fakes import make_inputs, one_thread, spec_of  # noqa: F401
 from scipy import stats
@@ -14,7 +16,7 @@ from albench.errors import InvalidSpecError, UnknownNameError
 from albench.protocol import Protocol
 from albench.runner import run
 from albench.scenarios import NoisyOracle, parse_scenario
-from albench.specs import RunSpec
+from albench.specs import RunSpec, SweepSpec
 
 INPUTS = make_inputs()
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -98,3 +100,156 @@ def test_the_report_s_command_reproduces_the_scenario_and_the_preset():
     }
     text = command(spec, "out")
     assert "'--scenario=noisy-oracle(rate=0.2)'" in text and "--protocol=pcb" in text
+
+
+# --------------------------------------------------------------------------- a sweep axis
+
+
+def _sweep(**fields) -> SweepSpec:
+    return SweepSpec(("blobs",), ("fake",), ("linear",), ("random", "entropy"), (0, 1), **fields)
+
+
+def test_a_sweep_crosses_its_scenarios_and_the_ideal_one_keeps_its_run_ids():
+    plain = _sweep()
+    crossed = _sweep(scenarios=("", "noisy-oracle(rate=0.1)", "noisy-oracle(rate=0.3)"))
+    runs = crossed.runs()
+    assert [spec.protocol.scenario for spec in runs[::4]] == [
+        "",
+        "noisy-oracle(rate=0.1)",
+        "noisy-oracle(rate=0.3)",
+    ]
+    assert [spec.run_id for spec in runs[:4]] == [spec.run_id for spec in plain.runs()]
+    assert len({spec.run_id for spec in runs}) == 12
+    assert crossed.identity()["scenarios"] == (
+        "",
+        "noisy-oracle(rate=0.1)",
+        "noisy-oracle(rate=0.3)",
+    )
+    assert "scenarios" not in plain.identity()
+
+
+def test_one_scenario_is_the_protocol_s_own_so_its_sweep_is_the_one_it_always_was():
+    listed = _sweep(scenarios=("noisy-oracle(rate=0.1)",))
+    in_protocol = _sweep(protocol=Protocol(scenario="noisy-oracle(rate=0.1)"))
+    assert listed.identity() == in_protocol.identity()
+    assert [s.run_id for s in listed.runs()] == [s.run_id for s in in_protocol.runs()]
+    assert _sweep(scenarios=("none", "")).identity() == _sweep().identity()
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"scenarios": "noisy-oracle(rate=0.1)"}, "list of scenario specs"),
+        ({"scenarios": ("", "noisy-orcle(rate=0.1)")}, "did you mean 'noisy-oracle'"),
+        (
+            {"scenarios": ("", "noisy-oracle(rate=0.1)"), "protocol": Protocol(scenario="none")},
+            None,
+        ),
+        (
+            {
+                "scenarios": ("", "noisy-oracle(rate=0.1)"),
+                "protocol": Protocol(scenario="noisy-oracle(rate=0.2)"),
+            },
+            "give the scenarios once",
+        ),
+    ],
+)
+def test_bad_scenario_lists_are_one_line_errors(fields, message):
+    if message is None:  # "none" in the protocol is no scenario: no clash
+        assert len(_sweep(**fields).runs()) == 8
+        return
+    with pytest.raises((InvalidSpecError, UnknownNameError), match=message):
+        _sweep(**fields)
+
+
+def _parsed(tmp_path, text: str, *flags: str) -> SweepSpec:
+    from albench.cli import build_parser
+    from albench.commands.sweep_options import sweep_from_args
+
+    path = tmp_path / "sweep.toml"
+    path.write_text(text)
+    return sweep_from_args(build_parser().parse_args(["run", f"--config={path}", *flags]))
+
+
+def test_scenarios_come_from_the_sweep_file_or_the_flag_split_at_top_level_commas(tmp_path):
+    text = 'datasets = ["blobs"]\nstrategies = ["random"]\n'
+    text += 'scenarios = ["", "noisy-oracle(rate=0.1)"]\n'
+    assert _parsed(tmp_path, text).scenarios == ("", "noisy-oracle(rate=0.1)")
+    flag = "--scenario=none,noisy-oracle(rate=0.3, kind='uniform')"
+    assert _parsed(tmp_path, text, flag).scenarios == ("", "noisy-oracle(rate=0.3, kind='uniform')")
+    single = 'datasets = ["blobs"]\nstrategies = ["random"]\n[protocol]\nscenario = "none"\n'
+    sweep = _parsed(tmp_path, single, "--scenario=noisy-oracle(rate=0.1)")
+    assert sweep.scenarios == () and sweep.protocol.scenario == "noisy-oracle(rate=0.1)"
+    with pytest.raises(InvalidSpecError, match="scenarios must be a comma list"):
+        _parsed(tmp_path, 'datasets = ["blobs"]\nstrategies = ["random"]\nscenarios = 3\n')
+
+
+def test_the_noisy_oracle_example_parses_and_compares_every_strategy_under_one_learner():
+    from albench.commands.sweep_options import sweep_from_file
+    from albench.runner import check_spec
+
+    sweep = sweep_from_file(Path(__file__).parents[1] / "examples" / "noisy-oracle.toml")
+    assert sweep.scenarios == ("", "noisy-oracle(rate=0.1)", "noisy-oracle(rate=0.3)")
+    assert sweep.protocol.preset == "fast-cpu" and sweep.seeds == (0, 1, 2, 3, 4)
+    assert sweep.left_out() == [] and len(sweep.runs()) == 5 * 3 * 5
+    for spec in sweep.runs()[::5]:
+        check_spec(spec)  # badge and pcb(badge) find their gradient embeddings
+
+
+def test_rows_say_which_scenario_they_belong_to():
+    assert set(run(_spec("random", "noisy-oracle(rate=0.1)"), INPUTS).rows["scenario"]) == {
+        "noisy-oracle(rate=0.1)"
+    }
+    assert set(run(_spec("random"), INPUTS).rows["scenario"]) == {""}
+
+
+def _with_scenario(frame: pd.DataFrame, scenario: str) -> pd.DataFrame:
+    return frame.assign(scenario=scenario, run_id=frame["run_id"] + scenario)
+
+
+def test_the_report_pairs_runs_within_one_task_and_labels_tasks_only_when_several():
+    from test_report import synthetic_results
+
+    from albench.report.build import prepare
+    from albench.report.context import ReportOptions
+
+    frame = synthetic_results(datasets=("d1", "d2"))
+    alone = prepare(frame, ReportOptions(), [])
+    one = prepare(_with_scenario(frame, "noisy-oracle(rate=0.1)"), ReportOptions(), [])
+    assert one["env"].tolist() == alone["env"].tolist()
+    assert set(alone["env"]) == {"d1", "d2"}
+    mixed = pd.concat([frame.assign(scenario=""), _with_scenario(frame, "noisy-oracle(rate=0.1)")])
+    both = prepare(mixed, ReportOptions(), [])
+    assert set(both["env"]) == {
+        "d1 · no scenario",
+        "d1 · noisy-oracle(rate=0.1)",
+        "d2 · no scenario",
+        "d2 · noisy-oracle(rate=0.1)",
+    }
+    assert both["group"].nunique() == 1  # the tasks are ranked against each other
+
+
+def test_the_run_summary_keeps_scenarios_apart_only_when_several():
+    from albench.stats import sweep_summary
+
+    rows = run(_spec("random"), INPUTS).rows
+    noisy = run(_spec("random", "noisy-oracle(rate=0.4)"), INPUTS).rows
+    assert "scenario" not in sweep_summary(rows)[1].columns
+    _, aubc = sweep_summary(pd.concat([rows, noisy]))
+    assert aubc["scenario"].tolist() == ["", "noisy-oracle(rate=0.4)"]
+    assert aubc["seeds"].tolist() == [1, 1]
+
+
+def test_the_report_s_command_reproduces_a_list_of_scenarios():
+    from albench.report.reproduce import command
+
+    spec = {
+        "datasets": ["d"],
+        "backbones": ["b"],
+        "learners": ["linear"],
+        "strategies": ["random"],
+        "seeds": [0],
+        "protocol": {"rounds": 2},
+        "scenarios": ["", "noisy-oracle(rate=0.2)"],
+    }
+    assert "'--scenario=none,noisy-oracle(rate=0.2)'" in command(spec, "out")
