@@ -43,10 +43,10 @@ from albench.learners import Learner, LearnerContext, check_learner, learner_inf
 from albench.learners.images import ImageRows, split_rows
 from albench.provenance import provenance
 from albench.results import COLUMNS
-from albench.scenarios import parse_scenario
 from albench.seeding import stream
 from albench.specs import RunSpec
 from albench.strategies import Strategy, StrategyContext, get_strategy
+from albench.task import task_of
 
 #: capabilities whose output is one row per pool sample (computable on any rows alone)
 ROW_CAPABILITIES = frozenset({PROBABILITIES, CORRECTNESS_PROB, EMBED})
@@ -112,10 +112,10 @@ def _method(learner: Learner, capability: str) -> Callable[[Any], Any]:
     return getattr(learner, _METHODS.get(capability, capability))
 
 
-def _providers(learner: Learner, pool: Any, inputs: RunInputs) -> dict[str, Callable[[], Any]]:
+def _providers(learner: Learner, pool: Any, text: np.ndarray) -> dict[str, Callable[[], Any]]:
     """Lazy pool outputs of ``learner``: only what the strategy asks for is computed."""
     providers = {cap: partial(_method(learner, cap), pool) for cap in learner.capabilities}
-    providers[TEXT_EMBEDDINGS] = lambda: inputs.text_embeddings
+    providers[TEXT_EMBEDDINGS] = lambda: text
     return providers
 
 
@@ -154,7 +154,7 @@ def run(spec: RunSpec, inputs: RunInputs, *, sweep: str = "") -> RunResult:
         "learner": spec.learner,
         "strategy": spec.strategy,
         "seed": int(spec.seed),
-        "n_classes": inputs.n_classes,
+        "n_classes": state.n_classes,
         "initial": spec.protocol.initial,
         "budget": spec.protocol.budget,
         "rounds": spec.protocol.rounds,
@@ -173,17 +173,19 @@ class _RunState:
 
     def __init__(self, spec: RunSpec, inputs: RunInputs, strategy: Strategy):
         self.spec, self.inputs, self.strategy = spec, inputs, strategy
-        self.subset = subsample_pool(spec, len(inputs.pool_labels))
-        self.n_classes = inputs.n_classes
-        self.n_initial, self.budget = check_sizes(spec, len(inputs.pool_labels), self.n_classes)
+        self.task = task_of(spec, inputs)  # the scenario's classes, pool, test and annotator
+        self.subset = self.task.pool[subsample_pool(spec, len(self.task.pool))]
+        self.n_classes = self.task.n_classes
+        self.n_initial, self.budget = check_sizes(spec, len(self.task.pool), self.n_classes)
         self.pool_x = unit_rows(inputs.pool_features[self.subset])
-        self.pool_y = np.asarray(inputs.pool_labels, dtype=np.int64)[self.subset]
-        self.revealed_y = self._annotator(spec, inputs)[self.subset]
-        self.test_x = unit_rows(inputs.test_features)
-        self.test_y = np.asarray(inputs.test_labels, dtype=np.int64)
+        self.pool_y = self.task.labels[self.subset]
+        self.revealed_y = self.task.revealed[self.subset]
+        self.test_x = unit_rows(inputs.test_features[self.task.test])
+        self.test_y = self.task.test_labels
+        self.text = np.asarray(inputs.text_embeddings, dtype=np.float32)[self.task.classes]
         context = LearnerContext(
-            class_names=tuple(inputs.class_names),
-            text_embeddings=np.asarray(inputs.text_embeddings, dtype=np.float32),
+            class_names=tuple(np.asarray(inputs.class_names)[self.task.classes].tolist()),
+            text_embeddings=self.text,
             logit_scale=float(inputs.logit_scale),
             backbone=inputs.backbone,
             device=inputs.device,
@@ -220,9 +222,9 @@ class _RunState:
                 f"learner {spec.learner!r} with these options trains on images, but the run's "
                 "inputs hold features only (no images)"
             )
-        n_pool, n_test = len(inputs.pool_labels), len(self.test_y)
+        n_pool, n_test = len(inputs.pool_labels), len(inputs.test_labels)
         pool = split_rows(inputs.images, "pool", n_pool, self.pool_x, self.subset)
-        test = split_rows(inputs.images, "test", n_test, self.test_x, np.arange(n_test))
+        test = split_rows(inputs.images, "test", n_test, self.test_x, self.task.test)
         return pool, test
 
     def _seen(self) -> tuple[np.ndarray | ImageRows, np.ndarray | ImageRows]:
@@ -240,7 +242,7 @@ class _RunState:
             labelled=self.labelled,
             labelled_labels=self.revealed_y[self.labelled],
             n_classes=self.n_classes,
-            providers=_providers(self.model, pool, self.inputs),
+            providers=_providers(self.model, pool, self.text),
             row_providers=_row_providers(self.model, pool),
         )
         picked = self.guard.select(ctx, self.budget, self.strategy_rng, round_)
@@ -288,15 +290,6 @@ class _RunState:
             ).tolist(),
             "train_seconds": train_seconds,
         }
-
-    def _annotator(self, spec: RunSpec, inputs: RunInputs) -> np.ndarray:
-        """The label the annotator reveals for each sample of the whole pool: the truth, or
-        the protocol's scenario's (``albench.scenarios``), drawn per (dataset, seed)."""
-        truth = np.asarray(inputs.pool_labels, dtype=np.int64)
-        oracle = parse_scenario(spec.protocol.scenario)
-        if oracle is None:
-            return truth
-        return oracle.annotations(truth, inputs.n_classes, spec.seed, spec.dataset)
 
     def selections(self) -> dict[str, Any]:
         """The selections record, in indices of the full pool."""

@@ -3,7 +3,9 @@ learners, counted in the results, and absent from the run id when unused."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+import subprocess
+import sys
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +17,7 @@ from scipy import stats
 from albench.errors import InvalidSpecError, UnknownNameError
 from albench.protocol import Protocol
 from albench.runner import run
-from albench.scenarios import NoisyOracle, parse_scenario
+from albench.scenarios import SCENARIOS, NoisyOracle, Scenario, Task, World, parse_scenario
 from albench.specs import RunSpec, SweepSpec
 
 INPUTS = make_inputs()
@@ -45,8 +47,7 @@ def test_a_run_trains_on_revealed_labels_and_counts_the_wrong_ones():
     noisy = run(_spec("random", "noisy-oracle(rate=0.4)"), INPUTS)
     clean = run(_spec("random"), INPUTS)
     picks = np.asarray(noisy.selections["initial"] + noisy.selections["rounds"][0]["indices"])
-    oracle = parse_scenario("noisy-oracle(rate=0.4)")
-    revealed = oracle.annotations(INPUTS.pool_labels, INPUTS.n_classes, 0, "blobs")
+    revealed = NoisyOracle(rate=0.4).annotations(INPUTS.pool_labels, INPUTS.n_classes, 0, "blobs")
     expected = int(np.count_nonzero(revealed[picks] != INPUTS.pool_labels[picks]))
     assert noisy.rows["n_wrong_labels"].tolist()[1] == expected > 0
     assert clean.rows["n_wrong_labels"].tolist() == [0, 0, 0]
@@ -58,9 +59,7 @@ def test_strategies_see_the_revealed_labels_only():
     result = run(_spec(spec_of("RecordsLabels"), "noisy-oracle(rate=0.5)"), INPUTS)
     seen = result.selections["rounds"][0]["info"]["labelled_labels"]
     initial = np.asarray(result.selections["initial"])
-    revealed = parse_scenario("noisy-oracle(rate=0.5)").annotations(
-        INPUTS.pool_labels, INPUTS.n_classes, 0, "blobs"
-    )
+    revealed = NoisyOracle(rate=0.5).annotations(INPUTS.pool_labels, INPUTS.n_classes, 0, "blobs")
     np.testing.assert_array_equal(seen, revealed[initial])
     assert not np.array_equal(seen, INPUTS.pool_labels[initial])
 
@@ -253,3 +252,68 @@ def test_the_report_s_command_reproduces_a_list_of_scenarios():
         "scenarios": ["", "noisy-oracle(rate=0.2)"],
     }
     assert "'--scenario=none,noisy-oracle(rate=0.2)'" in command(spec, "out")
+
+
+# --------------------------------------------------------------------------- combinations
+
+
+@dataclass(frozen=True)
+class _EvenRows(Scenario):
+    """A test scenario: the pool keeps its even rows (``reshape``)."""
+
+    name = "even-rows"
+
+    def reshape(self, task: Task, world: World) -> Task:
+        return task.with_pool(task.pool[task.pool % 2 == 0])
+
+
+SCENARIOS.pop(_EvenRows.name)  # registered by subclassing; only the fixture below adds it
+
+
+@pytest.fixture
+def even_rows():
+    SCENARIOS[_EvenRows.name] = _EvenRows
+    yield
+    del SCENARIOS[_EvenRows.name]
+
+
+def _world(labels: np.ndarray, n_classes: int, seed: int = 0) -> World:
+    return World("d", seed, labels, np.arange(n_classes), n_classes)
+
+
+def test_a_combination_applies_each_part_in_the_order_of_the_steps(even_rows):
+    labels = np.random.default_rng(1).integers(0, 4, 40)
+    world = _world(labels, 4)
+    one = parse_scenario("even-rows+noisy-oracle(rate=0.5)").task(world)
+    other = parse_scenario(" noisy-oracle(rate=0.5) + even-rows ").task(world)
+    oracle = NoisyOracle(rate=0.5).annotations(labels, 4, seed=0, dataset="d")
+    for task in (one, other):
+        np.testing.assert_array_equal(task.pool, np.arange(0, 40, 2))
+        np.testing.assert_array_equal(task.revealed, oracle)
+        np.testing.assert_array_equal(task.labels, labels)
+    shaped = parse_scenario("even-rows+noisy-oracle(rate=0.5)").task(world, annotated=False)
+    np.testing.assert_array_equal(shaped.revealed, labels)  # sizes without the annotator
+
+
+@pytest.mark.parametrize(
+    ("text", "error", "message"),
+    [
+        ("noisy-oracle(rate=0.1)+", InvalidSpecError, "'\\+' joins two scenarios"),
+        ("noisy-oracle(rate=0.1)+noisy-oracle(rate=0.2)", InvalidSpecError, "given twice"),
+        ("noisy-oracle(rate=0.1)+long-tale(imbalance=10)", UnknownNameError, "long-tale"),
+        ("noisy-oracle(0.1)", InvalidSpecError, "takes options only"),
+        ("noisy-oracle(rate=0.1, kind=uniform)+", InvalidSpecError, "malformed scenario"),
+    ],
+)
+def test_bad_combinations_are_one_line_errors(text, error, message):
+    with pytest.raises(error, match=message):
+        Protocol(scenario=text)
+
+
+def test_scenarios_parse_without_torch():
+    code = (
+        "import sys; from albench.protocol import Protocol; "
+        "Protocol(scenario='noisy-oracle(rate=0.2)'); "
+        "assert 'torch' not in sys.modules and 'sklearn' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
