@@ -78,7 +78,7 @@ def test_a_scenario_enters_the_run_id_only_when_set():
         ("noisy-orcle(rate=0.1)", UnknownNameError, "did you mean 'noisy-oracle'"),
         ("noisy-oracle(rate=1.0)", InvalidSpecError, r"rate is in \[0, 1\)"),
         ("noisy-oracle(rate=high)", InvalidSpecError, "rate='high': expected number"),
-        ("noisy-oracle(rate=0.1, kind=confusion)", InvalidSpecError, "expected uniform"),
+        ("noisy-oracle(rate=0.1, kind=gaussian)", InvalidSpecError, "uniform | confusion"),
     ],
 )
 def test_bad_scenarios_are_one_line_errors(text, error, message):
@@ -317,3 +317,61 @@ def test_scenarios_parse_without_torch():
         "assert 'torch' not in sys.modules and 'sklearn' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# --------------------------------------------------------------------------- confusion
+
+
+#: zero-shot probabilities of an image of class i (row i), hand-made
+ZERO_SHOT = np.array(
+    [
+        [0.70, 0.20, 0.06, 0.04],
+        [0.10, 0.60, 0.25, 0.05],
+        [0.02, 0.08, 0.80, 0.10],
+        [0.25, 0.25, 0.25, 0.25],
+    ]
+)
+
+
+def _confused_world(n: int = 40_000, seed: int = 0) -> World:
+    labels = np.random.default_rng(7).integers(0, 4, n)
+    return World(
+        "d",
+        seed,
+        labels,
+        np.arange(4),
+        4,
+        zero_shot=lambda rows, classes: ZERO_SHOT[np.ix_(labels[rows], classes)],
+    )
+
+
+def test_a_confused_annotator_follows_the_zero_shot_confusion_off_the_diagonal():
+    world = _confused_world()
+    task = parse_scenario("noisy-oracle(rate=0.3, kind='confusion')").task(world)
+    labels, wrong = world.pool_labels, task.revealed != world.pool_labels
+    assert stats.binomtest(int(wrong.sum()), len(labels), 0.3).pvalue > 0.001
+    law = ZERO_SHOT * (1 - np.eye(4))
+    law /= law.sum(axis=1, keepdims=True)
+    for true in range(4):
+        counts = np.bincount(task.revealed[wrong & (labels == true)], minlength=4)
+        assert counts[true] == 0
+        others = np.delete(np.arange(4), true)
+        expected = law[true, others] * counts.sum()
+        assert stats.chisquare(counts[others], expected).pvalue > 0.001, (true, counts)
+    # the law is far enough from the uniform one for the test to tell them apart
+    counts = np.bincount(task.revealed[wrong & (labels == 0)], minlength=4)[1:]
+    assert stats.chisquare(counts, np.full(3, counts.sum() / 3)).pvalue < 1e-6
+
+
+def test_the_confusion_comes_from_the_zero_shot_model_on_pool_images():
+    from albench.task import world_of
+
+    world = world_of(_spec("random"), INPUTS)
+    rows, classes = np.array([0, 5, 9]), np.array([2, 0])
+    x = INPUTS.pool_features[rows].astype(np.float64)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    logits = INPUTS.logit_scale * x @ INPUTS.text_embeddings[classes].T
+    expected = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(world.zero_shot(rows, classes), expected, rtol=1e-4, atol=1e-6)
+    result = run(_spec("random", "noisy-oracle(rate=0.4, kind='confusion')"), INPUTS)
+    assert result.rows["n_wrong_labels"].iloc[-1] > 0
