@@ -30,6 +30,8 @@ metrics
     without one, null in files written before it was recorded);
     ``pseudo_accuracy`` (float64) fraction of correct pseudo-labels, NaN when none;
     ``n_classes`` (int64); ``accuracy``, ``balanced_accuracy`` (float64) on the test split;
+    ``worst_class_accuracy`` (float64) the lowest accuracy of one class of the test split
+    (every run; NaN in files written before it was recorded);
     ``ece`` (float64) expected calibration error (15 bins) on the test split, NaN in files
     written before it was recorded (:data:`OPTIONAL`);
     ``labelled_per_class`` (list<int64>) annotated samples per true class; ``select_seconds``
@@ -84,6 +86,7 @@ SCHEMA = pa.schema(
         ("n_classes", _INT),
         ("accuracy", _FLOAT),
         ("balanced_accuracy", _FLOAT),
+        ("worst_class_accuracy", _FLOAT),
         ("ece", _FLOAT),
         ("labelled_per_class", pa.list_(_INT)),
         ("select_seconds", _FLOAT),
@@ -108,7 +111,7 @@ SCHEMA = pa.schema(
 COLUMNS: tuple[str, ...] = tuple(SCHEMA.names)
 #: Columns added after results were first written: files without them stay readable, the
 #: column reading as nulls (NaN).
-OPTIONAL: tuple[str, ...] = ("ece", "n_wrong_labels", "scenario")
+OPTIONAL: tuple[str, ...] = ("ece", "n_wrong_labels", "scenario", "worst_class_accuracy")
 
 SWEEP_FILE = "sweep.json"
 SWEEPS_DIR = "sweeps"

@@ -41,6 +41,7 @@ from albench.inputs import RunInputs
 from albench.kernels import unit_rows
 from albench.learners import Learner, LearnerContext, check_learner, learner_info, make_learner
 from albench.learners.images import ImageRows, split_rows
+from albench.metrics import worst_class_accuracy
 from albench.provenance import provenance
 from albench.results import COLUMNS
 from albench.seeding import stream
@@ -284,6 +285,7 @@ class _RunState:
             "pseudo_accuracy": float(correct.mean()) if n_pseudo else float("nan"),
             "accuracy": float(accuracy_score(self.test_y, predicted)),
             "balanced_accuracy": float(balanced_accuracy_score(self.test_y, predicted)),
+            "worst_class_accuracy": worst_class_accuracy(self.test_y, predicted, self.n_classes),
             "ece": expected_calibration_error(probabilities, self.test_y),
             "labelled_per_class": np.bincount(
                 self.pool_y[self.labelled], minlength=self.n_classes

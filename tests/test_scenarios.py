@@ -375,3 +375,86 @@ def test_the_confusion_comes_from_the_zero_shot_model_on_pool_images():
     np.testing.assert_allclose(world.zero_shot(rows, classes), expected, rtol=1e-4, atol=1e-6)
     result = run(_spec("random", "noisy-oracle(rate=0.4, kind='confusion')"), INPUTS)
     assert result.rows["n_wrong_labels"].iloc[-1] > 0
+
+
+# --------------------------------------------------------------------------- long tail
+
+
+def _pool(sizes: list[int]) -> np.ndarray:
+    labels = np.concatenate([np.full(n, c) for c, n in enumerate(sizes)])
+    return np.random.default_rng(3).permutation(labels)
+
+
+@pytest.mark.parametrize(
+    ("sizes", "imbalance", "expected"),
+    [
+        # int(50 * 10 ** (-i / 4)): 50, 28.1, 15.8, 8.9, 5
+        ([50, 50, 50, 50, 50], 10, [50, 28, 15, 8, 5]),
+        # n_max is the smallest class: int(50 * 4 ** (-i / 2)): 50, 25, 12.5
+        ([60, 50, 70], 4, [50, 25, 12]),
+        # every class keeps one image: int(20 / 100) would be 0
+        ([20, 20], 100, [20, 1]),
+    ],
+)
+def test_the_long_tail_profile_is_its_formula_in_a_seeded_class_order(sizes, imbalance, expected):
+    labels = _pool(sizes)
+    world = World("d", 0, labels, np.arange(len(sizes)), len(sizes))
+    task = parse_scenario(f"long-tail(imbalance={imbalance})").task(world)
+    counts = np.bincount(labels[task.pool], minlength=len(sizes))
+    assert sorted(counts, reverse=True) == expected
+    np.testing.assert_array_equal(task.test, np.arange(len(sizes)))  # the test split stays
+    again = parse_scenario(f"long-tail(imbalance={imbalance})").task(world)
+    np.testing.assert_array_equal(again.pool, task.pool)
+
+
+def test_the_order_of_the_classes_changes_with_the_seed_and_the_noise_does_not_follow_it():
+    labels = _pool([40] * 6)
+    spec = "long-tail(imbalance=20)+noisy-oracle(rate=0.3)"
+    orders = set()
+    for seed in range(4):
+        world = World("d", seed, labels, np.arange(6), 6)
+        task = parse_scenario(spec).task(world)
+        orders.add(tuple(np.argsort(-np.bincount(labels[task.pool], minlength=6))))
+        alone = NoisyOracle(rate=0.3).annotations(labels, 6, seed=seed, dataset="d")
+        np.testing.assert_array_equal(task.revealed, alone)  # per sample, whatever the pool
+    assert len(orders) > 1
+
+
+def test_worst_class_accuracy_is_the_lowest_recall_of_a_class_in_the_test_split():
+    from albench.metrics import worst_class_accuracy
+
+    truth = np.array([0, 0, 1, 1, 3, 3, 3, 3])
+    predicted = np.array([0, 1, 1, 1, 3, 3, 0, 0])
+    assert worst_class_accuracy(truth, predicted, 4) == 0.5  # class 2 has no test sample
+    assert worst_class_accuracy(truth, truth, 4) == 1.0
+
+
+def test_a_long_tailed_run_has_a_smaller_pool_the_same_test_split_and_class_metrics():
+    result = run(_spec("random", "long-tail(imbalance=10)"), INPUTS)
+    counts = np.bincount(INPUTS.pool_labels, minlength=4)
+    expected = sum(int(counts.min() * 10 ** (-i / 3)) for i in range(4))
+    assert set(result.rows["pool_size"]) == {expected} and expected < len(INPUTS.pool_labels)
+    assert set(result.rows["test_size"]) == {len(INPUTS.test_labels)}
+    rows = result.rows
+    assert (rows["worst_class_accuracy"] <= rows["balanced_accuracy"] + 1e-12).all()
+
+
+def test_the_report_shows_per_class_accuracy_when_recorded():
+    from test_report import synthetic_results
+
+    from albench.report import ReportOptions, build_report
+
+    frame = synthetic_results(datasets=("d1",), seeds=(0, 1))
+    titles = [s.title for s in build_report(frame, ReportOptions()).sections]
+    assert "Accuracy per class" not in titles
+    recorded = frame.assign(worst_class_accuracy=frame["accuracy"] - 0.2)
+    section = next(
+        s
+        for s in build_report(recorded, ReportOptions()).sections
+        if s.title == "Accuracy per class"
+    )
+    table = section.blocks[0].frame
+    last = recorded[recorded["round"] == recorded["round"].max()]
+    random = last[last["strategy"] == "random"]
+    row = table[table["strategy"] == "random"].iloc[0]
+    assert row["worst class (%)"] == f"{100 * random['worst_class_accuracy'].mean():.2f}"

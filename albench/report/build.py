@@ -15,7 +15,14 @@ import pandas as pd
 
 from albench import stats
 from albench.errors import ResultsError, UnknownNameError
-from albench.report import diagnostics, efficiency, figures, interactive, tables
+from albench.report import (
+    diagnostics,
+    efficiency,
+    figures,
+    interactive,
+    scenario_tables,
+    tables,
+)
 from albench.report.context import BANDS, KEYS, Context, ReportOptions
 from albench.report.model import FigureBlock, Report, Section, TableBlock
 from albench.report.provenance import legend, provenance
@@ -57,7 +64,7 @@ def build_report(
     if references is not None:
         context.references = efficiency.match(data, references, options.metric)
     builders = (_curves, efficiency.label_efficiency, _aubc, _tests, _penalty, _ranks,
-                *diagnostics.SECTIONS)  # fmt: skip
+                *diagnostics.SECTIONS, *scenario_tables.SECTIONS)  # fmt: skip
     with matplotlib.rc_context(RC):
         sections = [builder(context) for builder in builders]
     sections.append(reproducibility(data, commands))

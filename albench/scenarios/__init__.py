@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from albench.scenarios.base import OUTSIDE, SCENARIOS, STEPS, Scenario, Task, World
 from albench.scenarios.combined import NONE, Scenarios, canonical, parse_scenario
+from albench.scenarios.long_tail import LongTail
 from albench.scenarios.noisy_oracle import NoisyOracle
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "OUTSIDE",
     "SCENARIOS",
     "STEPS",
+    "LongTail",
     "NoisyOracle",
     "Scenario",
     "Scenarios",
