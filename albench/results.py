@@ -24,7 +24,9 @@ identity
     ``round`` (int64) 0..R, row r is the model trained on the labels available after r
     acquisitions (round 0: the initial set only).
 metrics
-    ``n_labelled`` (int64) annotated labels so far, initial set included; ``n_pseudo``
+    ``n_labelled`` (int64) samples annotated so far (the budget spent), initial set included;
+    ``n_wasted_queries`` (int64) those of them the annotator had no label for (images
+    outside an open-set task; 0 without one, null in older files); ``n_pseudo``
     (int64) pseudo-labels used for training (never counted as labelled); ``n_wrong_labels``
     (int64) annotated labels the annotator revealed wrongly (a noisy-oracle scenario; 0
     without one, null in files written before it was recorded);
@@ -82,6 +84,7 @@ SCHEMA = pa.schema(
         ("n_labelled", _INT),
         ("n_pseudo", _INT),
         ("n_wrong_labels", _INT),
+        ("n_wasted_queries", _INT),
         ("pseudo_accuracy", _FLOAT),
         ("n_classes", _INT),
         ("accuracy", _FLOAT),
@@ -111,7 +114,13 @@ SCHEMA = pa.schema(
 COLUMNS: tuple[str, ...] = tuple(SCHEMA.names)
 #: Columns added after results were first written: files without them stay readable, the
 #: column reading as nulls (NaN).
-OPTIONAL: tuple[str, ...] = ("ece", "n_wrong_labels", "scenario", "worst_class_accuracy")
+OPTIONAL: tuple[str, ...] = (
+    "ece",
+    "n_wrong_labels",
+    "scenario",
+    "worst_class_accuracy",
+    "n_wasted_queries",
+)
 
 SWEEP_FILE = "sweep.json"
 SWEEPS_DIR = "sweeps"

@@ -42,8 +42,10 @@ from albench.kernels import unit_rows
 from albench.learners import Learner, LearnerContext, check_learner, learner_info, make_learner
 from albench.learners.images import ImageRows, split_rows
 from albench.metrics import worst_class_accuracy
+from albench.pool_view import PoolView
 from albench.provenance import provenance
 from albench.results import COLUMNS
+from albench.scenarios import OUTSIDE
 from albench.seeding import stream
 from albench.specs import RunSpec
 from albench.strategies import Strategy, StrategyContext, get_strategy
@@ -205,7 +207,9 @@ class _RunState:
             str(len(self.subset)),
         )
         initial_policy = INITIAL_POLICIES[protocol.initial]
-        self.labelled = initial_policy(self.pool_x, self.n_initial, initial_rng, self.n_classes)
+        self.initial = initial_policy(self.pool_x, self.n_initial, initial_rng, self.n_classes)
+        self.labelled = self.wasted = np.zeros(0, dtype=np.int64)
+        self._annotate(self.initial)
         self.strategy_rng = stream(spec.seed, "strategy", spec.dataset, spec.strategy)
         self.guard = SelectGuard(
             strategy, spec.strategy, spec.run_id, len(self.pool_y), self.n_classes
@@ -235,26 +239,37 @@ class _RunState:
             return self.pool_rows, self.test_rows
         return self.pool_x, self.test_x
 
+    def _annotate(self, queried: np.ndarray) -> None:
+        """Queried samples join the labelled set, or the wasted queries when the annotator
+        has no label for them (outside an open-set task)."""
+        outside = self.revealed_y[queried] == OUTSIDE
+        self.labelled = np.concatenate([self.labelled, queried[~outside]])
+        self.wasted = np.concatenate([self.wasted, queried[outside]])
+
     def acquire(self, round_: int) -> float:
-        """Let the strategy pick ``budget`` samples with the current model; seconds taken."""
-        pool = self._seen()[0]
+        """Let the strategy pick ``budget`` samples with the current model; seconds taken.
+        Strategies see the pool without the wasted queries (:mod:`albench.pool_view`)."""
+        view = PoolView.without(self.wasted, len(self.pool_y))
+        pool = view.of(self._seen()[0])
         ctx = StrategyContext(
-            features=self.pool_x,
-            labelled=self.labelled,
+            features=view.of(self.pool_x),
+            labelled=view.local(self.labelled),
             labelled_labels=self.revealed_y[self.labelled],
             n_classes=self.n_classes,
             providers=_providers(self.model, pool, self.text),
             row_providers=_row_providers(self.model, pool),
         )
         picked = self.guard.select(ctx, self.budget, self.strategy_rng, round_)
-        self.labelled = np.concatenate([self.labelled, picked.indices])
+        queried = view.pool(picked.indices)
+        self._annotate(queried)
         if self.spec.protocol.pseudo_labels:  # the proposals on samples that are not annotated
-            keep = ~np.isin(picked.pseudo_indices, self.labelled)
-            self.pseudo_idx, self.pseudo_y = picked.pseudo_indices[keep], picked.pseudo_labels[keep]
+            proposed = view.pool(picked.pseudo_indices)
+            keep = ~np.isin(proposed, np.concatenate([self.labelled, self.wasted]))
+            self.pseudo_idx, self.pseudo_y = proposed[keep], picked.pseudo_labels[keep]
         self.records.append(
             {
                 "round": round_,
-                "indices": self.subset[picked.indices].tolist(),
+                "indices": self.subset[queried].tolist(),
                 "pseudo_indices": self.subset[self.pseudo_idx].tolist(),
                 "pseudo_labels": self.pseudo_y.tolist(),
                 "info": picked.info,
@@ -277,8 +292,9 @@ class _RunState:
         n_pseudo = len(self.pseudo_idx)
         correct = self.pool_y[self.pseudo_idx] == self.pseudo_y
         return {
-            "n_labelled": len(self.labelled),
+            "n_labelled": len(self.labelled) + len(self.wasted),
             "n_pseudo": n_pseudo,
+            "n_wasted_queries": len(self.wasted),
             "n_wrong_labels": int(
                 np.count_nonzero(self.revealed_y[self.labelled] != self.pool_y[self.labelled])
             ),
@@ -298,6 +314,6 @@ class _RunState:
         return {
             "run_id": self.spec.run_id,
             "spec": self.spec.identity(),
-            "initial": self.subset[self.labelled[: self.n_initial]].tolist(),
+            "initial": self.subset[self.initial].tolist(),
             "rounds": self.records,
         }

@@ -31,6 +31,7 @@ def world_of(spec: RunSpec, inputs: RunInputs) -> World:
         pool_labels=np.asarray(inputs.pool_labels, dtype=np.int64),
         test_labels=np.asarray(inputs.test_labels, dtype=np.int64),
         n_classes=inputs.n_classes,
+        class_names=tuple(inputs.class_names),
         zero_shot=zero_shot,
     )
 

@@ -17,7 +17,15 @@ from scipy import stats
 from albench.errors import InvalidSpecError, UnknownNameError
 from albench.protocol import Protocol
 from albench.runner import run
-from albench.scenarios import SCENARIOS, NoisyOracle, Scenario, Task, World, parse_scenario
+from albench.scenarios import (
+    OUTSIDE,
+    SCENARIOS,
+    NoisyOracle,
+    Scenario,
+    Task,
+    World,
+    parse_scenario,
+)
 from albench.specs import RunSpec, SweepSpec
 
 INPUTS = make_inputs()
@@ -458,3 +466,122 @@ def test_the_report_shows_per_class_accuracy_when_recorded():
     random = last[last["strategy"] == "random"]
     row = table[table["strategy"] == "random"].iloc[0]
     assert row["worst class (%)"] == f"{100 * random['worst_class_accuracy'].mean():.2f}"
+
+
+# --------------------------------------------------------------------------- open set
+
+
+def _named_world(sizes: list[int], seed: int = 0) -> World:
+    labels = _pool(sizes)
+    names = tuple(f"c{k}" for k in range(len(sizes)))
+    test = np.repeat(np.arange(len(sizes)), 2)
+    return World("d", seed, labels, test, len(sizes), class_names=names)
+
+
+def test_an_open_set_keeps_the_other_classes_and_mixes_in_held_out_images_at_its_ratio():
+    world = _named_world([30] * 6)
+    task = parse_scenario("open-set(ratio=0.25, classes=('c1', 'c4'))").task(world)
+    np.testing.assert_array_equal(task.classes, [0, 2, 3, 5])
+    labels = world.pool_labels
+    outside = np.isin(labels, [1, 4])
+    np.testing.assert_array_equal(task.labels[outside], OUTSIDE)
+    np.testing.assert_array_equal(
+        task.labels[~outside], np.searchsorted([0, 2, 3, 5], labels[~outside])
+    )
+    in_pool = np.isin(labels[task.pool], [1, 4])
+    assert (~in_pool).sum() == 120 and in_pool.sum() == 40  # 40 / 160 = 0.25
+    np.testing.assert_array_equal(task.test_labels, [0, 0, 1, 1, 2, 2, 3, 3])
+    np.testing.assert_array_equal(world.test_labels[task.test], [0, 0, 2, 2, 3, 3, 5, 5])
+
+
+def test_held_out_classes_by_number_are_drawn_per_seed():
+    held = set()
+    for seed in range(5):
+        task = parse_scenario("open-set(ratio=0.1, classes=2)").task(_named_world([30] * 6, seed))
+        assert task.n_classes == 4
+        held.add(tuple(np.setdiff1d(np.arange(6), task.classes)))
+    assert len(held) > 1
+    default = parse_scenario("open-set").task(_named_world([30] * 6))
+    assert default.n_classes == 4  # a third of six classes held out
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("open-set(ratio=0.5, classes=['c1'])", "hold 30 pool images, fewer than the 150"),
+        ("open-set(classes=['c9'])", "has no class 'c9'"),
+        ("open-set(classes=5)", "leaves fewer than 2"),
+        ("open-set(ratio=1)", r"ratio is in \[0, 1\)"),
+        ("open-set(classes=0)", "at least one class"),
+        ("open-set(classes=(1, 2))", "a tuple of class names"),
+    ],
+)
+def test_bad_open_sets_are_one_line_errors(text, message):
+    with pytest.raises(InvalidSpecError, match=message):
+        parse_scenario(text).task(_named_world([30] * 6))
+
+
+OPEN = "open-set(ratio=0.2, classes=1)"
+
+
+def test_an_open_set_query_costs_budget_gives_no_label_and_is_never_offered_again():
+    from albench.task import task_of
+
+    spec = _spec(spec_of("FirstUnlabelled"), OPEN)
+    result = run(spec, INPUTS)
+    task = task_of(spec, INPUTS)
+    queried = [result.selections["initial"], *(r["indices"] for r in result.selections["rounds"])]
+    every = np.concatenate(queried)
+    assert len(set(every)) == len(every)  # a wasted query is never picked again
+    assert set(every) <= set(task.pool)
+    outside = np.cumsum([np.count_nonzero(task.labels[q] == OUTSIDE) for q in queried])
+    rows = result.rows
+    assert rows["n_wasted_queries"].tolist() == outside.tolist() and outside[-1] > 0
+    assert rows["n_labelled"].tolist() == np.cumsum([len(q) for q in queried]).tolist()
+    labelled = rows["labelled_per_class"].map(sum)
+    assert (labelled == rows["n_labelled"] - rows["n_wasted_queries"]).all()
+    assert set(rows["n_classes"]) == {3}
+    assert set(rows["test_size"]) == {int(np.count_nonzero(task.test_labels >= 0))}
+
+
+def test_strategies_never_see_a_query_without_a_label():
+    result = run(_spec(spec_of("RecordsLabels"), OPEN + "+noisy-oracle(rate=0.3)"), INPUTS)
+    for record in result.selections["rounds"]:
+        assert min(record["info"]["labelled_labels"], default=0) >= 0
+
+
+def test_scenarios_compose_a_long_tail_inside_an_open_set_with_noise_on_known_classes():
+    world = _named_world([40] * 6)
+    spec = "noisy-oracle(rate=0.5)+long-tail(imbalance=8)+open-set(ratio=0.2, classes=('c0', 'c5'))"
+    task = parse_scenario(spec).task(world)
+    inside = task.labels[task.pool] != OUTSIDE
+    counts = np.bincount(task.labels[task.pool][inside], minlength=4)
+    assert sorted(counts, reverse=True) == [int(40 * 8 ** (-i / 3)) for i in range(4)]
+    assert (~inside).sum() == round(0.2 * inside.sum() / 0.8)
+    assert (task.revealed[task.labels == OUTSIDE] == OUTSIDE).all()
+    known = task.labels != OUTSIDE
+    assert 0.4 < np.mean(task.revealed[known] != task.labels[known]) < 0.6
+
+
+def test_the_report_shows_wasted_queries_per_strategy_when_any():
+    from test_report import synthetic_results
+
+    from albench.report import ReportOptions, build_report
+
+    frame = synthetic_results(datasets=("d1",), seeds=(0, 1))
+    titles = [
+        s.title for s in build_report(frame.assign(n_wasted_queries=0), ReportOptions()).sections
+    ]
+    assert "Annotator" not in titles
+    wasted = frame.assign(n_wasted_queries=(frame["strategy"] == "random") * frame["round"])
+    section = next(
+        s for s in build_report(wasted, ReportOptions()).sections if s.title == "Annotator"
+    )
+    table = section.blocks[0].frame.set_index("strategy")
+    last = wasted[wasted["round"] == wasted["round"].max()]
+    spent = last[last["strategy"] == "random"]["n_labelled"].mean()
+    rounds = int(wasted["round"].max())
+    assert table.loc["random", "wasted queries"] == f"{rounds:.1f}"
+    assert table.loc["random", "wasted queries (%)"] == f"{100 * rounds / spent:.1f}"
+    assert table.loc["entropy", "wasted queries"] == "0.0"
+    assert "wrong labels" not in table.columns

@@ -60,4 +60,33 @@ def per_class(ctx: Context) -> Section:
     return Section("Accuracy per class", "", [block])
 
 
-SECTIONS = (per_class,)
+#: what the annotator cost, per run at the last round: column -> heading
+ANNOTATOR_COSTS = {
+    "n_wasted_queries": "wasted queries",
+    "n_wrong_labels": "wrong labels",
+}
+
+
+def annotator(ctx: Context) -> Section:
+    """Wasted queries (open set) and wrong labels (noisy oracle) per strategy, when any."""
+    last = _last_rounds(ctx)
+    shown = {c: name for c, name in ANNOTATOR_COSTS.items() if last[c].fillna(0).gt(0).any()}
+    if not shown:
+        return Section("Annotator")
+    costs = last.assign(**{c: last[c].astype(float) for c in shown})
+    text = _per_env(costs, shown, lambda value: f"{value:.1f}")
+    means = costs.groupby(["env", "strategy"], sort=True)[[*shown, "n_labelled"]].mean()
+    for column, heading in shown.items():
+        share = (100 * means[column] / means["n_labelled"]).map(lambda v: f"{v:.1f}")
+        text.insert(text.columns.get_loc(heading) + 1, f"{heading} (%)", share.to_numpy())
+    highlight = pd.DataFrame(False, index=text.index, columns=text.columns)
+    caption = (
+        "Means over seeds after the last round. Wasted queries: images outside an open-set "
+        "task, which cost budget and gave no label; wrong labels: labels a noisy annotator "
+        "revealed wrongly. (%): as a share of every query made, the initial set included."
+    )
+    block = TableBlock("What the annotator cost", text, highlight, "environment", caption)
+    return Section("Annotator", "", [block])
+
+
+SECTIONS = (per_class, annotator)

@@ -14,6 +14,7 @@ from albench.scenarios.base import OUTSIDE, SCENARIOS, STEPS, Scenario, Task, Wo
 from albench.scenarios.combined import NONE, Scenarios, canonical, parse_scenario
 from albench.scenarios.long_tail import LongTail
 from albench.scenarios.noisy_oracle import NoisyOracle
+from albench.scenarios.open_set import OpenSet
 
 __all__ = [
     "NONE",
@@ -22,6 +23,7 @@ __all__ = [
     "STEPS",
     "LongTail",
     "NoisyOracle",
+    "OpenSet",
     "Scenario",
     "Scenarios",
     "Task",

@@ -48,6 +48,7 @@ class World:
     pool_labels: np.ndarray
     test_labels: np.ndarray
     n_classes: int
+    class_names: tuple[str, ...] = ()
     zero_shot: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
 
 
