@@ -585,3 +585,27 @@ def test_the_report_shows_wasted_queries_per_strategy_when_any():
     assert table.loc["random", "wasted queries (%)"] == f"{100 * rounds / spent:.1f}"
     assert table.loc["entropy", "wasted queries"] == "0.0"
     assert "wrong labels" not in table.columns
+
+
+@pytest.mark.parametrize("kind", ["uniform", "confusion"])
+def test_every_strategy_and_learner_meets_the_same_annotator_on_the_same_sample(kind):
+    from albench.task import task_of
+
+    scenario = f"noisy-oracle(rate=0.4, kind={kind!r})+long-tail(imbalance=5)"
+    specs = [
+        _spec("random", scenario),
+        _spec("entropy", scenario),
+        replace(_spec("badge", scenario), learner="zero-shot"),
+    ]
+    tasks = [task_of(spec, INPUTS) for spec in specs]
+    for task in tasks[1:]:
+        np.testing.assert_array_equal(task.revealed, tasks[0].revealed)
+        np.testing.assert_array_equal(task.pool, tasks[0].pool)
+    other_seed = task_of(replace(specs[0], seed=1), INPUTS)
+    assert not np.array_equal(other_seed.revealed, tasks[0].revealed)
+    recording = _spec(spec_of("RecordsLabels"), scenario)
+    seen = [
+        run(spec, INPUTS).selections["rounds"][1]["info"]["labelled_labels"]
+        for spec in (recording, replace(recording, learner="zero-shot"))
+    ]
+    assert seen[0] == seen[1]  # the same picks (lowest indices) got the same labels
