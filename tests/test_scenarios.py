@@ -609,3 +609,18 @@ def test_every_strategy_and_learner_meets_the_same_annotator_on_the_same_sample(
         for spec in (recording, replace(recording, learner="zero-shot"))
     ]
     assert seen[0] == seen[1]  # the same picks (lowest indices) got the same labels
+
+
+def test_references_are_of_the_ideal_task_whose_pool_a_scenario_only_shrinks(monkeypatch, tmp_path):
+    from albench import reference
+
+    seen = {}
+
+    def capture(spec, pool_sizes):
+        seen.update(pool_sizes)
+        return {}
+
+    monkeypatch.setattr(reference, "reference_specs", capture)
+    rows = pd.DataFrame({"dataset": ["d", "d", "d"], "pool_size": [57, 120, 80]})
+    reference.references(tmp_path, [{"spec": {}}], rows, compute=False)
+    assert seen == {"d": 120}
