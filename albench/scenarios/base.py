@@ -38,6 +38,7 @@ OUTSIDE = -1
 class World:
     """What scenarios draw from: one dataset's splits as a run receives them, and its seed.
 
+    ``class_names``: the dataset's classes (an open set may name those it holds out).
     ``zero_shot``: (rows, classes) -> the zero-shot class probabilities of those pool rows
     over those dataset classes (CLIP's prompt classifier on the cached features), for
     scenarios that follow the model's confusions.

@@ -9,7 +9,6 @@ build the same task; the text is kept as written (it is part of the run id).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from albench.errors import InvalidSpecError, UnknownNameError
@@ -42,9 +41,6 @@ class Scenarios:
             for part in self.parts:
                 task = getattr(part, step)(task, world)
         return task
-
-    def __iter__(self) -> Iterator[Scenario]:
-        return iter(self.parts)
 
 
 def split_parts(text: str) -> list[str]:
