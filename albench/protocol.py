@@ -17,7 +17,7 @@ from typing import Any
 
 from albench.errors import InvalidSpecError
 from albench.evaluator import canonical_evaluator
-from albench.scenarios import parse_scenario
+from albench.scenarios import canonical, parse_scenario
 
 #: round-0 policies (``albench.initial.INITIAL_POLICIES`` implements them)
 INITIAL_POLICIES = ("random", "zero-shot-kmeans", "typiclust", "probcover", "max-herding")
@@ -103,7 +103,7 @@ class Protocol:
             raise InvalidSpecError(f"preset must be a preset's name, not {self.preset!r}")
         if not isinstance(self.scenario, str):
             raise InvalidSpecError(f"scenario must be a scenario spec, not {self.scenario!r}")
-        set_(self, "scenario", self.scenario.strip())
+        set_(self, "scenario", canonical(self.scenario))
         parse_scenario(self.scenario)
         set_(self, "eval_learner", canonical_evaluator(self.eval_learner))
         if not _is_whole(self.views) or self.views < 1:

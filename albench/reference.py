@@ -103,7 +103,9 @@ def references(folder: Path | str, records: Iterable[Mapping[str, Any]], rows: p
     ``rows`` are the folder's results (for the pool sizes). With ``compute`` off only the
     references already written are read.
     """
-    pool_sizes = rows.groupby("dataset")["pool_size"].first().to_dict()
+    # the largest: a scenario (long tail, open set) only ever shrinks a run's pool, and the
+    # references are of the ideal task
+    pool_sizes = rows.groupby("dataset")["pool_size"].max().to_dict()
     frames = []
     for record in records:
         for kind, specs in reference_specs(record["spec"], pool_sizes).items():

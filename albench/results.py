@@ -24,12 +24,16 @@ identity
     ``round`` (int64) 0..R, row r is the model trained on the labels available after r
     acquisitions (round 0: the initial set only).
 metrics
-    ``n_labelled`` (int64) annotated labels so far, initial set included; ``n_pseudo``
+    ``n_labelled`` (int64) samples annotated so far (the budget spent), initial set included;
+    ``n_wasted_queries`` (int64) those of them the annotator had no label for (images
+    outside an open-set task; 0 without one, null in older files); ``n_pseudo``
     (int64) pseudo-labels used for training (never counted as labelled); ``n_wrong_labels``
     (int64) annotated labels the annotator revealed wrongly (a noisy-oracle scenario; 0
     without one, null in files written before it was recorded);
     ``pseudo_accuracy`` (float64) fraction of correct pseudo-labels, NaN when none;
     ``n_classes`` (int64); ``accuracy``, ``balanced_accuracy`` (float64) on the test split;
+    ``worst_class_accuracy`` (float64) the lowest accuracy of one class of the test split
+    (every run; NaN in files written before it was recorded);
     ``ece`` (float64) expected calibration error (15 bins) on the test split, NaN in files
     written before it was recorded (:data:`OPTIONAL`);
     ``labelled_per_class`` (list<int64>) annotated samples per true class; ``select_seconds``
@@ -46,7 +50,8 @@ evaluation and stopping (:data:`OPTIONAL`: null in files written before they wer
 protocol
     ``initial`` (str) initial-set policy; ``budget`` (str) per-round budget as specified
     ("1/class" or a number); ``rounds`` (int64); ``pool_size``, ``test_size`` (int64);
-    ``hyperparameters`` (str) JSON of the learner's settings.
+    ``hyperparameters`` (str) JSON of the learner's settings; ``scenario`` (str) the
+    protocol's scenario (:mod:`albench.scenarios`), "" for none (null in older files).
 provenance
     ``albench_version``, ``git_commit`` ("" outside a git checkout), ``torch_version``,
     ``open_clip_version`` ("" when not installed), ``device``, ``finished_at`` (ISO 8601,
@@ -87,10 +92,12 @@ SCHEMA = pa.schema(
         ("n_labelled", _INT),
         ("n_pseudo", _INT),
         ("n_wrong_labels", _INT),
+        ("n_wasted_queries", _INT),
         ("pseudo_accuracy", _FLOAT),
         ("n_classes", _INT),
         ("accuracy", _FLOAT),
         ("balanced_accuracy", _FLOAT),
+        ("worst_class_accuracy", _FLOAT),
         ("ece", _FLOAT),
         ("labelled_per_class", pa.list_(_INT)),
         ("select_seconds", _FLOAT),
@@ -108,6 +115,7 @@ SCHEMA = pa.schema(
         ("pool_size", _INT),
         ("test_size", _INT),
         ("hyperparameters", _STR),
+        ("scenario", _STR),
         # provenance
         ("albench_version", _STR),
         ("git_commit", _STR),
@@ -122,7 +130,14 @@ COLUMNS: tuple[str, ...] = tuple(SCHEMA.names)
 EVALUATION = ("eval_learner", "eval_accuracy", "stop_kappa", "max_uncertainty", "stop_rounds")
 #: Columns added after results were first written: files without them stay readable, the
 #: column reading as nulls (NaN).
-OPTIONAL: tuple[str, ...] = ("ece", "n_wrong_labels", *EVALUATION)
+OPTIONAL: tuple[str, ...] = (
+    "ece",
+    "n_wrong_labels",
+    "scenario",
+    "worst_class_accuracy",
+    "n_wasted_queries",
+    *EVALUATION,
+)
 
 SWEEP_FILE = "sweep.json"
 SWEEPS_DIR = "sweeps"

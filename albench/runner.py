@@ -49,14 +49,17 @@ from albench.learners import Learner, LearnerContext, check_learner, learner_inf
 from albench.learners.catalog import LearnerInfo
 from albench.learners.images import ImageRows, split_rows
 from albench.learners.views import FeatureViews
+from albench.metrics import worst_class_accuracy
+from albench.pool_view import PoolView
 from albench.provenance import provenance
 from albench.results import COLUMNS
-from albench.scenarios import parse_scenario
+from albench.scenarios import OUTSIDE
 from albench.seeding import stream
 from albench.specs import RunSpec
 from albench.stop_signals import StopSignals
 from albench.stopping import stop_rounds_json
 from albench.strategies import Strategy, StrategyContext, get_strategy
+from albench.task import task_of
 
 #: capabilities whose output is one row per pool sample (computable on any rows alone)
 ROW_CAPABILITIES = frozenset({PROBABILITIES, CORRECTNESS_PROB, EMBED, MC_PROBABILITIES})
@@ -139,10 +142,10 @@ def _method(learner: Learner, capability: str) -> Callable[[Any], Any]:
     return getattr(learner, _METHODS.get(capability, capability))
 
 
-def _providers(learner: Learner, pool: Any, inputs: RunInputs) -> dict[str, Callable[[], Any]]:
+def _providers(learner: Learner, pool: Any, text: np.ndarray) -> dict[str, Callable[[], Any]]:
     """Lazy pool outputs of ``learner``: only what the strategy asks for is computed."""
     providers = {cap: partial(_method(learner, cap), pool) for cap in learner.capabilities}
-    providers[TEXT_EMBEDDINGS] = lambda: inputs.text_embeddings
+    providers[TEXT_EMBEDDINGS] = lambda: text
     return providers
 
 
@@ -181,10 +184,11 @@ def run(spec: RunSpec, inputs: RunInputs, *, sweep: str = "") -> RunResult:
         "learner": spec.learner,
         "strategy": spec.strategy,
         "seed": int(spec.seed),
-        "n_classes": inputs.n_classes,
+        "n_classes": state.n_classes,
         "initial": spec.protocol.initial,
         "budget": spec.protocol.budget,
         "rounds": spec.protocol.rounds,
+        "scenario": spec.protocol.scenario,
         "pool_size": len(state.pool_y),
         "test_size": len(state.test_y),
         "hyperparameters": json.dumps(state.learner.hyperparameters(), sort_keys=True, default=str),
@@ -201,18 +205,20 @@ class _RunState:
 
     def __init__(self, spec: RunSpec, inputs: RunInputs, strategy: Strategy):
         self.spec, self.inputs, self.strategy = spec, inputs, strategy
-        self.subset = subsample_pool(spec, len(inputs.pool_labels))
-        self.n_classes = inputs.n_classes
-        self.n_initial, self.budget = check_sizes(spec, len(inputs.pool_labels), self.n_classes)
+        self.task = task_of(spec, inputs)  # the scenario's classes, pool, test and annotator
+        self.subset = self.task.pool[subsample_pool(spec, len(self.task.pool))]
+        self.n_classes = self.task.n_classes
+        self.n_initial, self.budget = check_sizes(spec, len(self.task.pool), self.n_classes)
         self.pool_x = unit_rows(inputs.pool_features[self.subset])
-        self.pool_y = np.asarray(inputs.pool_labels, dtype=np.int64)[self.subset]
-        self.revealed_y = self._annotator(spec, inputs)[self.subset]
-        self.test_x = unit_rows(inputs.test_features)
-        self.test_y = np.asarray(inputs.test_labels, dtype=np.int64)
+        self.pool_y = self.task.labels[self.subset]
+        self.revealed_y = self.task.revealed[self.subset]
+        self.test_x = unit_rows(inputs.test_features[self.task.test])
+        self.test_y = self.task.test_labels
+        self.text = np.asarray(inputs.text_embeddings, dtype=np.float32)[self.task.classes]
         self.train_x = self._views(spec, inputs)
         context = LearnerContext(
-            class_names=tuple(inputs.class_names),
-            text_embeddings=np.asarray(inputs.text_embeddings, dtype=np.float32),
+            class_names=tuple(np.asarray(inputs.class_names)[self.task.classes].tolist()),
+            text_embeddings=self.text,
             logit_scale=float(inputs.logit_scale),
             backbone=inputs.backbone,
             device=inputs.device,
@@ -233,8 +239,10 @@ class _RunState:
             str(len(self.subset)),
         )
         initial_policy = INITIAL_POLICIES[protocol.initial]
-        self.labelled = initial_policy(self.pool_x, self.n_initial, initial_rng, self.n_classes)
-        unlabelled = np.setdiff1d(np.arange(len(self.subset)), self.labelled)
+        self.initial = initial_policy(self.pool_x, self.n_initial, initial_rng, self.n_classes)
+        self.labelled = self.wasted = np.zeros(0, dtype=np.int64)
+        self._annotate(self.initial)
+        unlabelled = np.setdiff1d(np.arange(len(self.subset)), self.initial)
         stop_rng = stream(spec.seed, "stop-set", spec.dataset, str(len(self.subset)))
         self.signals = StopSignals(unlabelled, len(self.subset), self.n_classes, stop_rng)
         self.strategy_rng = stream(spec.seed, "strategy", spec.dataset, spec.strategy)
@@ -254,9 +262,9 @@ class _RunState:
                 f"learner {spec.learner!r} with these options trains on images, but the run's "
                 "inputs hold features only (no images)"
             )
-        n_pool, n_test = len(inputs.pool_labels), len(self.test_y)
+        n_pool, n_test = len(inputs.pool_labels), len(inputs.test_labels)
         pool = split_rows(inputs.images, "pool", n_pool, self.pool_x, self.subset)
-        test = split_rows(inputs.images, "test", n_test, self.test_x, np.arange(n_test))
+        test = split_rows(inputs.images, "test", n_test, self.test_x, self.task.test)
         return pool, test
 
     def _views(self, spec: RunSpec, inputs: RunInputs) -> np.ndarray | FeatureViews:
@@ -281,26 +289,37 @@ class _RunState:
             return self.pool_rows, self.test_rows
         return self.pool_x, self.test_x
 
+    def _annotate(self, queried: np.ndarray) -> None:
+        """Queried samples join the labelled set, or the wasted queries when the annotator
+        has no label for them (outside an open-set task)."""
+        outside = self.revealed_y[queried] == OUTSIDE
+        self.labelled = np.concatenate([self.labelled, queried[~outside]])
+        self.wasted = np.concatenate([self.wasted, queried[outside]])
+
     def acquire(self, round_: int) -> float:
-        """Let the strategy pick ``budget`` samples with the current model; seconds taken."""
-        pool = self._seen()[0]
+        """Let the strategy pick ``budget`` samples with the current model; seconds taken.
+        Strategies see the pool without the wasted queries (:mod:`albench.pool_view`)."""
+        view = PoolView.without(self.wasted, len(self.pool_y))
+        pool = view.of(self._seen()[0])
         ctx = StrategyContext(
-            features=self.pool_x,
-            labelled=self.labelled,
+            features=view.of(self.pool_x),
+            labelled=view.local(self.labelled),
             labelled_labels=self.revealed_y[self.labelled],
             n_classes=self.n_classes,
-            providers=_providers(self.model, pool, self.inputs),
+            providers=_providers(self.model, pool, self.text),
             row_providers=_row_providers(self.model, pool),
         )
         picked = self.guard.select(ctx, self.budget, self.strategy_rng, round_)
-        self.labelled = np.concatenate([self.labelled, picked.indices])
+        queried = view.pool(picked.indices)
+        self._annotate(queried)
         if self.spec.protocol.pseudo_labels:  # the proposals on samples that are not annotated
-            keep = ~np.isin(picked.pseudo_indices, self.labelled)
-            self.pseudo_idx, self.pseudo_y = picked.pseudo_indices[keep], picked.pseudo_labels[keep]
+            proposed = view.pool(picked.pseudo_indices)
+            keep = ~np.isin(proposed, np.concatenate([self.labelled, self.wasted]))
+            self.pseudo_idx, self.pseudo_y = proposed[keep], picked.pseudo_labels[keep]
         self.records.append(
             {
                 "round": round_,
-                "indices": self.subset[picked.indices].tolist(),
+                "indices": self.subset[queried].tolist(),
                 "pseudo_indices": self.subset[self.pseudo_idx].tolist(),
                 "pseudo_labels": self.pseudo_y.tolist(),
                 "info": picked.info,
@@ -324,20 +343,22 @@ class _RunState:
         n_pseudo = len(self.pseudo_idx)
         correct = self.pool_y[self.pseudo_idx] == self.pseudo_y
         return {
-            "n_labelled": len(self.labelled),
+            "n_labelled": len(self.labelled) + len(self.wasted),
             "n_pseudo": n_pseudo,
+            "n_wasted_queries": len(self.wasted),
             "n_wrong_labels": int(
                 np.count_nonzero(self.revealed_y[self.labelled] != self.pool_y[self.labelled])
             ),
             "pseudo_accuracy": float(correct.mean()) if n_pseudo else float("nan"),
             "accuracy": float(accuracy_score(self.test_y, predicted)),
             "balanced_accuracy": float(balanced_accuracy_score(self.test_y, predicted)),
+            "worst_class_accuracy": worst_class_accuracy(self.test_y, predicted, self.n_classes),
             "ece": expected_calibration_error(probabilities, self.test_y),
             "labelled_per_class": np.bincount(
                 self.pool_y[self.labelled], minlength=self.n_classes
             ).tolist(),
             "train_seconds": train_seconds,
-            **self.signals.measure(self.model, pool, self.labelled),
+            **self.signals.measure(self.model, pool, np.concatenate([self.labelled, self.wasted])),
             "eval_accuracy": self._evaluate(round_),
         }
 
@@ -353,20 +374,11 @@ class _RunState:
         labels = self.revealed_y[self.labelled]
         return self.evaluator.score(model, train[self.labelled], labels, test, self.test_y, rng)
 
-    def _annotator(self, spec: RunSpec, inputs: RunInputs) -> np.ndarray:
-        """The label the annotator reveals for each sample of the whole pool: the truth, or
-        the protocol's scenario's (``albench.scenarios``), drawn per (dataset, seed)."""
-        truth = np.asarray(inputs.pool_labels, dtype=np.int64)
-        oracle = parse_scenario(spec.protocol.scenario)
-        if oracle is None:
-            return truth
-        return oracle.annotations(truth, inputs.n_classes, spec.seed, spec.dataset)
-
     def selections(self) -> dict[str, Any]:
         """The selections record, in indices of the full pool."""
         return {
             "run_id": self.spec.run_id,
             "spec": self.spec.identity(),
-            "initial": self.subset[self.labelled[: self.n_initial]].tolist(),
+            "initial": self.subset[self.initial].tolist(),
             "rounds": self.records,
         }

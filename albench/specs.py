@@ -22,7 +22,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from itertools import product
 from typing import Any
 
@@ -31,6 +31,7 @@ from albench.errors import InvalidSpecError
 from albench.learners import learner_info, learner_names
 from albench.options import format_call, is_file_spec, parse_call
 from albench.protocol import Protocol
+from albench.scenarios import canonical
 
 #: seeds are stored as Parquet int64
 MAX_SEED = 2**63 - 1
@@ -157,6 +158,9 @@ class SweepSpec:
     not part of the sweep's identity. ``allow_partial`` / ``skip_unreadable`` accept a copy
     of a dataset that differs from its spec, or leave out images that do not decode; they
     enter the sweep's record when set, and the feature cache keys show the data used.
+    ``scenarios``: scenarios to cross (:mod:`albench.scenarios`, "" or ``none`` for the
+    ideal annotator); one scenario is stored as the protocol's own, so a sweep of one
+    scenario has the record and run ids it always had.
     """
 
     datasets: tuple[str, ...]
@@ -172,6 +176,7 @@ class SweepSpec:
     device: str = "cpu"
     allow_partial: bool = False
     skip_unreadable: bool = False
+    scenarios: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -189,6 +194,7 @@ class SweepSpec:
                 "grouped by learner name, so run each setting as a sweep of its own"
             )
         self._check_shorthand()
+        self._fold_scenarios()
         if not self.name:
             set_(self, "name", sweep_name(self.datasets, self.backbones, self.learners))
 
@@ -199,6 +205,24 @@ class SweepSpec:
         if unused:
             names = ", ".join(split_learner(text)[0] for text in self.learners)
             raise InvalidSpecError(f"no learner of this sweep ({names}) has option {unused[0]!r}")
+
+    def _fold_scenarios(self) -> None:
+        """Scenarios in canonical form, each checked; a single one moves into the protocol."""
+        if isinstance(self.scenarios, str) or not all(isinstance(s, str) for s in self.scenarios):
+            raise InvalidSpecError(f"scenarios is a list of scenario specs, not {self.scenarios!r}")
+        scenarios = tuple(dict.fromkeys(canonical(text) for text in self.scenarios))
+        if scenarios and self.protocol.scenario and scenarios != (self.protocol.scenario,):
+            raise InvalidSpecError(
+                "give the scenarios once: as a list of scenarios or as the protocol's scenario"
+            )
+        protocols = [replace(self.protocol, scenario=text) for text in scenarios]
+        if len(protocols) == 1:
+            object.__setattr__(self, "protocol", protocols[0])
+        object.__setattr__(self, "scenarios", scenarios if len(scenarios) > 1 else ())
+
+    def protocols(self) -> list[Protocol]:
+        """The protocol once per scenario of the sweep (the protocol alone without a list)."""
+        return [replace(self.protocol, scenario=text) for text in self.scenarios] or [self.protocol]
 
     def learner_specs(self) -> list[tuple[str, dict[str, Any]]]:
         """(name, options) per learner: the shorthand options it declares, then its own."""
@@ -224,8 +248,8 @@ class SweepSpec:
         return [pair for pair in pairs if pair[2]]
 
     def runs(self) -> list[RunSpec]:
-        """One RunSpec per combination, in (dataset, backbone, learner, strategy, seed) order,
-        without the pairs of :meth:`left_out`."""
+        """One RunSpec per combination, in (dataset, scenario, backbone, learner, strategy,
+        seed) order, without the pairs of :meth:`left_out`."""
         skip = {(learner, strategy) for learner, strategy, _ in self.left_out()}
         pairs = [
             (learner, strategy)
@@ -233,12 +257,7 @@ class SweepSpec:
             for strategy in self.strategies
             if (learner[0], strategy) not in skip
         ]
-        combos = (
-            (dataset, backbone, learner, strategy, seed)
-            for dataset, backbone, (learner, strategy), seed in product(
-                self.datasets, self.backbones, pairs, self.seeds
-            )
-        )
+        combos = product(self.datasets, self.protocols(), self.backbones, pairs, self.seeds)
         return [
             RunSpec(
                 dataset=dataset,
@@ -246,11 +265,11 @@ class SweepSpec:
                 learner=learner,
                 strategy=strategy,
                 seed=seed,
-                protocol=self.protocol,
+                protocol=protocol,
                 learner_options=options,
                 data_root=self.data_root,
             )
-            for dataset, backbone, (learner, options), strategy, seed in combos
+            for dataset, protocol, backbone, ((learner, options), strategy), seed in combos
         ]
 
     def identity(self) -> dict[str, Any]:
@@ -258,7 +277,7 @@ class SweepSpec:
         fields = asdict(self)
         for location in ("data_root", "download", "device"):
             fields.pop(location)
-        for departure in ("allow_partial", "skip_unreadable"):
+        for departure in ("allow_partial", "skip_unreadable", "scenarios"):
             if not fields[departure]:
                 fields.pop(departure)
         fields["protocol"] = self.protocol.identity()

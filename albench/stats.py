@@ -91,13 +91,16 @@ def run_summary(
 
 
 def sweep_summary(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(curves, aubc) of a sweep's rows, per (dataset, backbone, learner, strategy).
+    """(curves, aubc) of a sweep's rows, per (dataset, backbone, learner, strategy), and per
+    scenario too when the rows hold more than one (a ``scenario`` column after ``dataset``).
 
     ``curves``: mean ``n_labelled`` and accuracy per round. ``aubc``: the mean and standard
     deviation over seeds of each run's AUBC of accuracy (:func:`run_summary`), and the
     number of seeds. Groups keep the order in which they first appear in ``rows``.
     """
-    keys = ["dataset", "backbone", "learner", "strategy"]
+    several = "scenario" in rows and rows["scenario"].astype(object).fillna("").nunique() > 1
+    keys = ["dataset", *(["scenario"] if several else []), "backbone", "learner", "strategy"]
+    rows = rows.assign(scenario=rows["scenario"].astype(object).fillna("")) if several else rows
     curves = (
         rows.groupby([*keys, "round"], sort=False)
         .agg(n_labelled=("n_labelled", "mean"), accuracy=("accuracy", "mean"))

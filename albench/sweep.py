@@ -46,6 +46,7 @@ from albench.results import (
 )
 from albench.runner import check_sizes, check_spec
 from albench.specs import RunSpec, SweepSpec
+from albench.task import task_of
 
 #: seconds between looks at runs another process is computing
 POLL_SECONDS = 0.5
@@ -217,7 +218,8 @@ def _check_sizes(specs: Sequence[RunSpec], provider: InputsProvider) -> dict[str
     features = {}
     for spec in specs:
         inputs = provider(spec.dataset, spec.backbone, spec.data_root)
-        check_sizes(spec, len(inputs.pool_labels), inputs.n_classes)
+        task = task_of(spec, inputs, annotated=False)
+        check_sizes(spec, len(task.pool), task.n_classes)
         features[f"{spec.dataset} / {spec.backbone}"] = list(inputs.feature_keys)
     return features
 

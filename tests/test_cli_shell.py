@@ -103,6 +103,8 @@ BAD_VALUES = [
     (["--strategy", "random", "--initial", "kmeans"], "unknown initial policy"),
     (["--strategy", "random", "--seeds", "4-1"], "bad seeds"),
     (["--strategy", "random", "--scenario", "noisy-orcle(rate=0.1)"], "'noisy-oracle'"),
+    (["--strategy", "random", "--scenario", "none,long-tail(imbalance=0.5)"], "imbalance=0.5"),
+    (["--strategy", "random", "--scenario", "open-set(ratio=0.2)+"], "joins two scenarios"),
     (["--strategy", "random", "--protocol", "pbc"], "did you mean 'pcb'"),
 ]
 

@@ -93,7 +93,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add(
         "--scenario",
-        help="a departure from the ideal annotator, e.g. 'noisy-oracle(rate=0.2)' (default: none)",
+        help="a departure from the ideal annotator, e.g. 'noisy-oracle(rate=0.2)', or a comma "
+        "list of them to cross, none for the ideal one (default: none)",
     )
     add(
         "--eval-learner",
@@ -228,16 +229,17 @@ def _terminate_as_interrupt() -> Iterator[None]:
 
 
 def _tables(curves: pd.DataFrame, aubc: pd.DataFrame) -> Iterator[Table]:
-    """Per (dataset, backbone, learner): accuracy per strategy and round, then AUBC, both in
-    % (the unit of the report)."""
-    keys = ["dataset", "backbone", "learner"]
+    """Per (dataset, scenario when several, backbone, learner): accuracy per strategy and
+    round, then AUBC, both in % (the unit of the report)."""
+    keys = [key for key in aubc.columns if key in ("dataset", "scenario", "backbone", "learner")]
     by_group = dict(tuple(aubc.groupby(keys, sort=False)))
     for group, frame in curves.groupby(keys, sort=False):
         scores = by_group[group].set_index("strategy").sort_values("aubc", ascending=False)
         wide = frame.pivot_table(index="strategy", columns="round", values="accuracy")
         wide = wide.reindex(scores.index)  # both tables list strategies best AUBC first
         labels = frame.groupby("round")["n_labelled"].mean()
-        title = f"{' / '.join(group)}: mean test accuracy (%) per round"
+        name = " / ".join(part or "no scenario" for part in group)
+        title = f"{name}: mean test accuracy (%) per round"
         caption = "labels: " + ", ".join(f"{labels[r]:g}" for r in wide.columns)
         table = Table(
             title=title, caption=caption, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True
@@ -249,7 +251,7 @@ def _tables(curves: pd.DataFrame, aubc: pd.DataFrame) -> Iterator[Table]:
             table.add_row(strategy, *(f"{100 * v:.1f}" for v in values))
         yield table
         table = Table(
-            title=f"{' / '.join(group)}: AUBC and final accuracy (%)",
+            title=f"{name}: AUBC and final accuracy (%)",
             box=box.SIMPLE_HEAD,
             pad_edge=False,
             collapse_padding=True,

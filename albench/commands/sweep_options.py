@@ -8,6 +8,7 @@ A sweep file (TOML, read with :mod:`tomllib`) holds the same fields as the flags
     learners = ["linear", "dual-prompt(steps=10)"]
     strategies = ["random", "entropy", "pcb(badge)"]
     seeds = "0-2"                  # or a list of integers
+    scenarios = ["", "noisy-oracle(rate=0.1)"]   # optional: scenarios to cross ("": none)
     learner_options = { warm_start = false }
 
     [protocol]
@@ -59,6 +60,7 @@ FLAGS = {
     "name": "--name",
     "learner_options": "--learner-option",
     "preset": "--protocol",
+    "scenarios": "--scenario",
 }
 #: the protocol's fields a flag or ``[protocol]`` sets (the preset has its own key)
 PROTOCOL_FIELDS = tuple(field.name for field in fields(Protocol) if field.name != "preset")
@@ -120,6 +122,8 @@ def read_sweep_file(path: str | Path) -> dict[str, Any]:
             data[key] = _as_list(data[key], f"{where}: {key}")
     if "seeds" in data:
         data["seeds"] = _as_seeds(data["seeds"])
+    if "scenarios" in data:
+        data["scenarios"] = _as_list(data["scenarios"], f"{where}: scenarios")
     return data
 
 
@@ -160,8 +164,12 @@ def sweep_from_args(args: argparse.Namespace) -> SweepSpec:
         fields["name"] = args.name
     if args.protocol is not None:
         fields["preset"] = args.protocol
-    given = {k: getattr(args, k) for k in PROTOCOL_FIELDS if getattr(args, k) is not None}
-    fields["protocol"] = {**fields.get("protocol", {}), **given}
+    flagged = [k for k in PROTOCOL_FIELDS if k != "scenario" and getattr(args, k) is not None]
+    protocol = {**fields.get("protocol", {}), **{k: getattr(args, k) for k in flagged}}
+    if args.scenario is not None:  # the flag replaces the file's scenario or scenarios
+        protocol.pop("scenario", None)
+        fields["scenarios"] = parse_list(args.scenario, "--scenario")
+    fields["protocol"] = protocol
     options = dict(fields.get("learner_options", {}))
     options.update(parse_pair(pair, "learner option") for pair in args.learner_option)
     if args.warm_start:
@@ -196,6 +204,7 @@ def build_sweep(fields: Mapping[str, Any], **where: Any) -> SweepSpec:
         protocol=Protocol(**fields.get("protocol", {})),
         learner_options=fields.get("learner_options", {}),
         name=fields.get("name", ""),
+        scenarios=fields.get("scenarios", ()),
         **where,
     )
 

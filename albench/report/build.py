@@ -21,6 +21,7 @@ from albench.report import (
     evaluators,
     figures,
     interactive,
+    scenario_tables,
     stopping_rules,
     tables,
 )
@@ -38,6 +39,8 @@ PROTOCOL_KEYS = ("backbone", "learner", "initial", "budget", "rounds", "eval_lea
 SPLIT_KEYS = ("pool_size", "test_size")
 #: The column of :func:`albench.stats.curve_intervals` each ``--band`` draws.
 BAND_COLUMNS = {"se": "se", "ci95": "half_width", "none": None}
+#: How a task label names the ideal annotator beside tasks under a scenario.
+NO_SCENARIO = "no scenario"
 WINDOWS = {"aubc": "AUBC, full budget", "aubc_low": "AUBC, low budget", "final": "final {}"}
 
 
@@ -63,7 +66,8 @@ def build_report(
     if references is not None:
         context.references = efficiency.match(data, references, options.metric)
     builders = (_curves, efficiency.label_efficiency, _aubc, _tests, _penalty, _ranks,
-                evaluators.section, stopping_rules.section, *diagnostics.SECTIONS)  # fmt: skip
+                evaluators.section, stopping_rules.section, *diagnostics.SECTIONS,
+                *scenario_tables.SECTIONS)  # fmt: skip
     with matplotlib.rc_context(RC):
         sections = [builder(context) for builder in builders]
     sections.append(reproducibility(data, commands))
@@ -82,8 +86,8 @@ def prepare(results: pd.DataFrame, options: ReportOptions, notes: list[str]) -> 
     """Validated results with ``env`` and ``group`` label columns; problems noted or raised.
 
     An environment is everything that must match for runs to be paired by seed (dataset,
-    backbone, learner and protocol); a group is an environment without its dataset, the unit
-    over which datasets are compared.
+    scenario, backbone, learner and protocol); a group is an environment without its task
+    (dataset and scenario), the unit over which tasks are compared.
     """
     missing = [c for c in COLUMNS if c not in results.columns and c not in OPTIONAL]
     if missing:
@@ -97,10 +101,16 @@ def prepare(results: pd.DataFrame, options: ReportOptions, notes: list[str]) -> 
     known = sorted(data["strategy"].unique())
     if options.baseline not in known:
         raise UnknownNameError("baseline strategy", options.baseline, known)
-    data = data.assign(eval_learner=data["eval_learner"].astype(object).fillna(""))
-    shown = data.assign(eval_learner=evaluators.labels(data["eval_learner"]))
     data = data.assign(
-        env=_labels(shown, ["dataset", *_setting_keys(data)]),
+        eval_learner=data["eval_learner"].astype(object).fillna(""),
+        scenario=data["scenario"].astype(object).fillna(""),
+    )
+    shown = data.assign(
+        eval_learner=evaluators.labels(data["eval_learner"]),
+        scenario=data["scenario"].replace("", NO_SCENARIO),
+    )
+    data = data.assign(
+        env=_labels(shown, [*_task_keys(data), *_setting_keys(data)]),
         group=_labels(shown, _setting_keys(data)),
     )
     data = _complete_runs(data, notes)
@@ -108,11 +118,19 @@ def prepare(results: pd.DataFrame, options: ReportOptions, notes: list[str]) -> 
     return data.sort_values(["env", "strategy", "seed", "round"], kind="stable")
 
 
+def _task_keys(data: pd.DataFrame) -> list[str]:
+    """A task is a dataset under a scenario (``albench.scenarios``): runs of two scenarios
+    are never paired, and are ranked as two tasks. The scenario enters the labels only when
+    the results hold more than one, so a report of one scenario reads as it always did."""
+    return ["dataset", "scenario"] if data["scenario"].nunique() > 1 else ["dataset"]
+
+
 def _setting_keys(data: pd.DataFrame) -> list[str]:
     """Keys that tell settings apart: protocol keys that vary at all, split keys that vary
-    within one dataset (different test sizes of two datasets are no different settings)."""
+    within one task (different test sizes of two datasets, or a pool a scenario shrinks, are
+    no different settings)."""
     protocol = [k for k in PROTOCOL_KEYS if data[k].nunique() > 1]
-    within = data.groupby("dataset")[list(SPLIT_KEYS)].nunique().max()
+    within = data.groupby(_task_keys(data))[list(SPLIT_KEYS)].nunique().max()
     return protocol + [k for k in SPLIT_KEYS if within[k] > 1]
 
 

@@ -20,14 +20,16 @@ import pandas as pd
 
 from albench.report.model import Section, TableBlock
 from albench.report.provenance import seed_list
+from albench.scenarios import NONE
 
 #: Sweep-spec fields -> ``albench run`` flags; lists are comma-joined.
 FLAGS = {
     "strategies": "--strategy", "datasets": "--dataset", "backbones": "--backbone",
     "learners": "--learner", "rounds": "--rounds", "budget": "--budget",
     "initial": "--initial", "initial_size": "--initial-size",
-    "pool_subsample": "--pool-subsample", "scenario": "--scenario", "preset": "--protocol",
-    "eval_learner": "--eval-learner", "views": "--views", "name": "--name",
+    "pool_subsample": "--pool-subsample", "scenario": "--scenario", "scenarios": "--scenario",
+    "preset": "--protocol", "eval_learner": "--eval-learner", "views": "--views",
+    "name": "--name",
 }  # fmt: skip
 PROTOCOL = {"initial": "initial set", "budget": "budget / round", "rounds": "rounds",
             "pool_size": "pool size", "test_size": "test size"}  # fmt: skip
@@ -39,6 +41,8 @@ def command(spec: Mapping[str, Any], out: Path | str) -> str:
     Protocol fields may sit at the top level or in a nested ``protocol`` record.
     """
     fields = {**spec.get("protocol", {}), **spec}
+    if fields.get("scenarios"):  # a list of several; the ideal annotator is spelt "none"
+        fields["scenarios"] = [text or NONE for text in fields["scenarios"]]
     parts = ["albench", "run"]
     for key, flag in FLAGS.items():
         value = fields.get(key)
