@@ -14,7 +14,11 @@ from benchmarks.references import (
     k_center_full_matrix,
     k_center_pairwise,
 )
-from benchmarks.references.strategies import max_herding_kernel_matrix, typiclust_plain
+from benchmarks.references.strategies import (
+    batch_bald_redrawn,
+    max_herding_kernel_matrix,
+    typiclust_plain,
+)
 
 
 def _features(seed: int, n: int = 300, d: int = 16) -> np.ndarray:
@@ -65,3 +69,20 @@ def test_typiclust_reference_picks_one_point_per_cluster_of_well_separated_blobs
     x /= np.linalg.norm(x, axis=1, keepdims=True)
     picks = typiclust_plain(x.astype(np.float32), np.zeros(0, dtype=np.int64), 4)
     assert sorted(picks // 30) == [0, 1, 2, 3]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_batch_bald_reference_picks_what_the_strategy_picks_in_the_exact_range(seed):
+    rng = np.random.default_rng(seed)
+    mc = rng.dirichlet(np.full(3, 0.4), size=(30, 4)).astype(np.float32)
+    labelled = np.arange(5)
+    ctx = StrategyContext(
+        features=_features(seed, 30, 4),
+        labelled=labelled,
+        labelled_labels=np.zeros(5, dtype=np.int64),
+        n_classes=3,
+        providers={"mc_probabilities": lambda samples: mc},
+    )
+    strategy = get_strategy("batch-bald(samples=4, joint_samples=1000)")
+    picked = strategy.select(ctx, 4, np.random.default_rng(0)).indices
+    assert picked.tolist() == batch_bald_redrawn(mc, labelled, 4, 1000).tolist()

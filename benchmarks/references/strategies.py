@@ -196,3 +196,46 @@ def power_bald_full_tensor(
         size=pool.size
     )
     return pool[np.argsort(-noisy, kind="stable")[:budget]]
+
+
+def batch_bald_redrawn(
+    mc: np.ndarray, labelled: np.ndarray, budget: int, joint_samples: int, seed: int = 0
+) -> np.ndarray:
+    """Greedy BatchBALD as batchbald_redux's ``get_batchbald_batch``: the joint entropy of
+    batch + candidate over all label configurations of the batch while C^n <= M, else over
+    M // T configurations per pass drawn afresh at every pick (importance weights 1 / q),
+    every candidate scored from the whole (N, T, C) tensor."""
+    rng = np.random.default_rng(seed)
+    pool = _unlabelled(mc.shape[0], labelled)
+    p = mc[pool].astype(np.float64)
+    n, t, c = p.shape
+    with np.errstate(divide="ignore", invalid="ignore"):
+        conditional = -np.nansum(p * np.log(p), axis=2).mean(axis=1)
+    picks: list[int] = []
+    for _ in range(budget):
+        if c ** len(picks) <= joint_samples:
+            joint = np.ones((t, 1))
+            for j in picks:
+                joint = (joint[:, :, None] * p[j][:, None, :]).reshape(t, -1)
+            weight = np.ones(joint.shape[1])
+        else:
+            per = max(1, joint_samples // t)
+            configs = np.stack(
+                [
+                    np.concatenate([rng.choice(c, per, p=p[j, model]) for model in range(t)])
+                    for j in picks
+                ],
+                axis=1,
+            )
+            joint = np.prod([p[j][:, configs[:, k]] for k, j in enumerate(picks)], axis=0)
+            weight = 1.0 / (joint.mean(axis=0) * configs.shape[0])
+        entropy = np.empty(n)
+        for lo in range(0, n, 64):
+            mixed = np.einsum("tk,ntc->nkc", joint, p[lo : lo + 64]) / t
+            with np.errstate(divide="ignore", invalid="ignore"):
+                terms = np.nan_to_num(mixed * np.log(mixed))
+            entropy[lo : lo + 64] = -(terms.sum(axis=2) * weight).sum(axis=1)
+        score = entropy - conditional - conditional[picks].sum()
+        score[picks] = -np.inf
+        picks.append(int(np.argmax(score)))
+    return pool[np.asarray(picks, dtype=np.int64)]
