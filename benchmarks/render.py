@@ -1,7 +1,8 @@
 """Regenerate docs/benchmarks.md from a pytest-benchmark JSON file.
 
-Usage: ``python -m benchmarks.render benchmarks/last-run.json docs/benchmarks.md``. All
-measured numbers come from the JSON; the benchmark plan (:mod:`benchmarks.plan`) only says
+Usage: ``python -m benchmarks.render benchmarks/last-run.json docs/benchmarks.md`` (several
+JSON files of runs of parts of the suite are merged: ``a.json b.json docs/benchmarks.md``).
+All measured numbers come from the JSON; the benchmark plan (:mod:`benchmarks.plan`) only says
 which cases were not run and why.
 """
 
@@ -416,12 +417,30 @@ def _load(values: list[float] | None) -> str:
     return "/".join(f"{v:.1f}" for v in values) if values else "?"
 
 
+def load_all(paths: list[Path]) -> tuple[dict[str, Any], dict, list]:
+    """:func:`load` of several runs of parts of the suite, merged: the machine facts of the
+    first run (with every run's start time), the cases and other benchmarks of all (a case
+    measured twice: the later file's)."""
+    machine: dict[str, Any] = {}
+    cases: dict = {}
+    others: list = []
+    for path in paths:
+        facts, run_cases, run_others = load(path)
+        if not machine:
+            machine = facts
+        else:
+            machine["datetime"] += f", {facts['datetime']}"
+        cases.update(run_cases)
+        others += run_others
+    return machine, cases, others
+
+
 def main(argv: list[str]) -> int:
-    if len(argv) != 2:
-        print("usage: python -m benchmarks.render RUN.json OUT.md", file=sys.stderr)
+    if len(argv) < 2:
+        print("usage: python -m benchmarks.render RUN.json [RUN.json ...] OUT.md", file=sys.stderr)
         return 2
-    machine, cases, others = load(Path(argv[0]))
-    target = Path(argv[1])
+    machine, cases, others = load_all([Path(arg) for arg in argv[:-1]])
+    target = Path(argv[-1])
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=target.name, suffix=".tmp")
     with os.fdopen(fd, "w", encoding="utf-8") as handle:

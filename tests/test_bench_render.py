@@ -130,3 +130,32 @@ def test_extraction_verdict_is_the_median_of_paired_ratios(tmp_path):
     )
     # pairs: 10/11, 11/11, 12/13 -> 91%, 100%, 92%
     assert "92% of the bare forward, median of the pairs (range 91% to 100%;" in section
+
+
+def _strategy(impl: str, size: str, median: float, peak: float) -> dict:
+    return _bench(median, kind="strategy", strategy="logo", impl=f"{impl} logo", size=size,
+                  n=10_000, budget=100, input_bytes=1e6, peak_bytes=peak)  # fmt: skip
+
+
+def test_parts_of_the_suite_render_as_one_document_with_the_strategy_table(tmp_path):
+    strategies = {
+        "datetime": "2026-01-02T00:00:00",
+        "machine_info": {"albench": dict(FACTS)},
+        "benchmarks": [
+            _strategy("albench", "S", 2.0, 3e6),
+            _strategy("plain", "S", 10.0, 9e8),
+            _strategy("albench", "M", 8.0, 5e6),
+        ],
+    }
+    kernels, more = tmp_path / "kernels.json", tmp_path / "strategies.json"
+    kernels.write_text(json.dumps(_cpu_run()), encoding="utf-8")
+    more.write_text(json.dumps(strategies), encoding="utf-8")
+    target = tmp_path / "benchmarks.md"
+    assert render.main([str(kernels), str(more), str(target)]) == 0
+    document = target.read_text(encoding="utf-8")
+    assert "Run: 2026-01-01T00:00:00, 2026-01-02T00:00:00." in document
+    assert _table(document, "Greedy k-center")[2].startswith("| S | albench-lazy | 0.2 s |")
+    assert _table(document, "Strategy selection")[2:] == [
+        "| logo | S | 2 s | 10 s | 5x | 3 MB | 900 MB |",
+        "| logo | M | 8 s | not run (memory or time) | - | 5 MB | - |",
+    ]
