@@ -1,0 +1,40 @@
+"""A strategy for the fault tests: random picks that wait at a gate, leaving a trace.
+
+Used through ``--strategy tests/gated_strategy.py:Gated`` (a file plugin, so Dask worker
+processes load it by path). Each ``select`` touches ``<pid>-<uuid>`` in
+``$ALBENCH_TEST_MARKERS`` (the process computing the run, and one marker per computation),
+then waits until the file ``$ALBENCH_TEST_GATE`` exists. A test can so hold every run of
+this strategy mid-computation for as long as it needs (to kill the process computing one,
+or the scheduler), then open the gate; no timing is guessed. Without the variables the
+strategy is plain random picks.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+
+from albench.strategies.base import Selection, Strategy, StrategyContext
+
+#: a gate left shut this long fails the run instead of hanging the test
+GATE_TIMEOUT_SECONDS = 120.0
+
+
+class Gated(Strategy):
+    """Uniform random picks (deterministic per seed), held until the gate opens."""
+
+    def select(self, ctx: StrategyContext, budget: int, rng: np.random.Generator) -> Selection:
+        markers = os.environ.get("ALBENCH_TEST_MARKERS")
+        if markers:
+            (Path(markers) / f"{os.getpid()}-{uuid.uuid4().hex}").touch()
+        gate = os.environ.get("ALBENCH_TEST_GATE")
+        deadline = time.monotonic() + GATE_TIMEOUT_SECONDS
+        while gate and not Path(gate).exists():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"gate {gate} stayed shut")
+            time.sleep(0.02)
+        return Selection(indices=rng.choice(ctx.unlabelled, size=budget, replace=False))
