@@ -32,7 +32,7 @@ from albench.cli import main
 from albench.results import RUNS_DIR, load
 from albench.sweep import run_sweep
 
-pytestmark = pytest.mark.usefixtures("one_thread")
+pytestmark = [pytest.mark.usefixtures("one_thread"), pytest.mark.faults]
 
 GATED = f"{Path(__file__).resolve().parent / 'gated_strategy.py'}:Gated"
 TIMEOUT = 120.0
@@ -114,11 +114,13 @@ class _Cluster:
     """A scheduler and two single-threaded workers as subprocesses of their own sessions,
     running the albench this test imports; :meth:`kill` ends them all."""
 
-    def __init__(self, folder: Path):
+    def __init__(self) -> None:
+        self.processes: list[subprocess.Popen] = []
+
+    def start(self, folder: Path) -> None:
         folder.mkdir()
         env = {**os.environ, "PYTHONPATH": str(Path(albench.__file__).parents[1])}
         spec = folder / "scheduler.json"
-        self.processes: list[subprocess.Popen] = []
         self.scheduler = self._start(
             ["scheduler", "--host", "127.0.0.1", "--port", "0", "--scheduler-file", str(spec)],
             folder / "scheduler.log",
@@ -145,9 +147,8 @@ class _Cluster:
 
     def kill(self) -> None:
         for process in self.processes:
-            with_group = process.poll() is None
-            if with_group:
-                os.killpg(process.pid, signal.SIGKILL)
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)  # its session: nanny and workers too
             process.wait()
 
 
@@ -157,7 +158,8 @@ def clusters(tmp_path) -> Iterator[Callable[[], _Cluster]]:
     started: list[_Cluster] = []
 
     def new() -> _Cluster:
-        started.append(_Cluster(tmp_path / f"cluster-{len(started)}"))
+        started.append(_Cluster())  # before starting, so a failed start is cleaned up too
+        started[-1].start(tmp_path / f"cluster-{len(started)}")
         return started[-1]
 
     yield new
@@ -174,8 +176,12 @@ def test_scheduler_killed_mid_sweep_then_a_rerun_on_a_new_cluster_finishes_the_r
     dask = ["--backend", "dask", "--scheduler", first.address]
     env = {"ALBENCH_TEST_MARKERS": str(markers), "ALBENCH_TEST_GATE": str(gate_file)}
     child = start([*sweep_argv(strategies, out), *dask], tmp_path / "child.log", env)
-    try:  # the random runs finish; both workers then hold a gated run at the gate
-        wait_until(lambda: len(_finished(out)) == 3 and len(_markers(markers)) == 2, child)
+
+    def held() -> bool:  # the random runs finished; both workers hold a gated run
+        return len(_finished(out)) == 3 and len(_markers(markers)) == 2
+
+    try:
+        wait_until(held, child, timeout=300)
         os.kill(first.scheduler.pid, signal.SIGKILL)
         assert finish(child) == 2
     finally:

@@ -179,6 +179,7 @@ def full_features_folder(tmp_path):
         subprocess.run(["umount", "-l", str(mount)], check=True)
 
 
+@pytest.mark.faults
 def test_a_really_full_file_system_under_the_cache_gives_one_line_not_sigbus(
     tmp_path, full_features_folder
 ):
