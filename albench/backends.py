@@ -216,14 +216,16 @@ class _DaskSession:
     """Runs as Dask tasks; features scattered to every worker once per (dataset, backbone).
 
     A worker lost mid-run is the scheduler's to handle: it reruns the task elsewhere (up to
-    ``distributed.scheduler.allowed-failures`` times). A lost scheduler loses every task in
-    flight, so it ends the sweep with one :class:`AlbenchError`; the runs already written stay
-    and a rerun on a new cluster computes the rest.
+    ``distributed.scheduler.allowed-failures`` times; a run that outlives no worker after
+    that ends the sweep in one line naming it). A lost scheduler loses every task in flight,
+    so it ends the sweep with one :class:`AlbenchError`; the runs already written stay and a
+    rerun on a new cluster computes the rest.
     """
 
     def __init__(self, client: Any, provider: InputsProvider, where: str):
         self.client, self.provider, self.where = client, provider, where
         self.scattered: dict[tuple[str, str, str | None], Any] = {}
+        self.specs: dict[Any, RunSpec] = {}  # task key -> its run, to name a killer run
         with self._scheduler():
             self.capacity = self._capacity()
 
@@ -239,7 +241,9 @@ class _DaskSession:
             with self._scheduler():
                 self.scattered[pair] = self.client.scatter(inputs, broadcast=True, hash=False)
         with self._scheduler():
-            return self.client.submit(compute_run, spec, self.scattered[pair], sweep, pure=False)
+            future = self.client.submit(compute_run, spec, self.scattered[pair], sweep, pure=False)
+        self.specs[future.key] = spec
+        return future
 
     def wait(self, futures: Collection[Any]) -> set[Any]:
         from distributed import wait
@@ -247,7 +251,18 @@ class _DaskSession:
         with self._scheduler():
             done, _ = wait(list(futures), return_when="FIRST_COMPLETED")
             self.capacity = self._capacity()
-        return set(done)
+            killers = {future for future in done if _killed_its_workers(future)}
+        if killers == set(done):  # only once the good results beside them are handed over
+            spec = self.specs[next(iter(killers)).key]
+            raise AlbenchError(
+                f"run {spec.run_id} ({spec.strategy}, {spec.learner_spec}, seed {spec.seed} "
+                f"on {spec.dataset}) died with its Dask worker on every attempt "
+                "(distributed.scheduler.allowed-failures), perhaps out of memory; the runs "
+                "finished so far are kept"
+            )
+        for future in set(done) - killers:
+            del self.specs[future.key]
+        return set(done) - killers
 
     @contextmanager
     def _scheduler(self) -> Iterator[None]:
@@ -265,6 +280,14 @@ class _DaskSession:
             "so far are kept: restart the cluster and rerun the same albench run command to "
             "compute the rest"
         )
+
+
+def _killed_its_workers(future: Any) -> bool:
+    """Whether every attempt of the task died with its worker (Dask's KilledWorker), most
+    often a run that needs more memory than a worker has."""
+    from distributed import KilledWorker
+
+    return future.status == "error" and isinstance(future.exception(), KilledWorker)
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,15 @@ then waits until the file ``$ALBENCH_TEST_GATE`` exists. A test can so hold ever
 this strategy mid-computation for as long as it needs (to kill the process computing one,
 or the scheduler), then open the gate; no timing is guessed. Without the variables the
 strategy is plain random picks.
+
+``Dies`` kills the process computing it, as an out-of-memory kill would, where
+``$ALBENCH_TEST_DIE`` is set (only in the workers of the test that uses it).
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import time
 import uuid
 from pathlib import Path
@@ -38,3 +42,12 @@ class Gated(Strategy):
                 raise TimeoutError(f"gate {gate} stayed shut")
             time.sleep(0.02)
         return Selection(indices=rng.choice(ctx.unlabelled, size=budget, replace=False))
+
+
+class Dies(Strategy):
+    """A run that takes its worker down with it (where ``$ALBENCH_TEST_DIE`` is set)."""
+
+    def select(self, ctx: StrategyContext, budget: int, rng: np.random.Generator) -> Selection:
+        if os.environ.get("ALBENCH_TEST_DIE"):
+            os.kill(os.getpid(), signal.SIGKILL)
+        return Selection(indices=ctx.unlabelled[:budget].copy())

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import dask
 import pandas as pd
 import pytest
 from cli_children import finish, start, sweep_argv, wait_until
@@ -29,12 +30,14 @@ from sweep_fakes import CountingInputs, small_sweep, stable
 import albench
 from albench.backends import DaskBackend
 from albench.cli import main
-from albench.results import RUNS_DIR, load
+from albench.errors import AlbenchError
+from albench.results import RUNS_DIR, is_finished, load
 from albench.sweep import run_sweep
 
 pytestmark = [pytest.mark.usefixtures("one_thread"), pytest.mark.faults]
 
 GATED = f"{Path(__file__).resolve().parent / 'gated_strategy.py'}:Gated"
+DIES = f"{Path(__file__).resolve().parent / 'gated_strategy.py'}:Dies"
 TIMEOUT = 120.0
 
 
@@ -108,6 +111,32 @@ def test_a_worker_killed_mid_run_is_replaced_and_the_sweep_equals_jobs_1(tmp_pat
     assert len(pids) == 7 and pids.count(victim) == 1
     local = run_sweep(sweep, tmp_path / "local", jobs=1, inputs=CountingInputs())
     pd.testing.assert_frame_equal(stable(on_dask.rows), stable(local.rows))
+
+
+def test_a_run_that_kills_every_worker_it_lands_on_ends_the_sweep_in_one_line(tmp_path):
+    sweep = small_sweep(strategies=("random", DIES), seeds=(0,))
+    with (
+        dask.config.set({"distributed.scheduler.allowed-failures": 0}),  # one death is all
+        LocalCluster(
+            n_workers=1,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            silence_logs=50,
+            env={"ALBENCH_TEST_DIE": "1"},
+        ) as cluster,
+    ):
+        backend = DaskBackend(scheduler=cluster.scheduler_address)
+        with pytest.raises(AlbenchError) as stopped:
+            run_sweep(sweep, tmp_path, backend=backend, inputs=CountingInputs())
+    random_run, killer = sweep.runs()
+    assert str(stopped.value) == (
+        f"run {killer.run_id} ({DIES}, linear, seed 0 on blobs) died with its Dask worker on "
+        "every attempt (distributed.scheduler.allowed-failures), perhaps out of memory; the "
+        "runs finished so far are kept"
+    )
+    assert is_finished(tmp_path, random_run.run_id) and not is_finished(tmp_path, killer.run_id)
 
 
 class _Cluster:
