@@ -197,17 +197,22 @@ def clusters(tmp_path) -> Iterator[Callable[[], _Cluster]]:
 
 
 def test_scheduler_killed_mid_sweep_then_a_rerun_on_a_new_cluster_finishes_the_rest(
-    tmp_path, tiny_digits_cache, gate, clusters, capsys
+    tmp_path, tiny_digits_cache, gate, clusters, capsys, monkeypatch
 ):
+    log = tmp_path / "child.log"
     markers, gate_file = gate
-    out, strategies = tmp_path / "out", f"random,{GATED}"  # 3 random runs, then 3 gated
+    tickets = tmp_path / "tickets"  # exactly 2 selections pass the gate
+    tickets.mkdir()
+    for name in ("a", "b"):
+        (tickets / name).touch()
+    monkeypatch.setenv("ALBENCH_TEST_TICKETS", str(tickets))  # for the workers started next
+    out = tmp_path / "out"
+    argv = [*sweep_argv(GATED, out), "--rounds", "1", "--seeds", "0-4"]  # 5 runs, 1 selection
     first = clusters()
-    dask = ["--backend", "dask", "--scheduler", first.address]
-    env = {"ALBENCH_TEST_MARKERS": str(markers), "ALBENCH_TEST_GATE": str(gate_file)}
-    child = start([*sweep_argv(strategies, out), *dask], tmp_path / "child.log", env)
+    child = start([*argv, "--backend", "dask", "--scheduler", first.address], log)
 
-    def held() -> bool:  # the random runs finished; both workers hold a gated run
-        return len(_finished(out)) == 3 and len(_markers(markers)) == 2
+    def held() -> bool:  # 2 runs finished; both workers hold a run at the gate
+        return len(_finished(out)) == 2 and len(_markers(markers)) == 4
 
     try:
         wait_until(held, child, timeout=300)
@@ -217,22 +222,22 @@ def test_scheduler_killed_mid_sweep_then_a_rerun_on_a_new_cluster_finishes_the_r
         if child.is_alive():
             child.kill()
         first.kill()
-    log = (tmp_path / "child.log").read_text()
-    assert log.splitlines()[-1] == (
+    text = log.read_text()
+    assert text.splitlines()[-1] == (
         f"albench: error: lost the Dask scheduler at {first.address} mid-sweep (the runs "
         "in flight were cancelled); the runs finished so far are kept: restart the cluster "
         "and rerun the same albench run command to compute the rest"
     )
-    assert "Traceback" not in log and "distributed" not in log
-    assert len(_finished(out)) == 3 and not list(out.rglob("*.tmp"))
+    assert "Traceback" not in text and "distributed" not in text
+    assert len(_finished(out)) == 2 and not list(out.rglob("*.tmp")) and not list(tickets.iterdir())
 
     gate_file.touch()
     second = clusters()
     capsys.readouterr()
-    rerun = [*sweep_argv(strategies, out), "--backend", "dask", "--scheduler", second.address]
-    assert main(rerun) == 0
-    assert "3 runs computed, 3 already done" in capsys.readouterr().out
-    assert len(_markers(markers)) == 2 + 3 * 2  # the held rounds, then 3 gated runs x 2 rounds
+    assert main([*argv, "--backend", "dask", "--scheduler", second.address]) == 0
+    assert "3 runs computed, 2 already done" in capsys.readouterr().out
+    assert len(_markers(markers)) == 4 + 3  # the 4 selections before, then the 3 missing runs
 
-    assert main([*sweep_argv(strategies, tmp_path / "reference"), "--jobs", "1"]) == 0
+    reference = [*sweep_argv(GATED, tmp_path / "reference"), "--rounds", "1", "--seeds", "0-4"]
+    assert main([*reference, "--jobs", "1"]) == 0
     pd.testing.assert_frame_equal(stable(load(out)), stable(load(tmp_path / "reference")))
