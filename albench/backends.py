@@ -213,12 +213,21 @@ class LocalBackend:
 
 
 class _DaskSession:
-    """Runs as Dask tasks; features scattered to every worker once per (dataset, backbone)."""
+    """Runs as Dask tasks; features scattered to every worker once per (dataset, backbone).
 
-    def __init__(self, client: Any, provider: InputsProvider):
-        self.client, self.provider = client, provider
+    A worker lost mid-run is the scheduler's to handle: it reruns the task elsewhere (up to
+    ``distributed.scheduler.allowed-failures`` times; a run that outlives no worker after
+    that ends the sweep in one line naming it). A lost scheduler loses every task in flight,
+    so it ends the sweep with one :class:`AlbenchError`; the runs already written stay and a
+    rerun on a new cluster computes the rest.
+    """
+
+    def __init__(self, client: Any, provider: InputsProvider, where: str):
+        self.client, self.provider, self.where = client, provider, where
         self.scattered: dict[tuple[str, str, str | None], Any] = {}
-        self.capacity = self._capacity()
+        self.specs: dict[Any, RunSpec] = {}  # task key -> its run, to name a killer run
+        with self._scheduler():
+            self.capacity = self._capacity()
 
     def _capacity(self) -> int:
         """Two runs per worker thread, so each thread has its next run queued; asked of the
@@ -229,15 +238,56 @@ class _DaskSession:
         pair = (spec.dataset, spec.backbone, spec.data_root)
         if pair not in self.scattered:
             inputs = self.provider(*pair)
-            self.scattered[pair] = self.client.scatter(inputs, broadcast=True, hash=False)
-        return self.client.submit(compute_run, spec, self.scattered[pair], sweep, pure=False)
+            with self._scheduler():
+                self.scattered[pair] = self.client.scatter(inputs, broadcast=True, hash=False)
+        with self._scheduler():
+            future = self.client.submit(compute_run, spec, self.scattered[pair], sweep, pure=False)
+        self.specs[future.key] = spec
+        return future
 
     def wait(self, futures: Collection[Any]) -> set[Any]:
         from distributed import wait
 
-        done, _ = wait(list(futures), return_when="FIRST_COMPLETED")
-        self.capacity = self._capacity()
-        return set(done)
+        with self._scheduler():
+            done, _ = wait(list(futures), return_when="FIRST_COMPLETED")
+            self.capacity = self._capacity()
+            killers = {future for future in done if _killed_its_workers(future)}
+        if killers == set(done):  # only once the good results beside them are handed over
+            spec = self.specs[next(iter(killers)).key]
+            raise AlbenchError(
+                f"run {spec.run_id} ({spec.strategy}, {spec.learner_spec}, seed {spec.seed} "
+                f"on {spec.dataset}) died with its Dask worker on every attempt "
+                "(distributed.scheduler.allowed-failures), perhaps out of memory; the runs "
+                "finished so far are kept"
+            )
+        for future in set(done) - killers:
+            del self.specs[future.key]
+        return set(done) - killers
+
+    @contextmanager
+    def _scheduler(self) -> Iterator[None]:
+        """A lost scheduler (futures cancelled by the client, or no answer) as one line."""
+        try:
+            yield
+        except concurrent.futures.CancelledError:
+            raise self._lost("the runs in flight were cancelled") from None
+        except OSError as error:
+            raise self._lost(str(error).strip() or type(error).__name__) from None
+
+    def _lost(self, why: str) -> AlbenchError:
+        return AlbenchError(
+            f"lost the Dask scheduler at {self.where} mid-sweep ({why}); the runs finished "
+            "so far are kept: restart the cluster and rerun the same albench run command to "
+            "compute the rest"
+        )
+
+
+def _killed_its_workers(future: Any) -> bool:
+    """Whether every attempt of the task died with its worker (Dask's KilledWorker), most
+    often a run that needs more memory than a worker has."""
+    from distributed import KilledWorker
+
+    return future.status == "error" and isinstance(future.exception(), KilledWorker)
 
 
 @dataclass(frozen=True)
@@ -271,6 +321,7 @@ class DaskBackend:
         from distributed import Client, LocalCluster
 
         cluster = None
+        where = self.scheduler or "a local cluster"
         try:
             if self.scheduler is not None:
                 client = Client(self.scheduler, timeout=self.connect_timeout)
@@ -284,14 +335,28 @@ class DaskBackend:
                     )
                 client = Client(cluster)
         except (OSError, TimeoutError) as error:
-            where = self.scheduler or "a local cluster"
             raise AlbenchError(f"cannot reach the Dask scheduler at {where}: {error}") from None
         try:
-            yield _DaskSession(client, provider)
+            yield _DaskSession(client, provider, where)
         finally:
-            client.close()
+            with _quiet("distributed", "distributed.client"):  # it logs a lost scheduler
+                client.close()
             if cluster is not None:
                 cluster.close()
+
+
+@contextmanager
+def _quiet(*names: str) -> Iterator[None]:
+    """Silence these loggers for the block: the driver reports cluster failures in one line."""
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
 
 
 #: ``--backend`` name -> backend class (``from_options(jobs, scheduler, workers)``)

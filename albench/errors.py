@@ -75,3 +75,8 @@ class StrategyTimeoutError(StrategyError, TimeoutError):
 
 class ResultsError(AlbenchError):
     """Results files that are missing, unreadable or do not match the schema."""
+
+
+class DiskFullError(AlbenchError):
+    """A write refused for lack of space (disk full, quota exceeded); nothing half-written
+    is left where readers look."""

@@ -48,7 +48,7 @@ from albench.augmentation import COOP, Augmentation, ViewTransform
 from albench.backbones.base import Backbone
 from albench.data.splits import UNREADABLE, unreadable_reason
 from albench.errors import CacheCorruptError, FeatureError, UnreadableImageError
-from albench.files import cache_root, sha256_file
+from albench.files import cache_root, reserve, sha256_file, space_checked
 
 #: bump when the meaning or layout of cached bytes changes; part of every key
 FORMAT_VERSION = 1
@@ -182,7 +182,10 @@ class FeatureStore:
         def build(path: Path) -> dict[str, Any]:
             start = time.perf_counter()
             ensemble = prompt_ensemble(backbone, dataset.class_names, dataset.templates)
-            np.save(path, ensemble, allow_pickle=False)
+            out = _open_reserved(path, ensemble.dtype, ensemble.shape)
+            out[:] = ensemble
+            out.flush()
+            del out
             seconds = time.perf_counter() - start
             count = len(dataset.class_names) * len(dataset.templates)
             return {"seconds": seconds, "texts_per_second": count / max(seconds, 1e-9)}
@@ -221,7 +224,8 @@ class FeatureStore:
                     return _load(entry, dtype, dim)
                 except _Corrupt:
                     _discard(entry)
-            _write_entry(entry, fields, build, dim)
+            with space_checked(entry):  # a full disk: one line, no entry, no staging folder
+                _write_entry(entry, fields, build, dim)
         return _load(entry, dtype, dim)
 
     def _load_checked(
@@ -395,6 +399,14 @@ def _write_entry(
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def _open_reserved(path: Path, dtype: Any, shape: tuple[int, ...]) -> np.memmap:
+    """A writable ``.npy`` memory map whose disk blocks are allocated up front, so that a
+    full disk raises ENOSPC here instead of SIGBUS at the first write into a page."""
+    out = np.lib.format.open_memmap(path, "w+", dtype, shape)
+    reserve(path)
+    return out
+
+
 def _discard(entry: Path) -> None:
     """Move a corrupt entry out of the way (rename first, so no reader sees it half-deleted)."""
     if not entry.exists():
@@ -485,7 +497,7 @@ def _extract_images(
         num_workers=workers,
     )
     rows = len(images) * per_item
-    out = np.lib.format.open_memmap(path, "w+", np.float16, (rows, backbone.embed_dim))
+    out = _open_reserved(path, np.float16, (rows, backbone.embed_dim))
     bar = Progress(
         TextColumn(name),
         BarColumn(),
