@@ -157,13 +157,18 @@ def typiclust_plain(
     picks = []
     for _ in range(budget):
         sizes = np.bincount(clusters[open_], minlength=n_clusters)
-        sizes[sizes <= 5] = 0
-        cluster = int(np.lexsort((-sizes, covered))[0])
+        large = sizes > 5  # the reference drops clusters of 5 or fewer
+        eligible = large if large.any() else sizes > 0
+        order = np.lexsort((-sizes, covered))
+        cluster = int(order[eligible[order]][0])
         members = np.flatnonzero((clusters == cluster) & open_)
-        k = max(1, min(neighbours, members.size // 2))
-        distances, _ = NearestNeighbors(n_neighbors=k + 1).fit(x[members]).kneighbors(x[members])
-        typicality = 1.0 / (distances[:, 1:].mean(axis=1) + 1e-5)
-        pick = members[int(np.argmax(typicality))]
+        k = min(neighbours, members.size // 2)
+        if k == 0:
+            pick = members[0]
+        else:
+            nn = NearestNeighbors(n_neighbors=k + 1).fit(x[members])
+            distances, _ = nn.kneighbors(x[members])
+            pick = members[int(np.argmax(1.0 / (distances[:, 1:].mean(axis=1) + 1e-5)))]
         picks.append(pick)
         open_[pick] = False
         covered[cluster] += 1
