@@ -294,3 +294,13 @@ def test_references_size_the_pool_from_runs_whose_pool_is_their_dataset_s_own(
     )
     reference.references(tmp_path, [{"spec": {}}], rows, compute=False)
     assert seen == {"d": 100}  # e's only pool was joined by another dataset's images
+
+
+def test_a_noisy_annotator_leaves_foreign_images_without_a_label():
+    scenario = f"noisy-oracle(rate=0.5)+{SOURCE}"
+    task = _task(_spec(scenario=scenario))
+    assert (task.revealed[120:] == OUTSIDE).all() and len(task.pool) == 120 + WANTED
+    inside = task.labels[:120]
+    assert 0.3 < np.mean(task.revealed[:120] != inside) < 0.7
+    rows = run(_spec(scenario=scenario), spec_inputs(_spec(scenario=scenario), provider)).rows
+    assert (rows["n_wrong_labels"] <= rows["n_labelled"] - rows["n_wasted_queries"]).all()
