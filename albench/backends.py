@@ -36,7 +36,9 @@ from threadpoolctl import threadpool_limits
 
 from albench.errors import AlbenchError, InvalidSpecError, UnknownNameError
 from albench.inputs import RunInputs
+from albench.joined_inputs import spec_inputs
 from albench.runner import RunResult, run
+from albench.scenarios import scenario_sources
 from albench.specs import RunSpec
 
 #: (dataset, backbone, data_root) -> features of a run; picklable for worker processes
@@ -112,7 +114,7 @@ def compute_run(spec: RunSpec, inputs: RunInputs, sweep: str) -> RunResult:
 
 def compute_with_provider(spec: RunSpec, provider: InputsProvider, sweep: str) -> RunResult:
     """One run whose features the worker loads itself (local backends share the cache)."""
-    return compute_run(spec, provider(spec.dataset, spec.backbone, spec.data_root), sweep)
+    return compute_run(spec, spec_inputs(spec, provider), sweep)
 
 
 @contextmanager
@@ -213,7 +215,8 @@ class LocalBackend:
 
 
 class _DaskSession:
-    """Runs as Dask tasks; features scattered to every worker once per (dataset, backbone).
+    """Runs as Dask tasks; features scattered to every worker once per (dataset, backbone,
+    and the datasets a scenario draws pool images from).
 
     A worker lost mid-run is the scheduler's to handle: it reruns the task elsewhere (up to
     ``distributed.scheduler.allowed-failures`` times; a run that outlives no worker after
@@ -224,7 +227,7 @@ class _DaskSession:
 
     def __init__(self, client: Any, provider: InputsProvider, where: str):
         self.client, self.provider, self.where = client, provider, where
-        self.scattered: dict[tuple[str, str, str | None], Any] = {}
+        self.scattered: dict[tuple[str | None, ...], Any] = {}
         self.specs: dict[Any, RunSpec] = {}  # task key -> its run, to name a killer run
         with self._scheduler():
             self.capacity = self._capacity()
@@ -235,13 +238,14 @@ class _DaskSession:
         return 2 * max(1, sum(self.client.nthreads().values()))
 
     def submit(self, spec: RunSpec, sweep: str) -> Any:
-        pair = (spec.dataset, spec.backbone, spec.data_root)
-        if pair not in self.scattered:
-            inputs = self.provider(*pair)
+        sources = scenario_sources(spec.protocol.scenario)
+        key = (spec.dataset, spec.backbone, spec.data_root, *sources)
+        if key not in self.scattered:
+            inputs = spec_inputs(spec, self.provider)
             with self._scheduler():
-                self.scattered[pair] = self.client.scatter(inputs, broadcast=True, hash=False)
+                self.scattered[key] = self.client.scatter(inputs, broadcast=True, hash=False)
         with self._scheduler():
-            future = self.client.submit(compute_run, spec, self.scattered[pair], sweep, pure=False)
+            future = self.client.submit(compute_run, spec, self.scattered[key], sweep, pure=False)
         self.specs[future.key] = spec
         return future
 

@@ -12,6 +12,7 @@ from albench.backbones import check_backbone_name
 from albench.data.spec import load_specs
 from albench.errors import UnknownNameError
 from albench.learners import check_options
+from albench.scenarios import scenario_sources
 from albench.specs import SweepSpec
 from albench.strategies.registry import get_strategy
 
@@ -26,9 +27,16 @@ def check_dataset_name(name: str) -> None:
         raise UnknownNameError("dataset", name, specs)
 
 
+def source_datasets(sweep: SweepSpec) -> list[str]:
+    """The other datasets the sweep's scenarios draw pool images from (``open-set(source=)``)."""
+    sources = [s for protocol in sweep.protocols() for s in scenario_sources(protocol.scenario)]
+    return list(dict.fromkeys(sources))
+
+
 def check_names(sweep: SweepSpec) -> None:
-    """Datasets, backbones, learners with their options, and strategies with theirs."""
-    for dataset in sweep.datasets:
+    """Datasets (those scenarios draw from too), backbones, learners with their options, and
+    strategies with theirs."""
+    for dataset in (*sweep.datasets, *source_datasets(sweep)):
         check_dataset_name(dataset)
     for backbone in sweep.backbones:
         check_backbone_name(backbone)

@@ -29,6 +29,7 @@ from albench.files import atomic_path
 from albench.inputs import RunInputs, load_inputs
 from albench.protocol import Protocol
 from albench.runner import run
+from albench.scenarios import scenario_sources
 from albench.specs import RunSpec, SweepSpec
 
 REFERENCES_DIR = "references"
@@ -104,8 +105,8 @@ def references(folder: Path | str, records: Iterable[Mapping[str, Any]], rows: p
     references already written are read.
     """
     # the largest: a scenario (long tail, open set) only ever shrinks a run's pool, and the
-    # references are of the ideal task
-    pool_sizes = rows.groupby("dataset")["pool_size"].max().to_dict()
+    # references are of the ideal task; a pool joined by another dataset's images is not
+    pool_sizes = _own_pools(rows).groupby("dataset")["pool_size"].max().to_dict()
     frames = []
     for record in records:
         for kind, specs in reference_specs(record["spec"], pool_sizes).items():
@@ -116,3 +117,12 @@ def references(folder: Path | str, records: Iterable[Mapping[str, Any]], rows: p
                 last = loaded.sort_values("round").groupby("run_id").tail(1)
                 frames.append(last.assign(kind=kind))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _own_pools(rows: pd.DataFrame) -> pd.DataFrame:
+    """The rows whose pool holds images of their dataset only (no ``open-set(source=)``)."""
+    if "scenario" not in rows:
+        return rows
+    texts = rows["scenario"].astype(object).fillna("")
+    joined = {text: bool(scenario_sources(text)) for text in texts.unique()}
+    return rows[~texts.map(joined).astype(bool)]

@@ -31,10 +31,11 @@ from typing import Any
 import pandas as pd
 
 from albench.backends import Backend, InputsProvider, LocalBackend, Session
-from albench.checks import check_names
+from albench.checks import check_names, source_datasets
 from albench.claims import Claim, folder_lock, remove_orphans, remove_temporaries, try_claim
 from albench.errors import InvalidSpecError, ResultsError
 from albench.inputs import RunInputs
+from albench.joined_inputs import join_sources
 from albench.results import (
     RUNS_DIR,
     SWEEPS_DIR,
@@ -45,6 +46,7 @@ from albench.results import (
     write_sweep,
 )
 from albench.runner import check_sizes, check_spec
+from albench.scenarios import scenario_sources
 from albench.specs import RunSpec, SweepSpec
 from albench.task import task_of
 
@@ -197,10 +199,12 @@ def check_writable(out: Path) -> None:
 
 
 def _prepare_features(sweep: SweepSpec) -> None:
-    """Encode (or verify) the features of every (dataset, backbone) once, up front."""
+    """Encode (or verify) the features of every (dataset, backbone) once, up front (the
+    datasets scenarios draw pool images from too)."""
     from albench.inputs import extract_features
 
-    for dataset, backbone in product(sweep.datasets, sweep.backbones):
+    datasets = dict.fromkeys([*sweep.datasets, *source_datasets(sweep)])
+    for dataset, backbone in product(datasets, sweep.backbones):
         extract_features(
             dataset,
             backbone,
@@ -218,9 +222,12 @@ def _check_sizes(specs: Sequence[RunSpec], provider: InputsProvider) -> dict[str
     features = {}
     for spec in specs:
         inputs = provider(spec.dataset, spec.backbone, spec.data_root)
-        task = task_of(spec, inputs, annotated=False)
+        task = task_of(spec, join_sources(spec, inputs, provider), annotated=False)
         check_sizes(spec, len(task.pool), task.n_classes)
         features[f"{spec.dataset} / {spec.backbone}"] = list(inputs.feature_keys)
+        for source in scenario_sources(spec.protocol.scenario):
+            keys = provider(source, spec.backbone, spec.data_root).feature_keys
+            features[f"{source} / {spec.backbone}"] = list(keys)
     return features
 
 

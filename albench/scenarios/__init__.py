@@ -11,7 +11,13 @@ without one are those they always had). Each scenario is a small class registere
 from __future__ import annotations
 
 from albench.scenarios.base import OUTSIDE, SCENARIOS, STEPS, Scenario, Task, World
-from albench.scenarios.combined import NONE, Scenarios, canonical, parse_scenario
+from albench.scenarios.combined import (
+    NONE,
+    Scenarios,
+    canonical,
+    parse_scenario,
+    scenario_sources,
+)
 from albench.scenarios.long_tail import LongTail
 from albench.scenarios.noisy_oracle import NoisyOracle
 from albench.scenarios.open_set import OpenSet
@@ -30,4 +36,5 @@ __all__ = [
     "World",
     "canonical",
     "parse_scenario",
+    "scenario_sources",
 ]

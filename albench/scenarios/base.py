@@ -125,6 +125,11 @@ class Scenario:
         """What is wrong with the option values ("" when nothing is)."""
         return ""
 
+    def sources(self) -> tuple[str, ...]:
+        """Other datasets whose pool images the scenario draws (their features join the
+        run's inputs, :mod:`albench.joined_inputs`)."""
+        return ()
+
     def restrict(self, task: Task, world: World) -> Task:
         return task
 

@@ -42,6 +42,16 @@ class Scenarios:
                 task = getattr(part, step)(task, world)
         return task
 
+    def sources(self) -> tuple[str, ...]:
+        """The other datasets the parts draw pool images from, in part order."""
+        return tuple(source for part in self.parts for source in part.sources())
+
+
+def scenario_sources(text: str) -> tuple[str, ...]:
+    """The other datasets the scenarios of ``text`` draw pool images from (none for none)."""
+    scenarios = parse_scenario(text)
+    return () if scenarios is None else scenarios.sources()
+
 
 def split_parts(text: str) -> list[str]:
     """Split at ``+`` outside parentheses; InvalidSpecError for an empty part."""

@@ -1,4 +1,5 @@
-"""``open-set(ratio=0.3, classes=None)``: a pool that holds images of other classes.
+"""``open-set(ratio=0.3, classes=None, source=None)``: a pool that holds images of other
+classes.
 
 The task keeps some of the dataset's classes and holds the others out; a share ``ratio``
 of the pool is then images of held-out classes, which the annotator can only answer with
@@ -15,6 +16,13 @@ option grammar splits at commas outside parentheses) or as a number of them draw
 are drawn per (dataset, seed) so that they make up ``ratio`` of the pool the task ends
 with (after a long tail, if any); a scenario asking for more than the held-out classes
 hold is refused before any run.
+
+``source``: another dataset (by name) whose pool images make up the out-of-task share
+instead; the task then keeps every class of its dataset and its whole test split. The
+sweep joins the source's cached features (same backbone) to the run's pool, labelled
+:data:`~albench.scenarios.base.OUTSIDE` (:mod:`albench.joined_inputs`), so that the ``mix``
+step draws them as it draws held-out images, per (dataset, source, seed). ``classes`` and
+``source`` are exclusive.
 """
 
 from __future__ import annotations
@@ -42,10 +50,15 @@ class OpenSet(Scenario):
         "classes": OptionSpec(
             None, "held-out classes: their names, or how many", types=(int, list, tuple, type(None))
         ),
-    }
+        "source": OptionSpec(
+            None, "another dataset whose pool images are the out-of-task share",
+            types=(str, type(None)),
+        ),
+    }  # fmt: skip
 
     ratio: float = 0.3
     classes: Any = None
+    source: str | None = None
 
     def check(self) -> str:
         if not 0 <= self.ratio < 1:
@@ -56,10 +69,21 @@ class OpenSet(Scenario):
             isinstance(name, str) for name in self.classes
         ):
             return "classes: a number, or a tuple of class names"
+        if self.classes is not None and self.source is not None:
+            return (
+                "classes= and source= exclude each other: hold out classes, or draw another dataset"
+            )
+        if self.source == "":
+            return "source: a dataset name"
         return ""
 
+    def sources(self) -> tuple[str, ...]:
+        return () if self.source is None else (self.source,)
+
     def held_out(self, world: World) -> np.ndarray:
-        """The dataset classes the task leaves out."""
+        """The dataset classes the task leaves out (none when images come from a source)."""
+        if self.source is not None:
+            return np.zeros(0, dtype=np.int64)
         if isinstance(self.classes, list | tuple):
             unknown = sorted(set(self.classes) - set(world.class_names))
             if unknown:
@@ -92,14 +116,30 @@ class OpenSet(Scenario):
         )
 
     def mix(self, task: Task, world: World) -> Task:
-        """Held-out images join the pool, ``ratio`` of it in the end."""
+        """Held-out (or source) images join the pool, ``ratio`` of it in the end."""
         outside = np.flatnonzero(task.labels == OUTSIDE)
         wanted = round(self.ratio * len(task.pool) / (1 - self.ratio))
         if wanted > len(outside):
             raise InvalidSpecError(
-                f"open-set(ratio={self.ratio}): the held-out classes of {world.dataset} hold "
-                f"{len(outside)} pool images, fewer than the {wanted} the ratio needs; hold "
-                "out more classes or lower the ratio"
+                f"open-set(ratio={self.ratio}): {self._short(world, len(outside), wanted)}"
             )
-        rng = stream(world.seed, "open-set-pool", world.dataset, repr(float(self.ratio)))
+        key = (world.dataset, repr(float(self.ratio)), *self.sources())
+        rng = stream(world.seed, "open-set-pool", *key)
         return task.with_pool(np.concatenate([task.pool, rng.choice(outside, wanted, False)]))
+
+    def _short(self, world: World, available: int, wanted: int) -> str:
+        """Why the ``available`` out-of-task images cannot make up the ``wanted`` ones."""
+        if self.source is None:
+            return (
+                f"the held-out classes of {world.dataset} hold {available} pool images, "
+                f"fewer than the {wanted} the ratio needs; hold out more classes or lower the ratio"
+            )
+        if available == 0:
+            return (
+                f"the run's inputs hold no images of source {self.source!r}; join them with "
+                "albench.joined_inputs.spec_inputs"
+            )
+        return (
+            f"source {self.source} holds {available} pool images, fewer than the {wanted} the "
+            "ratio needs; lower the ratio or choose a larger source"
+        )
