@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from runner_fakes import make_inputs, one_thread  # noqa: F401
 
 from albench.errors import AlbenchError
-from albench.specs import revisions
+from albench.protocol import Protocol
+from albench.runner import run
+from albench.specs import RunSpec, revisions
 from albench.strategies import StrategyContext, get_strategy
 from albench.strategies.max_herding import candidate_count
 
@@ -122,3 +125,19 @@ def test_the_rules_keep_the_revisions_and_so_the_run_ids():
     for name in ["probcover", "max-herding", "uncertainty-herding"]:
         assert revisions("linear", name) == {}
     assert revisions("linear", "typiclust") == {"strategy:typiclust": 2}
+
+
+@pytest.mark.usefixtures("one_thread")
+def test_the_draw_lands_in_the_runs_selections_record():
+    inputs = make_inputs()
+    protocol = Protocol(rounds=2)
+    sampled = run(
+        RunSpec("blobs", "fake", "linear", "probcover(max_pool=40)", 0, protocol=protocol), inputs
+    )
+    whole = run(RunSpec("blobs", "fake", "linear", "probcover", 0, protocol=protocol), inputs)
+    rounds = sampled.selections["rounds"]
+    assert len(rounds) == 2
+    for record in rounds:
+        sample = record["info"]["pool_sample"]
+        assert sample["rule"] == "max_pool" and sample["unlabelled"] == 40 < sample["of"]
+    assert all("pool_sample" not in record["info"] for record in whole.selections["rounds"])
