@@ -72,3 +72,43 @@ def badge_factors(size: Size) -> tuple[np.ndarray, np.ndarray]:
     scale = probs.copy()
     scale[np.arange(scale.shape[0]), probs.argmax(axis=1)] -= 1.0
     return scale, features[size.n_labelled :]
+
+
+@dataclass(frozen=True)
+class ScaleSize:
+    """A pool of ImageNet's scale: ``n`` rows, C = 1,000, one label per class, B = C."""
+
+    name: str
+    n: int
+    n_labelled: int = 1_000
+    n_classes: int = 1_000
+    budget: int = 1_000
+
+
+SCALE_SIZES = {
+    s.name: s
+    for s in (ScaleSize("100k", 100_000), ScaleSize("320k", 320_000), ScaleSize("1.28M", 1_280_000))
+}
+#: rows generated at a time by :func:`clip_like_rows` (32 MiB of float32 noise)
+CHUNK_ROWS = 1 << 14
+
+
+def clip_like_rows(n: int, n_classes: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(features (n, 512) float32 unit rows, their class labels), drawn as :func:`clip_like`
+    draws them around :func:`class_centres`, but chunk by chunk (chunk i from the i-th child
+    of ``SeedSequence(seed)``), so that nothing beyond the features and one chunk is held:
+    no (n, C) probabilities, no float64 copy."""
+    centres = class_centres(n_classes, seed)
+    features = np.empty((n, FEATURE_DIM), dtype=np.float32)
+    labels = np.empty(n, dtype=np.int64)
+    starts = range(0, n, CHUNK_ROWS)
+    for start, child in zip(starts, np.random.SeedSequence(seed).spawn(len(starts)), strict=True):
+        rng = np.random.default_rng(child)
+        stop = min(start + CHUNK_ROWS, n)
+        rows = features[start:stop]
+        labels[start:stop] = rng.integers(n_classes, size=stop - start)
+        rows[:] = centres[labels[start:stop]]
+        rows *= rng.uniform(0.3, 1.5, size=(stop - start, 1)).astype(np.float32)
+        rows += 0.08 * rng.standard_normal((stop - start, FEATURE_DIM), dtype=np.float32)
+        rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+    return features, labels

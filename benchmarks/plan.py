@@ -4,13 +4,16 @@
 ``S,M,L``; ``S`` for a quick run). References that cannot allocate their working set on a
 machine of this class are not run; docs/benchmarks.md records the memory they would need.
 ``ALBENCH_BENCH_ALL_REFERENCES=1`` also runs the per-pick BADGE reference at L.
+The scale suite (``benchmarks/test_scale.py``) runs at the pool sizes in
+``ALBENCH_BENCH_SCALE_SIZES`` (default ``100k``; ``100k,320k,1.28M`` for all) and, when
+``ALBENCH_BENCH_SCALE_STRATEGIES`` names some (comma-separated), only those strategies.
 """
 
 from __future__ import annotations
 
 import os
 
-from benchmarks.inputs import FEATURE_DIM, SIZES, Size
+from benchmarks.inputs import FEATURE_DIM, SCALE_SIZES, SIZES, Size
 
 F32 = 4
 #: the largest working set a case may need: half the physical memory, leaving room for
@@ -21,6 +24,18 @@ MEMORY_LIMIT = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
 def selected_sizes() -> list[str]:
     names = os.environ.get("ALBENCH_BENCH_SIZES", "S,M,L").split(",")
     return [n.strip() for n in names if n.strip() in SIZES]
+
+
+def selected_scale_sizes() -> list[str]:
+    names = os.environ.get("ALBENCH_BENCH_SCALE_SIZES", "100k").split(",")
+    return [n.strip() for n in names if n.strip() in SCALE_SIZES]
+
+
+def selected_scale_strategies(every: list[str]) -> list[str]:
+    """``every`` strategy, or those of it that ``ALBENCH_BENCH_SCALE_STRATEGIES`` names."""
+    chosen = {n.strip() for n in os.environ.get("ALBENCH_BENCH_SCALE_STRATEGIES", "").split(",")}
+    chosen.discard("")
+    return [name for name in every if not chosen or name in chosen]
 
 
 def unlabelled(size: Size) -> int:

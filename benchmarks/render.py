@@ -280,6 +280,53 @@ def strategy_lines(cases: dict) -> list[str]:
     return lines
 
 
+def scale_lines(cases: dict, flop_rate: float | None) -> list[str]:
+    """Per pool size, one row per strategy (and the linear fit): seconds, peak extra memory
+    against the float32 feature matrix, time over the N x d x C GEMM floor of that size (the
+    floor case of the same run, else the machine GEMM rate); then the fitted exponent of time
+    in N of each case run at several sizes."""
+    scale = {key: c for key, c in cases.items() if key[0] == "scale"}
+    if not scale:
+        return ["Pools of ImageNet's size were not measured in this run."]
+    lines: list[str] = []
+    for size_name in sorted({s for _, _, s in scale}, key=lambda s: _scale_n(scale, s)):
+        floor = scale.get(("scale", "gemm floor", size_name))
+        rows = {impl: c for (_, impl, s), c in scale.items() if s == size_name}
+        n = _scale_n(scale, size_name)
+        seconds = floor["median"] if floor else None
+        if seconds is None and flop_rate:
+            seconds = next(iter(rows.values()))["flops"] / flop_rate
+        lines += [
+            f"### N = {n:,}",
+            "",
+            f"GEMM floor (N x d x C fp32): {_seconds(seconds)}." if seconds else "",
+            "",
+            "| case | seconds | peak extra memory | / feature matrix | / GEMM floor |",
+            "|---|---|---|---|---|",
+        ]
+        for impl in sorted(i for i in rows if i != "gemm floor"):
+            case = rows[impl]
+            ratio = f"{case['median'] / seconds:.3g}x" if seconds else "-"
+            lines.append(
+                f"| {impl} | {_seconds(case['median'])} | {_mb(case['peak_bytes'])} "
+                f"| {case['peak_bytes'] / case['feature_bytes']:.2f} | {ratio} |"
+            )
+        lines.append("")
+    exponents = []
+    for impl in sorted({i for _, i, _ in scale}):
+        points = [(c["n"], c["median"]) for (_, i, _), c in scale.items() if i == impl]
+        slope = fit_exponent(points)
+        if slope is not None:
+            exponents.append(f"| {impl} | {len(points)} | {slope:.2f} |")
+    if exponents:
+        lines += ["| case | sizes | fitted exponent of time in N |", "|---|---|---|", *exponents]
+    return lines
+
+
+def _scale_n(scale: dict, size_name: str) -> int:
+    return next(c["n"] for (_, _, s), c in scale.items() if s == size_name)
+
+
 def extraction_lines(cases: dict) -> list[str]:
     """Pipeline against bare forward, from rounds run back to back in pairs (a raw round,
     then a pipeline round): the verdict is the median of the per-pair throughput ratios, so
@@ -325,7 +372,8 @@ def render(machine: dict, cases: dict, others: list) -> str:
         f"{_load(facts.get('load_at_end'))}{_load_note(facts)}",
         "",
         "Quick run at size S only: `ALBENCH_BENCH_SIZES=S make bench`; add the per-pick BADGE",
-        "reference at L with `ALBENCH_BENCH_ALL_REFERENCES=1`.",
+        "reference at L with `ALBENCH_BENCH_ALL_REFERENCES=1`. Pools of ImageNet's size:",
+        "`ALBENCH_BENCH_SCALE_SIZES=100k,320k,1.28M` (default `100k`).",
         "",
         *METHOD_NOTES,
         "",
@@ -381,6 +429,20 @@ def render(machine: dict, cases: dict, others: list) -> str:
         "N x (C*d) working set or per-sample loop does not fit the time run at S only.",
         "",
         *strategy_lines(cases),
+        "",
+    ]
+    out += [
+        "## Pools of ImageNet's size",
+        "",
+        "One selection of every built-in strategy and one fit of the `linear` learner",
+        "(`benchmarks/test_scale.py`) at N = 100k, 320k, 1.28M with C = 1,000, d = 512, 1,000",
+        "labelled rows and B = 1,000, through the runner's providers (learner outputs in row",
+        "blocks) and selection checks. Sizes: `ALBENCH_BENCH_SCALE_SIZES` (default `100k`;",
+        "`100k,320k,1.28M` for all), strategies: `ALBENCH_BENCH_SCALE_STRATEGIES` (default all).",
+        "TypiClust, ProbCover and the herding strategies select from a sample of the pool above",
+        "their `max_pool` (docs/strategies.md).",
+        "",
+        *scale_lines(cases, flop_rate),
         "",
     ]
     out += ["## Feature extraction", "", *extraction_lines(cases), ""]

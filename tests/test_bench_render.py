@@ -159,3 +159,53 @@ def test_parts_of_the_suite_render_as_one_document_with_the_strategy_table(tmp_p
         "| logo | S | 2 s | 10 s | 5x | 3 MB | 900 MB |",
         "| logo | M | 8 s | not run (memory or time) | - | 5 MB | - |",
     ]
+
+
+def _scale(impl: str, n: int, median: float, peak: float) -> dict:
+    size = {100_000: "100k", 320_000: "320k"}[n]
+    return _bench(
+        median, kind="scale", impl=impl, size=size, n=n, feature_bytes=4 * n * 512,
+        flops=2.0 * n * 512 * 1000, peak_bytes=peak,
+    )  # fmt: skip
+
+
+def test_scale_section_tables_each_size_against_its_floor_and_fits_exponents(tmp_path):
+    run = {
+        "datetime": "2026-01-03T00:00:00",
+        "machine_info": {"albench": dict(FACTS)},
+        "benchmarks": [
+            _bench(0.01, kind="machine", impl="gemm", flops=1e9),  # 1e11 FLOP/s
+            _scale("gemm floor", 100_000, 0.5, 0.0),
+            _scale("entropy", 100_000, 2.0, 102.4e6),
+            _scale("fit linear", 100_000, 1.0, 0.0),
+            _scale("probcover", 100_000, 1.0, 409.6e6),
+            # no floor case at 320k: 2 x 320k x 512 x 1000 FLOPs at 1e11 FLOP/s = 3.2768 s
+            _scale("entropy", 320_000, 6.5536, 655.36e6),
+            _scale("probcover", 320_000, 10.24, 655.36e6),
+        ],
+    }
+    document = _render(run, tmp_path)
+    section = document.split("## Pools of ImageNet's size\n", 1)[1].split("\n## ", 1)[0]
+    first, second = section.split("### N = 100,000\n", 1)[1].split("### N = 320,000\n")
+    assert "GEMM floor (N x d x C fp32): 0.5 s." in first
+    assert [line for line in first.splitlines() if line.startswith("| ")][1:] == [
+        "| entropy | 2 s | 102 MB | 0.50 | 4x |",
+        "| fit linear | 1 s | 0 MB | 0.00 | 2x |",
+        "| probcover | 1 s | 410 MB | 2.00 | 2x |",
+    ]
+    assert "GEMM floor (N x d x C fp32): 3.28 s." in second
+    rows = [line for line in second.splitlines() if line.startswith("| ")]
+    # exponents: log(6.5536 / 2) / log(3.2) = 1.0204..., log(10.24) / log(3.2) = 2
+    assert rows[1:3] == ["| entropy | 6.55 s | 655 MB | 1.00 | 2x |",
+                         "| probcover | 10.2 s | 655 MB | 1.00 | 3.12x |"]  # fmt: skip
+    assert rows[3:] == [
+        "| case | sizes | fitted exponent of time in N |",
+        "| entropy | 2 | 1.02 |",
+        "| probcover | 2 | 2.00 |",
+    ]
+
+
+def test_a_run_without_scale_cases_says_so(tmp_path):
+    assert "Pools of ImageNet's size were not measured in this run." in _render(
+        _cpu_run(), tmp_path
+    )

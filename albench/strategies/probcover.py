@@ -9,6 +9,12 @@ covered the remaining picks are uniform. The ball graph is sparse and built in r
 Default delta (paper sec. 4): the largest radius whose balls are pure for a fraction
 ``purity`` (0.95) of samples, purity judged on k-means pseudo-labels with one cluster per
 class and estimated on ``purity_sample`` random query points against the whole pool.
+
+Large pools: the graph's edges grow with N^2 / C (the reference builds it over the whole
+pool). When more than ``max_pool`` rows (albench's choice, 50,000; no reference value) are
+unlabelled, delta, the graph and the picks come from the labelled rows plus ``max_pool``
+unlabelled rows drawn from the strategy's rng (:mod:`albench.strategies.pool_sample`), a
+new draw and graph each round.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import numpy as np
 from albench import kernels
 from albench.capabilities import IMAGE_FEATURES
 from albench.errors import InvalidSpecError
+from albench.strategies import pool_sample
 from albench.strategies.base import Selection, Strategy, StrategyContext
 from albench.strategies.ranking import n_picks
 
@@ -29,6 +36,8 @@ if TYPE_CHECKING:
 #: delta stays this far inside the impure radius, so float32 rounding cannot put the
 #: nearest differently-labelled point inside the ball
 ROUNDING_MARGIN = 1e-6
+#: unlabelled rows above which ProbCover works on a uniform sample of them (albench's choice)
+MAX_POOL = 50_000
 
 
 class ProbCover(Strategy):
@@ -48,6 +57,7 @@ class ProbCover(Strategy):
         purity: float = 0.95,
         purity_sample: int = 2000,
         delta_seed: int = 0,
+        max_pool: int = MAX_POOL,
     ):
         if delta is not None and not 0 < delta <= 2:
             raise InvalidSpecError(f"probcover delta is a cosine distance in (0, 2], not {delta}")
@@ -57,6 +67,7 @@ class ProbCover(Strategy):
         self.purity = float(purity)
         self.purity_sample = int(purity_sample)
         self.delta_seed = int(delta_seed)
+        self.max_pool = pool_sample.check_max_pool(self.name, max_pool)
         self._graph_for: tuple[np.ndarray, float, sparse.csr_matrix] | None = None
 
     def choose_delta(self, features: np.ndarray, n_classes: int) -> float:
@@ -78,6 +89,13 @@ class ProbCover(Strategy):
         return self._graph_for[1], self._graph_for[2]
 
     def select(self, ctx: StrategyContext, budget: int, rng: np.random.Generator) -> Selection:
+        sample = pool_sample.capped(ctx, self.max_pool, rng)
+        if sample is not None:
+            return sample.lift(self.select_all(sample.ctx, budget, rng))
+        return self.select_all(ctx, budget, rng)
+
+    def select_all(self, ctx: StrategyContext, budget: int, rng: np.random.Generator) -> Selection:
+        """Greedy coverage over every row of ``ctx``."""
         k = n_picks(budget, ctx.unlabelled.size)
         delta, graph = self._graph(ctx)
         uncovered = np.ones(ctx.n_pool, dtype=bool)

@@ -20,6 +20,13 @@ github.com/avihu111/TypiClust):
 Typicality is the inverse mean Euclidean distance to those neighbours (the paper, sec. 3.2);
 the reference's faiss index returns squared distances, which can order members differently.
 Features are used as given (the pool's CLIP features are already L2-normalised).
+
+Large pools: the reference clusters the whole pool (mini-batch k-means above 50 clusters,
+as albench) and computes typicality over whole clusters, quadratic in a cluster's size: with
+few clusters on a pool of ImageNet's size, a cluster holds 100,000s of rows. When more than
+``max_pool`` rows (albench's choice, 100,000; no reference value) are unlabelled, TypiClust
+runs on the labelled rows plus ``max_pool`` unlabelled rows drawn from the strategy's rng
+(:mod:`albench.strategies.pool_sample`).
 """
 
 from __future__ import annotations
@@ -28,8 +35,12 @@ import numpy as np
 
 from albench import kernels
 from albench.capabilities import IMAGE_FEATURES
+from albench.strategies import pool_sample
 from albench.strategies.base import Selection, Strategy, StrategyContext
 from albench.strategies.ranking import n_picks
+
+#: unlabelled rows above which TypiClust works on a uniform sample of them (albench's choice)
+MAX_POOL = 100_000
 
 
 class TypiClust(Strategy):
@@ -44,12 +55,27 @@ class TypiClust(Strategy):
     )
     needs = frozenset({IMAGE_FEATURES})
 
-    def __init__(self, *, neighbours: int = 20, max_clusters: int = 500, min_cluster_size: int = 5):
+    def __init__(
+        self,
+        *,
+        neighbours: int = 20,
+        max_clusters: int = 500,
+        min_cluster_size: int = 5,
+        max_pool: int = MAX_POOL,
+    ):
         self.neighbours = int(neighbours)
         self.max_clusters = int(max_clusters)
         self.min_cluster_size = int(min_cluster_size)
+        self.max_pool = pool_sample.check_max_pool(self.name, max_pool)
 
     def select(self, ctx: StrategyContext, budget: int, rng: np.random.Generator) -> Selection:
+        sample = pool_sample.capped(ctx, self.max_pool, rng)
+        if sample is not None:
+            return sample.lift(self.select_all(sample.ctx, budget, rng))
+        return self.select_all(ctx, budget, rng)
+
+    def select_all(self, ctx: StrategyContext, budget: int, rng: np.random.Generator) -> Selection:
+        """TypiClust over every row of ``ctx``."""
         k = n_picks(budget, ctx.unlabelled.size)
         if k == 0:
             return Selection(indices=np.zeros(0, dtype=np.int64), scores=np.zeros(0))

@@ -29,9 +29,12 @@ Differences, by necessity or choice: the reference calibrates T on a second mode
 so albench scores the current learner on the whole labelled set, in-sample (a model is
 rarely overconfident on its own training rows, so this leans to T near 1). Distances under
 1e-6 count as duplicates when h is adapted (the reference drops exact zeros). The
-reference's random subset of at most 35,000 candidates, its log transform of u
-(``UNC_TRANS_FN``, off by default) and its other kernels are not offered; entropy uses
-0 log 0 = 0 where the reference adds 1e-8 inside the log.
+reference's log transform of u (``UNC_TRANS_FN``, off by default) and its other kernels are
+not offered; entropy uses 0 log 0 = 0 where the reference adds 1e-8 inside the log. The
+reference's random subset of ``compute_cand_size(|L|, B, 35000)`` unlabelled rows is drawn
+(from the strategy's rng) only when more than ``max_pool`` rows (default 35,000) are
+unlabelled, as in :mod:`albench.strategies.max_herding`; uncertainty and coverage are then
+those of the labelled set plus the drawn rows, as in the reference.
 """
 
 from __future__ import annotations
@@ -45,7 +48,9 @@ from albench.calibration import expected_calibration_error
 from albench.capabilities import IMAGE_FEATURES, PROBABILITIES
 from albench.errors import InvalidSpecError
 from albench.kernels.blocks import row_blocks
+from albench.strategies import pool_sample
 from albench.strategies.base import Selection, Strategy, StrategyContext
+from albench.strategies.max_herding import MAX_POOL, herding_sample
 from albench.strategies.ranking import n_picks
 
 #: the reference's temperature grid (``np.arange(1.0, 20, 0.1)``)
@@ -139,6 +144,7 @@ class UncertaintyHerding(Strategy):
         uncertainty: str = "margin",
         temperature: float | str = "calibrated",
         bandwidth: float | str = "adaptive",
+        max_pool: int = MAX_POOL,
     ):
         if uncertainty not in UNCERTAINTIES:
             raise InvalidSpecError(
@@ -148,8 +154,17 @@ class UncertaintyHerding(Strategy):
         self.uncertainty = uncertainty
         self.temperature = _positive_or(temperature, "calibrated", "temperature")
         self.bandwidth = _positive_or(bandwidth, "adaptive", "bandwidth")
+        self.max_pool = pool_sample.check_max_pool(self.name, max_pool)
 
     def select(self, ctx: StrategyContext, budget: int, rng: np.random.Generator) -> Selection:
+        k = n_picks(budget, ctx.unlabelled.size)
+        sample = herding_sample(ctx, k, self.max_pool, rng, (PROBABILITIES,))
+        if sample is not None:
+            return sample.lift(self.select_all(sample.ctx, budget))
+        return self.select_all(ctx, budget)
+
+    def select_all(self, ctx: StrategyContext, budget: int) -> Selection:
+        """Greedy uncertainty coverage over every row of ``ctx``."""
         pool = ctx.unlabelled
         x = kernels.unit_rows(ctx.features)
         weights, temperature = self.weights(ctx)
