@@ -5,8 +5,10 @@
 machine of this class are not run; docs/benchmarks.md records the memory they would need.
 ``ALBENCH_BENCH_ALL_REFERENCES=1`` also runs the per-pick BADGE reference at L.
 The scale suite (``benchmarks/test_scale.py``) runs at the pool sizes in
-``ALBENCH_BENCH_SCALE_SIZES`` (default ``100k``; ``100k,320k,1.28M`` for all) and, when
-``ALBENCH_BENCH_SCALE_STRATEGIES`` names some (comma-separated), only those strategies.
+``ALBENCH_BENCH_SCALE_SIZES`` (default ``100k``; ``100k,320k,1.28M`` for all) for the
+strategies in ``ALBENCH_BENCH_SCALE_STRATEGIES`` (comma-separated; ``all`` for every
+built-in strategy; default the ones whose selection is one pass over the pool, ``SCALE_DEFAULT``:
+the others take from minutes to hours at these sizes on a 2-core machine).
 """
 
 from __future__ import annotations
@@ -31,11 +33,16 @@ def selected_scale_sizes() -> list[str]:
     return [n.strip() for n in names if n.strip() in SCALE_SIZES]
 
 
+#: the scale suite's strategies unless ALBENCH_BENCH_SCALE_STRATEGIES says otherwise
+SCALE_DEFAULT = "random,entropy,margin,least-confidence,coreset,badge"
+
+
 def selected_scale_strategies(every: list[str]) -> list[str]:
-    """``every`` strategy, or those of it that ``ALBENCH_BENCH_SCALE_STRATEGIES`` names."""
-    chosen = {n.strip() for n in os.environ.get("ALBENCH_BENCH_SCALE_STRATEGIES", "").split(",")}
-    chosen.discard("")
-    return [name for name in every if not chosen or name in chosen]
+    """Those of ``every`` strategy that ``ALBENCH_BENCH_SCALE_STRATEGIES`` names (``all``:
+    every one; unset: :data:`SCALE_DEFAULT`)."""
+    text = os.environ.get("ALBENCH_BENCH_SCALE_STRATEGIES", SCALE_DEFAULT)
+    chosen = {n.strip() for n in text.split(",")} - {""}
+    return [name for name in every if "all" in chosen or name in chosen]
 
 
 def unlabelled(size: Size) -> int:
