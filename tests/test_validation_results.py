@@ -48,7 +48,11 @@ def _strategy_tables(folder: Path, versus: str) -> str:
 
 @pytest.mark.parametrize(
     ("folder", "versus", "rows"),
-    [("all-strategies", "random", 17), ("mc-dropout", "random", 6)],
+    [
+        ("all-strategies", "random", 17),
+        ("mc-dropout", "random", 6),
+        ("noisy-oracle", "dual-prompt", 15),
+    ],
 )
 def test_the_strategy_tables_in_docs_are_what_the_committed_results_give(folder, versus, rows):
     tables = _strategy_tables(ROOT / "results" / folder, versus)
