@@ -142,7 +142,8 @@ def _uncertainty_herding(size: Size) -> np.ndarray:
 def _cb_sq(size: Size) -> np.ndarray:
     x, p, _, labels = pool(size)
     text = class_centres(size.n_classes)
-    return cb_sq_plain(x, p, text, np.arange(size.n_labelled), labels, size.budget)[0]
+    queried, _ = cb_sq_plain(x, p, text, np.arange(size.n_labelled), labels, size.budget)
+    return np.asarray(queried, dtype=np.int64)
 
 
 @_plain("bald")
