@@ -227,7 +227,7 @@ def batch_bald_redrawn(
             per = max(1, joint_samples // t)
             configs = np.stack(
                 [
-                    np.concatenate([rng.choice(c, per, p=p[j, model]) for model in range(t)])
+                    np.concatenate([rng.choice(c, per, p=_law(p[j, model])) for model in range(t)])
                     for j in picks
                 ],
                 axis=1,
@@ -244,3 +244,8 @@ def batch_bald_redrawn(
         score[picks] = -np.inf
         picks.append(int(np.argmax(score)))
     return pool[np.asarray(picks, dtype=np.int64)]
+
+
+def _law(probabilities: np.ndarray) -> np.ndarray:
+    """``probabilities`` rescaled to sum to 1 in float64 (float32 rows miss by round-off)."""
+    return probabilities / probabilities.sum()
