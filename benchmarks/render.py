@@ -82,7 +82,7 @@ def load(path: Path) -> tuple[dict[str, Any], dict[tuple[str, str, str], dict[st
     cases, others = {}, []
     for bench in data["benchmarks"]:
         info = bench["extra_info"]
-        if "kind" not in info:
+        if "kind" not in info or "impl" not in info:  # another suite's: listed as it is
             others.append(bench)
             continue
         kind = on_gpu(info["kind"]) if info.get("device") == "cuda" else info["kind"]
