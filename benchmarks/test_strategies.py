@@ -125,9 +125,9 @@ def _cluster_margin(size: Size) -> np.ndarray:
     return plain.cluster_margin_whole_pool(x, p, np.arange(size.n_labelled), size.budget)
 
 
-@_plain("tcm(labels_per_class=20)")
+@_plain("tcm(labels_per_class=100)")
 def _tcm(size: Size) -> np.ndarray:
-    """Below 20 labels per class TCM runs TypiClust: its plain form."""
+    """Below 100 labels per class (S: 10, M: 50) TCM runs TypiClust: its plain form."""
     x, _, _, _ = pool(size)
     return plain.typiclust_plain(x, np.arange(size.n_labelled), size.budget)
 
@@ -163,7 +163,7 @@ PLAIN_SIZES = {
     "alfa-mix": ("S",),
     "logo": ("S",),
     "cluster-margin": ("S",),
-    "tcm(labels_per_class=20)": ("S", "M"),
+    "tcm(labels_per_class=100)": ("S", "M"),
     "uncertainty-herding": ("S",),
     "cb-sq": ("S",),
     "bald": ("S", "M"),
