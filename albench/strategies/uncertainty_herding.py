@@ -50,6 +50,9 @@ from albench.errors import InvalidSpecError
 from albench.kernels.blocks import row_blocks
 from albench.strategies import pool_sample
 from albench.strategies.base import Selection, Strategy, StrategyContext
+from albench.strategies.entropy import Entropy
+from albench.strategies.least_confidence import LeastConfidence
+from albench.strategies.margin import Margin
 from albench.strategies.max_herding import MAX_POOL, herding_sample
 from albench.strategies.ranking import n_picks
 
@@ -59,29 +62,12 @@ TEMPERATURES = np.arange(1.0, 20, 0.1)
 DEFAULT_BANDWIDTH = 1.0
 #: distances below this count as duplicate samples when the bandwidth is adapted
 DUPLICATE_DISTANCE = 1e-6
-
-
-def _margin(p: np.ndarray) -> np.ndarray:
-    top = np.sort(p, axis=1)[:, ::-1]
-    runner_up = top[:, 1] if p.shape[1] > 1 else np.zeros(len(p))
-    return 1.0 - (top[:, 0] - runner_up)
-
-
-def _entropy(p: np.ndarray) -> np.ndarray:
-    from scipy.special import entr  # here, so that listing strategies stays instant
-
-    return entr(p).sum(axis=1)
-
-
-def _least_confidence(p: np.ndarray) -> np.ndarray:
-    return 1.0 - p.max(axis=1)
-
-
-#: the reference's uncertainty measures, by albench's name
+#: the reference's uncertainty measures, by albench's name: the scores of albench's own
+#: strategies, margin as 1 - (p1 - p2) so that it stays a non-negative weight
 UNCERTAINTIES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-    "margin": _margin,
-    "entropy": _entropy,
-    "least-confidence": _least_confidence,
+    "margin": lambda p: 1.0 + Margin().score(p),
+    "entropy": Entropy().score,
+    "least-confidence": LeastConfidence().score,
 }
 
 
