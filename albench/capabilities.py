@@ -58,6 +58,10 @@ class GradEmbedding:
     scale: np.ndarray
     x: np.ndarray
 
+    def __getitem__(self, rows: np.ndarray) -> GradEmbedding:
+        """The factors of ``rows`` only."""
+        return GradEmbedding(scale=self.scale[rows], x=self.x[rows])
+
 
 @dataclass(frozen=True)
 class LinearHead:

@@ -33,6 +33,7 @@ from albench.calibration import expected_calibration_error
 from albench.capabilities import (
     CORRECTNESS_PROB,
     EMBED,
+    GRAD_EMBEDDING,
     MC_PROBABILITIES,
     PROBABILITIES,
     RUNNER_CAPABILITIES,
@@ -45,6 +46,7 @@ from albench.guard import SelectionError as SelectionError  # re-exported: run()
 from albench.initial import INITIAL_POLICIES
 from albench.inputs import RunInputs
 from albench.kernels import unit_rows
+from albench.kernels._tensor import exact_float32
 from albench.learners import Learner, LearnerContext, check_learner, learner_info, make_learner
 from albench.learners.catalog import LearnerInfo
 from albench.learners.images import ImageRows, split_rows
@@ -62,7 +64,9 @@ from albench.strategies import Strategy, StrategyContext, get_strategy
 from albench.task import task_of
 
 #: capabilities whose output is one row per pool sample (computable on any rows alone)
-ROW_CAPABILITIES = frozenset({PROBABILITIES, CORRECTNESS_PROB, EMBED, MC_PROBABILITIES})
+ROW_CAPABILITIES = frozenset(
+    {PROBABILITIES, CORRECTNESS_PROB, EMBED, MC_PROBABILITIES, GRAD_EMBEDDING}
+)
 #: learner method that computes each capability on the pool (default: the capability's name)
 _METHODS = {PROBABILITIES: "predict_proba"}
 #: the learner that stands in while nothing is labelled (no labels, nothing to fit)
@@ -308,8 +312,10 @@ class _RunState:
             n_classes=self.n_classes,
             providers=_providers(self.model, pool, self.text),
             row_providers=_row_providers(self.model, pool),
+            device=self.inputs.device,
         )
-        picked = self.guard.select(ctx, self.budget, self.strategy_rng, round_)
+        with exact_float32():
+            picked = self.guard.select(ctx, self.budget, self.strategy_rng, round_)
         queried = view.pool(picked.indices)
         self._annotate(queried)
         if self.spec.protocol.pseudo_labels:  # the proposals on samples that are not annotated

@@ -9,9 +9,12 @@ through the ``MODEL:/path`` form (no model hub is reachable there either), then 
 - the ``vpt`` learner (visual prompts only) for 1 round;
 - the ``maple`` learner (prompts in both towers, coupled) at its reference defaults for 1 round;
 
-and the CUDA kernel benchmarks (``benchmarks/test_cuda.py``). It prints one table: seconds
-per round, peak GPU memory and the last round's accuracy of each case (random weights: the
-accuracies only show that the path runs end to end), then the kernel benchmarks' summary.
+then one selection round of coreset, BADGE, PCB(BADGE), entropy and margin on the benchmark
+pool with CPU and with GPU contexts (``benchmarks/selection_parity.py``: the picks must be
+the same), and the CUDA kernel benchmarks (``benchmarks/test_cuda.py``). It prints the runs'
+table (seconds per round, peak GPU memory, the last round's accuracy: random weights, so
+the accuracies only show that the path runs end to end), the parity table, then the kernel
+benchmarks' summary. Exit 1 when a run fails or a GPU pick differs from its CPU pick.
 Refused in one line, exit 2, where no CUDA device is visible. ``--backbone``, ``--device``
 and extra ``albench run`` options exist for testing the script itself on a CPU.
 """
@@ -26,6 +29,8 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from benchmarks.selection_parity import parity_table
 
 MODEL = "ViT-B-16"
 DATASET = "digits"
@@ -115,6 +120,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--backbone", help="backbone spec instead of a random ViT-B-16")
     parser.add_argument("--cases", default=",".join(c.name for c in CASES), help="which cases")
     parser.add_argument("--no-kernels", action="store_true", help="skip the kernel benchmarks")
+    parser.add_argument(
+        "--selection-size", default="M", help="benchmark size of the selection parity table"
+    )
     args, extra = parser.parse_known_args(argv)
     import pandas as pd
     import torch
@@ -128,9 +136,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         backbone = args.backbone or random_checkpoint(folder)
         table = [run_case(case, backbone, args.device, folder, extra) for case in chosen]
     print(pd.DataFrame(table).to_string(index=False, float_format=lambda v: f"{v:.2f}"))
+    parity = parity_table(args.device, args.selection_size)
+    print(parity.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
     if not args.no_kernels and args.device.startswith("cuda"):
         print(kernel_benchmarks())
-    return 0 if all(row["status"] == "ok" for row in table) else 1
+    runs_ok = all(row["status"] == "ok" for row in table)
+    return 0 if runs_ok and parity["picks equal"].all() else 1
 
 
 if __name__ == "__main__":

@@ -15,73 +15,20 @@ at S with T = 20 and M = 2,000.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 import numpy as np
 import pytest
 
-from albench.capabilities import (
-    EMBED,
-    GRAD_EMBEDDING,
-    LINEAR_HEAD,
-    MC_PROBABILITIES,
-    PROBABILITIES,
-    TEXT_EMBEDDINGS,
-    GradEmbedding,
-    LinearHead,
-)
 from albench.strategies import get_strategy
-from albench.strategies.base import StrategyContext
 from benchmarks import plan
-from benchmarks.inputs import LOGIT_SCALE, SIZES, Size, class_centres, clip_like
+from benchmarks.inputs import SIZES, Size, class_centres
 from benchmarks.measure import run_case
 from benchmarks.references import strategies as plain
 from benchmarks.references.cb_sq_plain import cb_sq_plain
 from benchmarks.references.uherding_full_matrix import uherding_full_matrix
-
-#: dropout rate and passes of the MC-dropout strategies' synthetic learner
-DROPOUT, PASSES = 0.2, 100
-
-
-def pool(size: Size) -> tuple[np.ndarray, np.ndarray, LinearHead, np.ndarray]:
-    """Features, probabilities, the head that gives them, and the labelled rows' labels."""
-    x, p = clip_like(size.n, size.n_classes)
-    head = LinearHead(
-        weight=LOGIT_SCALE * class_centres(size.n_classes), bias=np.zeros(size.n_classes)
-    )
-    return x, p, head, p[: size.n_labelled].argmax(axis=1)
-
-
-def mc_passes(size: Size, samples: int = PASSES) -> np.ndarray:
-    """(N, T, C) consistent MC-dropout passes of the pool's head: pass t drops the same input
-    coordinates of every row (one sampled model per pass), survivors scaled by 1/(1-p)."""
-    x, _, head, _ = pool(size)
-    masks = np.random.default_rng(1).random((samples, x.shape[1])) >= DROPOUT
-    out = np.empty((size.n, samples, size.n_classes), dtype=np.float32)
-    for t, mask in enumerate(masks):
-        out[:, t] = head.probabilities(x * (mask / (1.0 - DROPOUT)))
-    return out
-
-
-def context(size: Size) -> StrategyContext:
-    x, p, head, labels = pool(size)
-    scale = p.copy()
-    scale[np.arange(size.n), p.argmax(axis=1)] -= 1.0
-    return StrategyContext(
-        features=x,
-        labelled=np.arange(size.n_labelled),
-        labelled_labels=labels,
-        n_classes=size.n_classes,
-        providers={
-            PROBABILITIES: lambda: p,
-            EMBED: lambda: x,
-            LINEAR_HEAD: lambda: head,
-            GRAD_EMBEDDING: lambda: GradEmbedding(scale=scale, x=x),
-            TEXT_EMBEDDINGS: lambda: class_centres(size.n_classes),
-            MC_PROBABILITIES: lambda samples: mc_passes(size, samples),
-        },
-    )
-
+from benchmarks.strategy_inputs import context, mc_passes, pool
 
 #: strategy spec -> its plain counterpart
 PLAIN: dict[str, Callable[[Size], np.ndarray]] = {}
@@ -171,6 +118,13 @@ PLAIN_SIZES = {
 }
 
 
+def plain_sizes(spec: str) -> tuple[str, ...]:
+    """``PLAIN_SIZES[spec]``, plus M for the specs named in ``ALBENCH_BENCH_PLAIN_AT_M``
+    (names separated by ``;``): runs of an hour or more, kept out of ``make bench``."""
+    extra = os.environ.get("ALBENCH_BENCH_PLAIN_AT_M", "").split(";")
+    return (*PLAIN_SIZES[spec], "M") if spec in extra else PLAIN_SIZES[spec]
+
+
 def _info(spec: str, size: Size, impl: str) -> dict:
     return {
         "kind": "strategy",
@@ -204,7 +158,7 @@ def test_strategy_albench(benchmark, spec, size_name):
 @pytest.mark.parametrize("size_name", plan.selected_sizes())
 @pytest.mark.parametrize("spec", list(PLAIN))
 def test_strategy_plain(benchmark, spec, size_name):
-    if size_name not in PLAIN_SIZES[spec]:
+    if size_name not in plain_sizes(spec):
         pytest.skip("plain implementation not run at this size (memory or time)")
     size = SIZES[size_name]
     picks = run_case(

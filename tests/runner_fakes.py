@@ -114,3 +114,12 @@ class Repeats(Strategy):
 
     def select(self, ctx: StrategyContext, budget: int, rng: np.random.Generator) -> Selection:
         return Selection(indices=np.concatenate([ctx.labelled[:1], ctx.unlabelled[: budget - 1]]))
+
+
+class RecordsArithmetic(Strategy):
+    """The lowest unlabelled indices; records the float32 matmul precision it selected under
+    and the device its context names."""
+
+    def select(self, ctx: StrategyContext, budget: int, rng: np.random.Generator) -> Selection:
+        seen = {"precision": torch.get_float32_matmul_precision(), "device": ctx.device}
+        return Selection(indices=ctx.unlabelled[:budget].copy(), info=seen)

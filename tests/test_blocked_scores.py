@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from albench.capabilities import GradEmbedding
 from albench.kernels.blocks import row_block
 from albench.strategies import StrategyContext, get_strategy
 
@@ -58,3 +59,40 @@ def test_blocked_scores_pick_what_the_whole_matrix_picks(name):
     assert max(asked) == row_block(N_CLASSES) == 256
     # the unlabelled rows once for the scores, and PCB's candidates once for their classes
     assert sum(asked) == N_POOL - 20 + blocked.info.get("candidates", 0)
+
+
+def _factors() -> GradEmbedding:
+    probabilities = _probabilities()
+    scale = probabilities.copy()
+    scale[np.arange(N_POOL), probabilities.argmax(axis=1)] -= 1.0
+    x = np.random.default_rng(4).normal(size=(N_POOL, 8)).astype(np.float32)
+    return GradEmbedding(scale=scale, x=x / np.linalg.norm(x, axis=1, keepdims=True))
+
+
+def test_badge_factors_in_blocks_pick_what_the_whole_pool_picks():
+    """BADGE asks for the unlabelled rows' factors block by block, never the whole pool's,
+    and picks what it picks from the whole pool's factors."""
+    factors = _factors()
+    asked: list[np.ndarray] = []
+
+    def rows(indices: np.ndarray) -> GradEmbedding:
+        asked.append(np.asarray(indices))
+        return factors[indices]
+
+    def whole() -> GradEmbedding:
+        raise AssertionError("the whole pool's factors were computed")
+
+    strategy = get_strategy("badge")
+    blocked = strategy.select(
+        _context(providers={"grad_embedding": whole}, row_providers={"grad_embedding": rows}),
+        25,
+        np.random.default_rng(0),
+    )
+    reference = strategy.select(
+        _context(providers={"grad_embedding": lambda: factors}), 25, np.random.default_rng(0)
+    )
+    np.testing.assert_array_equal(blocked.indices, reference.indices)
+    np.testing.assert_array_equal(blocked.scores, reference.scores)
+    unlabelled = np.setdiff1d(np.arange(N_POOL), np.arange(0, N_POOL, 50))
+    np.testing.assert_array_equal(np.concatenate(asked), unlabelled)
+    assert max(len(a) for a in asked) == row_block(N_CLASSES + 4)

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from benchmarks import gpu_check
+from benchmarks.selection_parity import STRATEGIES, parity_table
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
@@ -19,7 +20,8 @@ def test_without_a_gpu_the_check_is_refused_in_one_line(capsys):
 
 @pytest.mark.usefixtures("tiny_digits_cache")
 def test_every_case_runs_and_reports_its_rounds(capsys):
-    argv = ["--device=cpu", "--backbone=tiny-clip", "--no-kernels", "--views=2"]
+    argv = ["--device=cpu", "--backbone=tiny-clip", "--no-kernels", "--selection-size=S"]
+    argv.append("--views=2")
     cpu = [*argv, "--learner-option", "vpt_allow_cpu=True"]
     assert gpu_check.main([*cpu, "--cases=dual-prompt-paper,pcb,vpt"]) == 0
     assert [(row[0], row[1], row[2]) for row in printed_table(capsys)] == [
@@ -33,6 +35,20 @@ def test_every_case_runs_and_reports_its_rounds(capsys):
 
 
 def printed_table(capsys) -> list[list[str]]:
+    """The runs' table: the lines between its header and the parity table's."""
     lines = capsys.readouterr().out.splitlines()
     header = lines.index(next(line for line in lines if line.strip().startswith("case")))
-    return [line.split() for line in lines[header + 1 :]]
+    parity = next(
+        at for at in range(header, len(lines)) if lines[at].strip().startswith("strategy")
+    )
+    return [line.split() for line in lines[header + 1 : parity]]
+
+
+def test_selection_parity_compares_picks_of_two_contexts():
+    """The parity table of `make gpu-check`, here with the CPU named as a torch device: the
+    tensor path picks what the numpy path picks, for every strategy it lists."""
+    table = parity_table("cpu:0", "S")
+    assert table["strategy"].tolist() == list(STRATEGIES)
+    assert table["picks equal"].all() and (table["picks differing"] == 0).all()
+    assert (table["device"] == "cpu:0").all()
+    assert (table[["cpu s", "device s"]] > 0).all(axis=None)

@@ -7,12 +7,14 @@ CUDA inputs stay on the GPU. Numpy inputs are wrapped without copying when alrea
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
+
+from albench.kernels.blocks import row_block
 
 
 def as_float_tensor(array: np.ndarray | torch.Tensor, name: str) -> torch.Tensor:
@@ -32,6 +34,17 @@ def as_float_tensor(array: np.ndarray | torch.Tensor, name: str) -> torch.Tensor
     return tensor.detach().to(torch.float32).contiguous()
 
 
+def row_sq_norms(t: torch.Tensor) -> torch.Tensor:
+    """``(t * t).sum(1)`` in row blocks: the same sums without a temporary the size of
+    ``t`` (BADGE's (N, C) scale at C = 1,000 is twice the feature matrix)."""
+    out = torch.empty(t.shape[0], dtype=t.dtype, device=t.device)
+    step = row_block(t.shape[1])
+    for start in range(0, t.shape[0], step):
+        block = t[start : start + step]
+        out[start : start + step] = (block * block).sum(1)
+    return out
+
+
 def as_index_array(indices: np.ndarray | torch.Tensor | None, n: int, name: str) -> np.ndarray:
     """Sorted, unique int64 indices into ``n`` rows (empty when ``indices`` is None)."""
     if indices is None:
@@ -42,6 +55,32 @@ def as_index_array(indices: np.ndarray | torch.Tensor | None, n: int, name: str)
     if out.size and (out[0] < 0 or out[-1] >= n):
         raise ValueError(f"{name} must index rows 0..{n - 1}")
     return out
+
+
+@contextmanager
+def exact_float32() -> Iterator[None]:
+    """float32 matrix products in full precision (no TF32) while selecting.
+
+    On Ampere and later GPUs TF32 rounds GEMM inputs to 10 mantissa bits; distances and
+    scores computed that way reorder near-ties, and a run on a GPU would pick other samples
+    than the same run on a CPU. The previous setting comes back afterwards (a learner may
+    train in TF32).
+    """
+    previous = torch.get_float32_matmul_precision()
+    torch.set_float32_matmul_precision("highest")
+    try:
+        yield
+    finally:
+        torch.set_float32_matmul_precision(previous)
+
+
+def host_rows(t: torch.Tensor) -> Callable[[int], np.ndarray]:
+    """Row ``i`` of ``t`` as numpy: a view for CPU tensors, a one-row copy otherwise (per-pick
+    loops read a few rows; copying a whole device matrix to host memory would not fit at
+    ImageNet's size)."""
+    if t.device.type == "cpu":
+        return t.numpy().__getitem__
+    return lambda i: t[i].cpu().numpy()
 
 
 @contextmanager

@@ -16,7 +16,7 @@ from typing import Literal
 import numpy as np
 import torch
 
-from albench.kernels._tensor import as_float_tensor
+from albench.kernels._tensor import as_float_tensor, row_sq_norms
 from albench.kernels.kmeanspp_rejection import rejection_picks
 
 #: picks between two folds of the pending centres into all weights (rejection sampler)
@@ -31,7 +31,7 @@ def gradient_embedding_sq_dists(
     """``||g_i - g_centre||^2`` for every row i, from the factors (clamped at 0)."""
     a = as_float_tensor(scale, "scale")
     f = as_float_tensor(x, "x")
-    sq = (a * a).sum(1) * (f * f).sum(1)
+    sq = row_sq_norms(a) * row_sq_norms(f)
     return _sq_dists_to(a, f, sq, centre)
 
 
@@ -74,7 +74,7 @@ def kmeanspp_select(
     k = min(int(budget), n)
     if k <= 0:
         return np.zeros(0, dtype=np.int64)
-    sq = (a * a).sum(1) * (f * f).sum(1)
+    sq = row_sq_norms(a) * row_sq_norms(f)
     first = int(torch.argmax(sq))
     if draws == "rejection":
         return np.asarray(rejection_picks(a, f, sq, first, k, rng, fold_every), dtype=np.int64)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from albench.kernels._tensor import all_threads, single_threaded
+from albench.kernels._tensor import all_threads, host_rows, single_threaded
 from albench.kernels.blocks import row_block
 
 #: rows per block of the two-level sampler
@@ -59,13 +59,14 @@ class BlockSampler:
 
 
 class PendingCentres:
-    """Centres chosen since the last fold, their factors copied into contiguous buffers.
+    """Centres chosen since the last fold, their factors copied into contiguous host buffers.
 
-    ``a``, ``f``, ``sq``: host (numpy) views of the factors and squared norms.
+    ``a``, ``f``: the factors (CPU or device tensors; rows are read one at a time, so device
+    factors never move to host memory as a whole); ``sq``: the squared norms on the host.
     """
 
-    def __init__(self, capacity: int, a: np.ndarray, f: np.ndarray, sq: np.ndarray):
-        self.a, self.f, self.sq = a, f, sq
+    def __init__(self, capacity: int, a: torch.Tensor, f: torch.Tensor, sq: np.ndarray):
+        self.a, self.f, self.sq = host_rows(a), host_rows(f), sq
         self.rows: list[int] = []
         self._a = np.empty((capacity, a.shape[1]), dtype=np.float32)
         self._f = np.empty((capacity, f.shape[1]), dtype=np.float32)
@@ -73,7 +74,7 @@ class PendingCentres:
 
     def add(self, i: int) -> None:
         m = len(self.rows)
-        self._a[m], self._f[m], self._sq[m] = self.a[i], self.f[i], self.sq[i]
+        self._a[m], self._f[m], self._sq[m] = self.a(i), self.f(i), self.sq[i]
         self.rows.append(i)
 
     def sq_dist(self, i: int) -> float:
@@ -81,7 +82,7 @@ class PendingCentres:
         m = len(self.rows)
         if m == 0:
             return float("inf")
-        cross = (self._a[:m] @ self.a[i]) * (self._f[:m] @ self.f[i])
+        cross = (self._a[:m] @ self.a(i)) * (self._f[:m] @ self.f(i))
         return float(max((self._sq[:m] + self.sq[i] - 2.0 * cross).min(), 0.0))
 
 
@@ -96,7 +97,8 @@ def rejection_picks(
 ) -> list[int]:
     """``k`` k-means++ picks starting from ``first``; see the module docstring.
 
-    Proposals are checked on host copies of the factors (views for CPU tensors).
+    Proposals are checked on the host against the few rows they need (views for CPU
+    tensors, one-row copies from a device).
     """
     n = a.shape[0]
     weights = np.full(n, np.inf)  # float64: exact sums for the sampler
@@ -106,7 +108,7 @@ def rejection_picks(
     fold_rows = row_block(fold_every)
     _fold(a, f, sq, picks, weights, chosen, fold_rows)
     sampler = BlockSampler(weights)
-    pending = PendingCentres(fold_every, *(t.cpu().numpy() for t in (a, f, sq)))
+    pending = PendingCentres(fold_every, a, f, sq.cpu().numpy())
     rejected = 0
     threads = torch.get_num_threads()
     with single_threaded(a.device):

@@ -13,8 +13,9 @@ from __future__ import annotations
 import numpy as np
 
 from albench import kernels
-from albench.capabilities import GRAD_EMBEDDING, GradEmbedding
+from albench.capabilities import GRAD_EMBEDDING
 from albench.strategies.base import Selection, Strategy, StrategyContext
+from albench.strategies.grad_factors import grad_factors, host
 from albench.strategies.ranking import n_picks
 
 
@@ -31,9 +32,10 @@ class Badge(Strategy):
 
     def select(self, ctx: StrategyContext, budget: int, rng: np.random.Generator) -> Selection:
         pool = ctx.unlabelled
-        embedding: GradEmbedding = ctx.get(GRAD_EMBEDDING)
-        scale = np.asarray(embedding.scale)[pool]
-        x = np.asarray(embedding.x)[pool]
-        rows = np.asarray(kernels.kmeanspp_select(scale, x, n_picks(budget, pool.size), rng))
-        norms = np.linalg.norm(scale[rows], axis=1) * np.linalg.norm(x[rows], axis=1)
+        factors = grad_factors(ctx, pool)
+        rows = np.asarray(
+            kernels.kmeanspp_select(factors.scale, factors.x, n_picks(budget, pool.size), rng)
+        )
+        scale, x = host(factors.scale[rows]), host(factors.x[rows])
+        norms = np.linalg.norm(scale, axis=1) * np.linalg.norm(x, axis=1)
         return Selection(indices=pool[rows.astype(np.int64)], scores=norms)

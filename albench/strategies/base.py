@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from albench.capabilities import IMAGE_FEATURES, PROBABILITIES
+from albench.capabilities import IMAGE_FEATURES, PROBABILITIES, GradEmbedding
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,9 @@ class StrategyContext:
     ``samples`` of ``mc_probabilities``); ``row_providers`` may map an array-valued
     capability to a function of pool row indices (and the same keywords), so that
     :meth:`blocks` never holds the whole (N, C) matrix (a pool of ImageNet's size has
-    1.28M x 1,000 probabilities: 5 GB of float32).
+    1.28M x 1,000 probabilities: 5 GB of float32). ``device``: where the run computes
+    (``cpu``, ``cuda[:N]``); strategies hand the selection kernels :meth:`on_device` inputs,
+    so a run on a GPU selects there.
     """
 
     def __init__(
@@ -59,6 +61,7 @@ class StrategyContext:
         n_classes: int,
         providers: Mapping[str, Callable[[], Any]] | None = None,
         row_providers: Mapping[str, Callable[..., np.ndarray]] | None = None,
+        device: str = "cpu",
     ):
         labelled = np.asarray(labelled, dtype=np.int64)
         if labelled.shape != np.shape(labelled_labels):
@@ -70,6 +73,7 @@ class StrategyContext:
         self._providers = dict(providers or {})
         self._row_providers = dict(row_providers or {})
         self._cache: dict[str, Any] = {}
+        self.device = device
         self._labelled.setflags(write=False)
         self._labelled_labels.setflags(write=False)
 
@@ -98,6 +102,16 @@ class StrategyContext:
         out = np.flatnonzero(mask)
         out.setflags(write=False)
         return out
+
+    def on_device(self, array: np.ndarray) -> Any:
+        """``array`` where the run computes, for the selection kernels (which compute where
+        their input lives): ``array`` itself on the CPU (the kernels wrap float32 numpy
+        without a copy), a float32 torch tensor on the run's device otherwise."""
+        if self.device == "cpu":
+            return array
+        import torch  # only a run on a GPU gets here
+
+        return torch.as_tensor(np.asarray(array, dtype=np.float32), device=self.device)
 
     def has(self, capability: str) -> bool:
         return capability == IMAGE_FEATURES or capability in self._providers
@@ -128,7 +142,8 @@ class StrategyContext:
         ``n_cols``: the size of one output row (C for probabilities, T x C for T MC
         passes), which sets the block height (``albench.kernels.blocks``). An output already
         computed for the whole pool is sliced; otherwise each block is computed alone and
-        nothing of size N x C stays. ``options`` as in :meth:`get`.
+        nothing of size N x C stays. ``options`` as in :meth:`get`. Gradient-embedding
+        factors come as :class:`GradEmbedding` of the block's rows.
         """
         from albench.kernels.blocks import row_blocks
 
@@ -138,10 +153,8 @@ class StrategyContext:
             whole = self.get(capability, **options)
         for start, stop in row_blocks(len(rows), n_cols):
             chunk = rows[start:stop]
-            yield (
-                chunk,
-                np.asarray(whole[chunk] if whole is not None else compute(chunk, **options)),
-            )
+            out = whole[chunk] if whole is not None else compute(chunk, **options)
+            yield chunk, out if isinstance(out, GradEmbedding) else np.asarray(out)
 
 
 def _cache_key(capability: str, options: Mapping[str, Any]) -> Any:

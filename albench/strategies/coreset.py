@@ -31,7 +31,7 @@ class CoreSet(Strategy):
     def select(self, ctx: StrategyContext, budget: int, rng: np.random.Generator) -> Selection:
         pool = ctx.unlabelled
         picked = kernels.greedy_k_center(
-            kernels.unit_rows(ctx.features),
+            ctx.on_device(kernels.unit_rows(ctx.features)),
             ctx.labelled,
             n_picks(budget, pool.size),
             candidates=pool,

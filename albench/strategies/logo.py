@@ -20,9 +20,10 @@ from __future__ import annotations
 import numpy as np
 
 from albench import kernels
-from albench.capabilities import GRAD_EMBEDDING, PROBABILITIES, GradEmbedding
+from albench.capabilities import GRAD_EMBEDDING, PROBABILITIES
 from albench.strategies.base import Selection, Strategy, StrategyContext
 from albench.strategies.entropy import Entropy
+from albench.strategies.grad_factors import grad_factors
 from albench.strategies.ranking import n_picks
 
 
@@ -42,8 +43,8 @@ class LoGo(Strategy):
         k = n_picks(budget, pool.size)
         if k == 0:
             return Selection(indices=np.zeros(0, dtype=np.int64), scores=np.zeros(0))
-        embedding: GradEmbedding = ctx.get(GRAD_EMBEDDING)
-        scale, x = np.asarray(embedding.scale)[pool], np.asarray(embedding.x)[pool]
+        factors = grad_factors(ctx, pool, on_device=False)  # Lloyd's steps run on the host
+        scale, x = factors.scale, factors.x
         seeds = kernels.kmeanspp_select(scale, x, k, rng)
         clusters = kernels.gradient_embedding_kmeans(scale, x, seeds)
         uncertainty = Entropy().score(np.asarray(ctx.probabilities())[pool])

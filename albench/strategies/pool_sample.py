@@ -79,6 +79,7 @@ def draw(
         n_classes=ctx.n_classes,
         providers=providers,
         row_providers=row_providers,
+        device=ctx.device,
     )
     info = {"rule": rule, "unlabelled": int(size), "of": int(ctx.unlabelled.size)}
     return PoolSample(rows=rows, ctx=sub, info=info)

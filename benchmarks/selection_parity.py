@@ -1,0 +1,63 @@
+"""Selection on a device against selection on the CPU: the same picks, and the time of each.
+
+Part of `make gpu-check`. Each strategy selects one round of the benchmark size's budget
+from the synthetic pool (``benchmarks/strategy_inputs.py``: features, probabilities and
+BADGE factors of one linear head), once with a CPU context and once with a context on
+``device``, whose kernels then compute there (``StrategyContext.on_device``) under full
+float32 precision (TF32 off, ``albench.kernels._tensor.exact_float32``). The table says
+whether the picks are the same and how many differ.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+
+from albench.kernels._tensor import exact_float32
+from albench.strategies import StrategyContext, get_strategy
+from benchmarks.inputs import SIZES
+from benchmarks.strategy_inputs import context
+
+#: strategies whose kernels compute where their inputs live
+STRATEGIES = ("coreset", "badge", "pcb(badge)", "entropy", "margin")
+
+
+def _context(size_name: str, device: str) -> StrategyContext:
+    ctx = context(SIZES[size_name])
+    ctx.device = device
+    return ctx
+
+
+def _timed_picks(spec: str, size_name: str, device: str) -> tuple[np.ndarray, float]:
+    import torch
+
+    strategy, ctx = get_strategy(spec), _context(size_name, device)
+    start = time.perf_counter()
+    with exact_float32():
+        picks = strategy.select(ctx, SIZES[size_name].budget, np.random.default_rng(0)).indices
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+    return np.asarray(picks), time.perf_counter() - start
+
+
+def parity_table(device: str, size_name: str = "M") -> pd.DataFrame:
+    """One row per strategy: picks equal, how many differ, seconds on the CPU and on
+    ``device`` (the device's first call includes its set-up)."""
+    rows = []
+    for spec in STRATEGIES:
+        on_cpu, cpu_seconds = _timed_picks(spec, size_name, "cpu")
+        on_device, device_seconds = _timed_picks(spec, size_name, device)
+        rows.append(
+            {
+                "strategy": spec,
+                "size": size_name,
+                "device": device,
+                "picks equal": bool(np.array_equal(on_cpu, on_device)),
+                "picks differing": int(np.setdiff1d(on_cpu, on_device).size),
+                "cpu s": cpu_seconds,
+                "device s": device_seconds,
+            }
+        )
+    return pd.DataFrame(rows)
