@@ -6,19 +6,22 @@ here alone:
 
     rows = max(MIN_ROWS, BLOCK_ELEMENTS // n_cols)
 
-so a temporary holds at most ``max(BLOCK_ELEMENTS, MIN_ROWS * n_cols)`` elements: 1 Mi
-elements (4 MiB of float32, 8 MiB of float64) up to 4096 columns, then 256 rows (a block of
-similarities against a 100 000-image pool is 256 x 100 000 float32, about 98 MiB). The
-floor exists because a GEMM over fewer rows re-reads its right-hand side once per block and
-loses most of its speed; it binds only when the columns are a whole pool.
+so a temporary holds at most ``max(BLOCK_ELEMENTS, MIN_ROWS * n_cols)`` elements: 4 Mi
+elements (16 MiB of float32, 32 MiB of float64) up to 16,384 columns, then 256 rows (a block
+of similarities against a 100 000-image pool is 256 x 100 000 float32, about 98 MiB). Both
+bounds exist because a GEMM over few rows re-reads its right-hand side once per block and
+loses speed: the learner's pass over a pool at C = 1,000, d = 512 took 1.39x the time of
+16k-row blocks in blocks of 1,048 rows (1 Mi elements) and 0.96x in blocks of 4,192
+(``benchmarks/test_scale.py``'s GEMM floor, 100k rows, 2 cores). The floor binds only when
+the columns are a whole pool.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-#: elements of one temporary block (1 Mi: 4 MiB of float32), unless under MIN_ROWS rows
-BLOCK_ELEMENTS = 1 << 20
+#: elements of one temporary block (4 Mi: 16 MiB of float32), unless under MIN_ROWS rows
+BLOCK_ELEMENTS = 1 << 22
 #: fewest rows per block (smaller blocks lose GEMM efficiency)
 MIN_ROWS = 256
 

@@ -39,8 +39,7 @@ def check_samples(name: str, samples: int) -> int:
 def bald_scores(ctx: StrategyContext, rows: np.ndarray, samples: int) -> np.ndarray:
     """(len(rows),) mutual information of each row, over row blocks of ``samples`` passes."""
     width = samples * ctx.n_classes
-    blocks = ctx.blocks(MC_PROBABILITIES, rows, width, samples=samples)
-    return np.concatenate([kernels.mutual_information(mc) for _, mc in blocks] or [np.zeros(0)])
+    return ctx.per_row(MC_PROBABILITIES, rows, width, kernels.mutual_information, samples=samples)
 
 
 class Bald(Strategy):

@@ -156,6 +156,31 @@ class StrategyContext:
             out = whole[chunk] if whole is not None else compute(chunk, **options)
             yield chunk, out if isinstance(out, GradEmbedding) else np.asarray(out)
 
+    def per_row(
+        self,
+        capability: str,
+        rows: np.ndarray,
+        n_cols: int,
+        fn: Callable[[np.ndarray], np.ndarray],
+        **options: Any,
+    ) -> np.ndarray:
+        """``fn`` of each block of :meth:`blocks`, its rows written into one array allocated
+        before the first block (empty rows: an empty float64 array).
+
+        Collecting the small per-block results in a list and concatenating them would keep
+        one live allocation above each freed block on glibc's heap, so the heap could not
+        shrink: 800 MB stayed resident after scoring a 100k x 1,000 pool in 8 MB blocks.
+        """
+        out: np.ndarray | None = None
+        at = 0
+        for chunk, block in self.blocks(capability, rows, n_cols, **options):
+            result = np.asarray(fn(block))
+            if out is None:
+                out = np.empty((len(rows), *result.shape[1:]), dtype=result.dtype)
+            out[at : at + len(chunk)] = result
+            at += len(chunk)
+        return out if out is not None else np.zeros(0)
+
 
 def _cache_key(capability: str, options: Mapping[str, Any]) -> Any:
     """One cache entry per capability and options (the bare name when there are none)."""

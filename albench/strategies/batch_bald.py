@@ -77,9 +77,7 @@ class BatchBald(Strategy):
 
     def _passes(self, ctx: StrategyContext, rows: np.ndarray) -> np.ndarray:
         width = self.samples * ctx.n_classes
-        return np.concatenate(
-            [mc for _, mc in ctx.blocks(MC_PROBABILITIES, rows, width, samples=self.samples)]
-        )
+        return ctx.per_row(MC_PROBABILITIES, rows, width, np.asarray, samples=self.samples)
 
     def _gains(
         self, ctx: StrategyContext, pool: np.ndarray, joint: kernels.BatchJoint
@@ -88,6 +86,11 @@ class BatchBald(Strategy):
         members = np.asarray(joint.members).reshape(-1, self.samples, ctx.n_classes)
         shared = kernels.conditional_entropy(members).sum()
         width = self.samples * ctx.n_classes
-        blocks = ctx.blocks(MC_PROBABILITIES, pool, width, samples=self.samples)
-        gains = [joint.entropies(mc) - kernels.conditional_entropy(mc) for _, mc in blocks]
-        return np.concatenate(gains or [np.zeros(0)]) - shared
+        gains = ctx.per_row(
+            MC_PROBABILITIES,
+            pool,
+            width,
+            lambda mc: joint.entropies(mc) - kernels.conditional_entropy(mc),
+            samples=self.samples,
+        )
+        return gains - shared

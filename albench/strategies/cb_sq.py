@@ -164,7 +164,7 @@ class CBSQ(Strategy):
         if k == 0:
             return Selection(indices=np.zeros(0, dtype=np.int64))
         rows = np.arange(ctx.n_pool)
-        p = np.concatenate([b for _, b in ctx.blocks(PROBABILITIES, rows, ctx.n_classes)])
+        p = ctx.per_row(PROBABILITIES, rows, ctx.n_classes, np.asarray)
         features = class_guided_features(ctx.features, p, ctx.get(TEXT_EMBEDDINGS))
         clusters = kernels.kmeans_labels(features, self.n_clusters(ctx), rng)
         confidence, predicted = p.max(axis=1).astype(np.float64), p.argmax(axis=1)

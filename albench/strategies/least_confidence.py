@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from albench.strategies.scored import ScoredStrategy
+from albench.strategies.scored import ScoredStrategy, as_tensor
 
 
 class LeastConfidence(ScoredStrategy):
@@ -14,4 +14,4 @@ class LeastConfidence(ScoredStrategy):
     reference = "Lewis & Gale, A Sequential Algorithm for Training Text Classifiers, SIGIR 1994"
 
     def score(self, probabilities: np.ndarray) -> np.ndarray:
-        return 1.0 - probabilities.astype(np.float64).max(axis=1)
+        return 1.0 - as_tensor(probabilities).amax(1).double().numpy()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from albench.strategies.scored import ScoredStrategy
+from albench.strategies.scored import ScoredStrategy, as_tensor
 
 
 class Margin(ScoredStrategy):
@@ -21,8 +21,10 @@ class Margin(ScoredStrategy):
     )
 
     def score(self, probabilities: np.ndarray) -> np.ndarray:
-        p = probabilities.astype(np.float64)
+        import torch
+
+        p = as_tensor(probabilities)
         if p.shape[1] < 2:
-            return -p[:, 0]
-        top_two = np.partition(p, p.shape[1] - 2, axis=1)[:, -2:]
-        return top_two[:, 0] - top_two[:, 1]
+            return -p[:, 0].double().numpy()
+        top_two = torch.topk(p, 2, dim=1, sorted=True).values.double()
+        return (top_two[:, 1] - top_two[:, 0]).numpy()

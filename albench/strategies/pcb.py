@@ -77,10 +77,9 @@ class PCB(Strategy):
         k = n_picks(budget, ctx.unlabelled.size)
         proposal = self.base.select(ctx, self.n_candidates(ctx, k), rng)
         pool = np.asarray(proposal.indices, dtype=np.int64)
-        pseudo = np.concatenate(  # the candidates' rows only, a block at a time
-            [block.argmax(axis=1) for _, block in ctx.blocks(PROBABILITIES, pool, ctx.n_classes)]
-            or [np.zeros(0, dtype=np.int64)]
-        )
+        pseudo = ctx.per_row(  # the candidates' rows only, a block at a time
+            PROBABILITIES, pool, ctx.n_classes, lambda block: block.argmax(axis=1)
+        ).astype(np.int64)
         counts = np.bincount(ctx.labelled_labels, minlength=ctx.n_classes)
         picked = balanced_order(pseudo, counts, k)
         scores = None if proposal.scores is None else np.asarray(proposal.scores)[picked]

@@ -87,7 +87,6 @@ def draw(
 
 def _on_rows(ctx: StrategyContext, rows: np.ndarray, name: str) -> Callable[..., np.ndarray]:
     def compute(positions: np.ndarray, **options: Any) -> np.ndarray:
-        blocks = [out for _, out in ctx.blocks(name, rows[positions], 1, **options)]
-        return np.concatenate(blocks)
+        return ctx.per_row(name, rows[positions], 1, np.asarray, **options)
 
     return compute

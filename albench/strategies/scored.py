@@ -9,7 +9,8 @@ a score depends on its own row only, so the scores are those of the whole matrix
 
 from __future__ import annotations
 
-from typing import ClassVar
+import warnings
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -30,9 +31,17 @@ class ScoredStrategy(Strategy):
 
     def select(self, ctx: StrategyContext, budget: int, rng: np.random.Generator) -> Selection:
         pool = ctx.unlabelled
-        scores = np.concatenate(
-            [self.score(block) for _, block in ctx.blocks(PROBABILITIES, pool, ctx.n_classes)]
-            or [np.zeros(0)]
-        )
+        scores = ctx.per_row(PROBABILITIES, pool, ctx.n_classes, self.score)
         picked = top_k(scores, n_picks(budget, pool.size))
         return Selection(indices=pool[picked], scores=scores[picked])
+
+
+def as_tensor(probabilities: np.ndarray) -> Any:
+    """A torch view of a block of probabilities (no copy), for scores computed on torch's
+    thread pool: numpy's reductions and ``astype`` run on one core, and at ImageNet's size
+    (1.28M x 1,000) they cost more than the learner's forward pass."""
+    import torch  # here, so that listing strategies stays instant
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "The given NumPy array is not writable")
+        return torch.as_tensor(np.asarray(probabilities))

@@ -168,17 +168,15 @@ class UncertaintyHerding(Strategy):
             return None, None
         temperature = self.temperature
         if temperature == "calibrated":
-            known = np.concatenate(
-                [p for _, p in ctx.blocks(PROBABILITIES, ctx.labelled, ctx.n_classes)]
-            )
+            known = ctx.per_row(PROBABILITIES, ctx.labelled, ctx.n_classes, np.asarray)
             temperature = calibrated_temperature(known, ctx.labelled_labels, ctx.n_classes)
         measure = UNCERTAINTIES[self.uncertainty]
         rows = np.arange(ctx.n_pool)
-        weights = np.concatenate(
-            [
-                measure(temperature_scaled(p, temperature))
-                for _, p in ctx.blocks(PROBABILITIES, rows, ctx.n_classes)
-            ]
+        weights = ctx.per_row(
+            PROBABILITIES,
+            rows,
+            ctx.n_classes,
+            lambda p: measure(temperature_scaled(p, temperature)),
         )
         weights[ctx.labelled] = 0.0
         return np.maximum(weights, 0.0), float(temperature)
