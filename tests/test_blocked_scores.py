@@ -96,3 +96,16 @@ def test_badge_factors_in_blocks_pick_what_the_whole_pool_picks():
     unlabelled = np.setdiff1d(np.arange(N_POOL), np.arange(0, N_POOL, 50))
     np.testing.assert_array_equal(np.concatenate(asked), unlabelled)
     assert max(len(a) for a in asked) == row_block(N_CLASSES + 4)
+
+
+def test_per_row_fills_one_array_from_the_blocks_in_row_order():
+    probabilities = _probabilities()
+    ctx = _context(row_providers={"probabilities": lambda rows: probabilities[rows]})
+    rows = np.arange(N_POOL)[::-1].copy()
+    top = ctx.per_row("probabilities", rows, N_CLASSES, lambda p: p.argmax(axis=1))
+    assert top.dtype == np.int64
+    np.testing.assert_array_equal(top, probabilities[rows].argmax(axis=1))
+    first_two = ctx.per_row("probabilities", rows, N_CLASSES, lambda p: p[:, :2])
+    np.testing.assert_array_equal(first_two, probabilities[rows, :2])
+    empty = ctx.per_row("probabilities", rows[:0], N_CLASSES, lambda p: p.argmax(axis=1))
+    assert empty.shape == (0,)
