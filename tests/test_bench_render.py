@@ -186,7 +186,8 @@ def test_scale_section_tables_each_size_against_its_floor_and_fits_exponents(tmp
     }
     document = _render(run, tmp_path)
     section = document.split("## Pools of ImageNet's size\n", 1)[1].split("\n## ", 1)[0]
-    first, second = section.split("### N = 100,000\n", 1)[1].split("### N = 320,000\n")
+    tables, targets = section.split("### Targets at these sizes\n")
+    first, second = tables.split("### N = 100,000\n", 1)[1].split("### N = 320,000\n")
     assert "GEMM floor (N x d x C fp32): 0.5 s." in first
     assert [line for line in first.splitlines() if line.startswith("| ")][1:] == [
         "| entropy | 2 s | 102 MB | 0.50 | 4x |",
@@ -202,6 +203,12 @@ def test_scale_section_tables_each_size_against_its_floor_and_fits_exponents(tmp
         "| case | sizes | fitted exponent of time in N |",
         "| entropy | 2 | 1.02 |",
         "| probcover | 2 | 2.00 |",
+    ]
+    assert [line for line in targets.splitlines() if line.startswith("| ")][1:] == [
+        "| entropy | 100,000 | time <= 2x GEMM floor | 4.00x | no |",
+        "| entropy | 100,000 | peak extra memory <= 0.5x features | 0.50x | yes |",
+        "| entropy | 320,000 | time <= 2x GEMM floor | 2.00x | yes |",
+        "| entropy | 320,000 | peak extra memory <= 0.5x features | 1.00x | no |",
     ]
 
 
