@@ -17,18 +17,26 @@ from threadpoolctl import threadpool_limits
 from albench.kernels.blocks import row_block
 
 
+def tensor_view(array: np.ndarray) -> torch.Tensor:
+    """A CPU tensor sharing ``array``'s memory, read-only arrays included (the feature
+    cache's memory maps): albench's kernels and scores never write to their inputs."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "The given NumPy array is not writable")
+        return torch.from_numpy(np.asarray(array))
+
+
+def to_device(array: np.ndarray, device: str) -> torch.Tensor:
+    """``array`` as a float32 tensor on ``device`` (a view on the CPU when already float32)."""
+    return tensor_view(np.asarray(array, dtype=np.float32)).to(device)
+
+
 def as_float_tensor(array: np.ndarray | torch.Tensor, name: str) -> torch.Tensor:
     """A 2-D float32 tensor view of ``array`` (no copy for float32 inputs).
 
     Read-only arrays (the feature cache's memory maps) are wrapped as they are: the kernels
     never write to their inputs.
     """
-    if isinstance(array, torch.Tensor):
-        tensor = array
-    else:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", "The given NumPy array is not writable")
-            tensor = torch.from_numpy(np.asarray(array))
+    tensor = array if isinstance(array, torch.Tensor) else tensor_view(array)
     if tensor.ndim != 2:
         raise ValueError(f"{name} must be 2-D, got shape {tuple(tensor.shape)}")
     return tensor.detach().to(torch.float32).contiguous()

@@ -109,9 +109,9 @@ class StrategyContext:
         without a copy), a float32 torch tensor on the run's device otherwise."""
         if self.device == "cpu":
             return array
-        import torch  # only a run on a GPU gets here
+        from albench.kernels._tensor import to_device  # only a run on a GPU gets here
 
-        return torch.as_tensor(np.asarray(array, dtype=np.float32), device=self.device)
+        return to_device(array, self.device)
 
     def has(self, capability: str) -> bool:
         return capability == IMAGE_FEATURES or capability in self._providers

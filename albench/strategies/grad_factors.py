@@ -51,9 +51,9 @@ def _empty(n_rows: int, n_cols: int, device: str) -> Any:
 def _to(block: np.ndarray, device: str) -> Any:
     if device == "cpu":
         return block
-    import torch
+    from albench.kernels._tensor import to_device
 
-    return torch.as_tensor(np.asarray(block, dtype=np.float32), device=device)
+    return to_device(block, device)
 
 
 def host(array: Any) -> np.ndarray:
