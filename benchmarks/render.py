@@ -268,7 +268,7 @@ def strategy_lines(cases: dict) -> list[str]:
             plain_cells = (
                 [_seconds(theirs["median"]), f"{theirs['median'] / ours['median']:.3g}x"]
                 if theirs
-                else ["not run (memory or time)", "-"]
+                else [plan.PLAIN_NOT_AT_M.get(spec, "not run (memory or time)"), "-"]
             )
             lines.append(
                 f"| {spec} | {size_name} | {_seconds(ours['median'])} | "

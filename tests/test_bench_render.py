@@ -157,7 +157,8 @@ def test_parts_of_the_suite_render_as_one_document_with_the_strategy_table(tmp_p
     assert _table(document, "Greedy k-center")[2].startswith("| S | albench-lazy | 0.2 s |")
     assert _table(document, "Strategy selection")[2:] == [
         "| logo | S | 2 s | 10 s | 5x | 3 MB | 900 MB |",
-        "| logo | M | 8 s | not run (memory or time) | - | 5 MB | - |",
+        "| logo | M | 8 s | not run: k-means on 45,000 x 51,200 embeddings (9.2 GB), 4.6 TFLOP "
+        "per iteration | - | 5 MB | - |",
     ]
 
 
