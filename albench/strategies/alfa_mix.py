@@ -23,6 +23,7 @@ import numpy as np
 from albench import kernels
 from albench.capabilities import EMBED, LINEAR_HEAD, LinearHead
 from albench.errors import InvalidSpecError
+from albench.kernels.blocks import row_blocks
 from albench.strategies.base import Selection, Strategy, StrategyContext
 from albench.strategies.candidates import cluster_representatives
 from albench.strategies.ranking import n_picks
@@ -50,9 +51,10 @@ class AlfaMix(Strategy):
     def select(self, ctx: StrategyContext, budget: int, rng: np.random.Generator) -> Selection:
         pool = ctx.unlabelled
         k = n_picks(budget, pool.size)
-        z_all = np.asarray(ctx.get(EMBED), dtype=np.float64)
-        z = z_all[pool]
-        anchors = class_anchors(z_all[ctx.labelled], ctx.labelled_labels, ctx.n_classes)
+        embedding = ctx.get(EMBED)
+        z = embedding[pool]
+        labelled = np.asarray(embedding[ctx.labelled], dtype=np.float64)
+        anchors = class_anchors(labelled, ctx.labelled_labels, ctx.n_classes)
         flips = mixing_candidates(z, ctx.get(LINEAR_HEAD), anchors, self.alpha_cap, k)
         picked = cluster_representatives(kernels.unit_rows(z), np.flatnonzero(flips), k, rng)
         return Selection(indices=pool[picked], info={"candidates": int(flips.sum())})
@@ -74,25 +76,42 @@ def class_anchors(z: np.ndarray, labels: np.ndarray, n_classes: int) -> np.ndarr
 def mixing_candidates(
     z: np.ndarray, head: LinearHead, anchors: np.ndarray, alpha_cap: float, k: int
 ) -> np.ndarray:
-    """(n,) True where interpolating towards some anchor changes the prediction."""
-    predicted = head.predict(z)
-    probabilities = head.probabilities(z)
-    probabilities[np.arange(z.shape[0]), predicted] -= 1.0
-    grad = probabilities @ head.weight.astype(np.float64)
-    grad_norm = np.linalg.norm(grad, axis=1, keepdims=True)
+    """(n,) True where interpolating towards some anchor changes the prediction.
+
+    Row blocks (:mod:`albench.kernels.blocks`) bound the float64 temporaries of one anchor's
+    interpolation; every row's arithmetic is the whole matrix's.
+    """
+    weight = head.weight.astype(np.float64)
     flips = np.zeros(z.shape[0], dtype=bool)
     cap = 0.0
     while cap < 1.0:
         cap += alpha_cap
         epsilon = cap / np.sqrt(z.shape[1])
-        for anchor in anchors:
-            difference = anchor - z
-            scale = epsilon * np.linalg.norm(difference, axis=1, keepdims=True)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                alpha = np.where(
-                    grad_norm > 0, scale / grad_norm * grad / (difference + DIFFERENCE_FLOOR), 0.0
-                )
-            flips |= head.predict((1.0 - alpha) * z + alpha * anchor) != predicted
+        for start, stop in row_blocks(z.shape[0], z.shape[1]):
+            flips[start:stop] |= _flips(
+                np.asarray(z[start:stop], dtype=np.float64), head, weight, anchors, epsilon
+            )
         if flips.sum() > k:
             break
+    return flips
+
+
+def _flips(
+    z: np.ndarray, head: LinearHead, weight: np.ndarray, anchors: np.ndarray, epsilon: float
+) -> np.ndarray:
+    """Rows of ``z`` whose prediction changes towards some anchor at this ``epsilon``."""
+    predicted = head.predict(z)
+    probabilities = head.probabilities(z)
+    probabilities[np.arange(z.shape[0]), predicted] -= 1.0
+    grad = probabilities @ weight
+    grad_norm = np.linalg.norm(grad, axis=1, keepdims=True)
+    flips = np.zeros(z.shape[0], dtype=bool)
+    for anchor in anchors:
+        difference = anchor - z
+        scale = epsilon * np.linalg.norm(difference, axis=1, keepdims=True)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            alpha = np.where(
+                grad_norm > 0, scale / grad_norm * grad / (difference + DIFFERENCE_FLOOR), 0.0
+            )
+        flips |= head.predict((1.0 - alpha) * z + alpha * anchor) != predicted
     return flips
