@@ -502,9 +502,11 @@ def render(machine: dict, cases: dict, others: list) -> str:
             "every unlabelled row (C floats) and its feature (d floats): held as float32 they",
             "are (C + d) / d = 2.95 times the feature matrix at C = 1,000, d = 512, so its",
             "memory bound cannot be met exactly (recomputing them costs one pass of the learner",
-            "over the pool per pick, B = 1,000 passes). At 100k the temporaries of one row",
-            "block (4 Mi elements, 16 MiB of float32, a few alive at once) weigh on the",
-            "uncertainty strategies' ratio; at 320k and above they do not.",
+            "over the pool per pick, B = 1,000 passes). Its time is k-means++ itself: B",
+            "draws, each checking its proposals against the pending centres on the host, and",
+            "a fold of every 256 centres into all weights (two GEMMs over the factors).",
+            "At 100k the temporaries of one row block (2 Mi elements, 8 MiB of float32, a",
+            "few alive at once) weigh on the memory ratios; at 320k and above they do not.",
             "",
         ]
     out += ["## Feature extraction", "", *extraction_lines(cases), ""]

@@ -31,11 +31,9 @@ def badge_factors(probs: torch.Tensor, x: torch.Tensor) -> GradEmbedding:
     The cross-entropy gradient w.r.t. W at the hypothetical label argmax p is
     (p - onehot(argmax p)) outer x, so ``scale`` and ``x`` are returned unmultiplied.
     """
-    onehot = torch.nn.functional.one_hot(probs.argmax(dim=1), probs.shape[1]).to(probs.dtype)
-    return GradEmbedding(
-        scale=(probs - onehot).cpu().numpy().astype(np.float32),
-        x=x.cpu().numpy().astype(np.float32),
-    )
+    scale = probs.to(torch.float32, copy=True)
+    scale[torch.arange(scale.shape[0], device=scale.device), probs.argmax(dim=1)] -= 1.0
+    return GradEmbedding(scale=scale.cpu().numpy(), x=x.to(torch.float32).cpu().numpy())
 
 
 def torch_generator(rng: np.random.Generator) -> torch.Generator:
