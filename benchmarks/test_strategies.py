@@ -5,7 +5,8 @@ through the registry, as a run would (the context's capabilities are the pool's 
 its probabilities, and the linear head that produces them); its plain counterpart
 (benchmarks/references/strategies.py) runs the same algorithm the way its reference code
 does. Plain implementations that hold an N x N or N x (C*d) matrix, or loop per sample, run
-where docs/benchmarks.md says (`PLAIN_SIZES`), as their time and memory allow.
+where docs/benchmarks.md says (`PLAIN_SIZES`), as their time and memory allow; runs of an
+hour or more at M are added by name (`ALBENCH_BENCH_PLAIN_AT_M`, see :func:`plain_sizes`).
 
 BatchBALD runs apart (`test_batch_bald`): past the exact range each pick costs about
 M x T x N x C multiply-adds for albench and its reference alike (M sampled configurations),
