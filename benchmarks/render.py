@@ -130,7 +130,8 @@ def fit_exponent(points: list[tuple[float, float]]) -> float | None:
 
 
 def _seconds(value: float) -> str:
-    return f"{value:.3g} s"
+    """Three significant digits; whole seconds from 1,000 s on (no exponent)."""
+    return f"{value:,.0f} s" if value >= 1000 else f"{value:.3g} s"
 
 
 def _mb(value: float) -> str:
@@ -413,7 +414,8 @@ def render(machine: dict, cases: dict, others: list) -> str:
         f"{facts.get('cpu_count', '?')} logical CPUs, torch {facts.get('torch_version', '?')} "
         f"with {facts.get('torch_threads', '?')} threads, numpy {facts.get('numpy_version', '?')}.",
         *_gpu_line(facts),
-        f"Load average (1/5/15 min) at start {_load(facts.get('load_at_start'))}, at end "
+        f"Load average{' of the first run' if len(machine.get('sources', [])) > 1 else ''} "
+        f"(1/5/15 min) at start {_load(facts.get('load_at_start'))}, at end "
         f"{_load(facts.get('load_at_end'))}{_load_note(facts)}",
         "",
         "Quick run at size S only: `ALBENCH_BENCH_SIZES=S make bench`; add the per-pick BADGE",
@@ -506,10 +508,11 @@ def render(machine: dict, cases: dict, others: list) -> str:
             "every unlabelled row (C floats) and its feature (d floats): held as float32 they",
             "are (C + d) / d = 2.95 times the feature matrix at C = 1,000, d = 512, so its",
             "memory bound cannot be met exactly (recomputing them costs one pass of the learner",
-            "over the pool per pick, B = 1,000 passes). Its time is k-means++ itself: B",
-            "draws, each checking its proposals against the pending centres on the host, and",
-            "a fold of every 256 centres into all weights (two GEMMs over the factors).",
-            "At 100k the temporaries of one row block (2 Mi elements, 8 MiB of float32, a",
+            "over the pool per pick, B = 1,000 passes). Its time is one pass of the learner",
+            "for the factors, then k-means++: B draws, each checking its proposals against",
+            "the pending centres on the host, and a fold of every 256 centres into all",
+            "weights (two GEMMs over the factors).",
+            "At 100k the temporaries of one row block (1 Mi elements, 4 MiB of float32, a",
             "few alive at once) weigh on the memory ratios; at 320k and above they do not.",
             "",
         ]

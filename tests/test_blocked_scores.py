@@ -10,7 +10,7 @@ from albench.capabilities import GradEmbedding
 from albench.kernels.blocks import row_block
 from albench.strategies import StrategyContext, get_strategy
 
-N_POOL, N_CLASSES = 1000, 16_384  # 256 rows a block: four blocks and a remainder
+N_POOL, N_CLASSES = 1000, 4096  # 256 rows a block: four blocks and a remainder
 
 
 def _probabilities() -> np.ndarray:

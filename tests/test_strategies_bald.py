@@ -133,7 +133,7 @@ def test_bald_equals_the_brute_force_on_random_passes():
 
 @pytest.mark.parametrize("name", ["bald(samples=8)", "power-bald(samples=8)"])
 def test_blocked_scores_never_ask_for_the_whole_pool(name):
-    mc = _random_passes(600, 8, 4096, seed=4, concentration=0.05).astype(np.float32)
+    mc = _random_passes(600, 8, 1024, seed=4, concentration=0.05).astype(np.float32)
     asked: list[int] = []
 
     def rows(indices: np.ndarray, samples: int) -> np.ndarray:
@@ -151,7 +151,7 @@ def test_blocked_scores_never_ask_for_the_whole_pool(name):
         _context(mc, labelled=[0, 9]), 12, np.random.default_rng(5)
     )
     np.testing.assert_array_equal(picks.indices, reference.indices)
-    assert asked == [256, 256, 86]  # 8 x 4096 values a row: 256 rows a block
+    assert asked == [256, 256, 86]  # 8 x 1024 values a row: 256 rows a block
 
 
 # --- PowerBALD ------------------------------------------------------------------------

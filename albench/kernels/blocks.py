@@ -6,24 +6,19 @@ here alone:
 
     rows = max(MIN_ROWS, BLOCK_ELEMENTS // n_cols)
 
-so a temporary holds at most ``max(BLOCK_ELEMENTS, MIN_ROWS * n_cols)`` elements: 2 Mi
-elements (8 MiB of float32, 16 MiB of float64) up to 8,192 columns, then 256 rows (a block
-of similarities against a 100 000-image pool is 256 x 100 000 float32, about 98 MiB). Both
-bounds exist because a GEMM over few rows re-reads its right-hand side once per block and
-loses speed: the learner's pass over a 100k x 512 pool at C = 1,000 took 1.39x the time of
-16k-row blocks in blocks of 1,048 rows (1 Mi elements), 1.09x in blocks of 2,096 and 0.96x
-in blocks of 4,192 (2 cores). 2 Mi keeps the uncertainty strategies within their targets
-at 100k, time within 2x the pass and peak memory within half the feature matrix, where
-4 Mi-element temporaries came to 0.7x (``benchmarks/test_scale.py``). The floor binds only
-when the columns are a whole pool.
+so a temporary holds at most ``max(BLOCK_ELEMENTS, MIN_ROWS * n_cols)`` elements: 1 Mi
+elements (4 MiB of float32, 8 MiB of float64) up to 4096 columns, then 256 rows (a block of
+similarities against a 100 000-image pool is 256 x 100 000 float32, about 98 MiB). The
+floor exists because a GEMM over fewer rows re-reads its right-hand side once per block and
+loses most of its speed; it binds only when the columns are a whole pool.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-#: elements of one temporary block (2 Mi: 8 MiB of float32), unless under MIN_ROWS rows
-BLOCK_ELEMENTS = 1 << 21
+#: elements of one temporary block (1 Mi: 4 MiB of float32), unless under MIN_ROWS rows
+BLOCK_ELEMENTS = 1 << 20
 #: fewest rows per block (smaller blocks lose GEMM efficiency)
 MIN_ROWS = 256
 

@@ -156,7 +156,7 @@ def _fold(a, f, sq, pending, weights, chosen, step: int) -> None:
     """Lower ``weights`` to the squared distances to the ``pending`` centres.
 
     Rows go ``step`` at a time: blocks sized for ``fold_every`` pending centres by the one
-    rule of :mod:`albench.kernels.blocks` (8,192 rows at the default 256).
+    rule of :mod:`albench.kernels.blocks` (4096 rows at the default 256).
     """
     idx = torch.tensor(pending, device=a.device)
     a_t, f_t, sq_p = a[idx].T.contiguous(), f[idx].T.contiguous(), sq[idx]

@@ -21,7 +21,7 @@ class Entropy(ScoredStrategy):
 
         p = as_tensor(probabilities)
         # -p log p of at most 64 Ki elements at a time: a block-sized temporary would add a
-        # block's worth (8 MB at C = 1,000) to the peak memory of a selection
+        # block's worth (4 MB at C = 1,000) to the peak memory of a selection
         step = max(1, (1 << 16) // max(1, p.shape[1]))
         out = np.empty(p.shape[0])
         for start in range(0, p.shape[0], step):
