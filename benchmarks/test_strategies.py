@@ -31,6 +31,22 @@ from benchmarks.references.cb_sq_plain import cb_sq_plain
 from benchmarks.references.uherding_full_matrix import uherding_full_matrix
 from benchmarks.strategy_inputs import context, mc_passes, pool
 
+
+@pytest.fixture(autouse=True, scope="module")
+def _libraries_warm() -> None:
+    """scikit-learn and scipy imported and their thread pools started before any timed
+    round: otherwise whichever side calls them first in a process pays seconds of start-up
+    (albench's kernels import them on first use)."""
+    import scipy.cluster.hierarchy
+    import scipy.spatial.distance
+    import scipy.special  # noqa: F401
+    from sklearn.cluster import KMeans, MiniBatchKMeans
+
+    points = np.random.default_rng(0).random((64, 4))
+    KMeans(n_clusters=2, n_init=1, random_state=0).fit(points)
+    MiniBatchKMeans(n_clusters=2, n_init=1, random_state=0).fit(points)
+
+
 #: strategy spec -> its plain counterpart
 PLAIN: dict[str, Callable[[Size], np.ndarray]] = {}
 
