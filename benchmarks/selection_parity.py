@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from albench.kernels._tensor import exact_float32
-from albench.strategies import StrategyContext, get_strategy
+from albench.strategies import get_strategy
 from benchmarks.inputs import SIZES
 from benchmarks.strategy_inputs import context
 
@@ -24,16 +24,10 @@ from benchmarks.strategy_inputs import context
 STRATEGIES = ("coreset", "badge", "pcb(badge)", "entropy", "margin")
 
 
-def _context(size_name: str, device: str) -> StrategyContext:
-    ctx = context(SIZES[size_name])
-    ctx.device = device
-    return ctx
-
-
 def _timed_picks(spec: str, size_name: str, device: str) -> tuple[np.ndarray, float]:
     import torch
 
-    strategy, ctx = get_strategy(spec), _context(size_name, device)
+    strategy, ctx = get_strategy(spec), context(SIZES[size_name], device)
     start = time.perf_counter()
     with exact_float32():
         picks = strategy.select(ctx, SIZES[size_name].budget, np.random.default_rng(0)).indices

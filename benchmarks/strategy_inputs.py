@@ -43,7 +43,8 @@ def mc_passes(size: Size, samples: int = PASSES) -> np.ndarray:
     return out
 
 
-def context(size: Size) -> StrategyContext:
+def context(size: Size, device: str = "cpu") -> StrategyContext:
+    """The pool of ``size`` as a strategy sees it, selecting on ``device``."""
     x, p, head, labels = pool(size)
     scale = p.copy()
     scale[np.arange(size.n), p.argmax(axis=1)] -= 1.0
@@ -60,4 +61,5 @@ def context(size: Size) -> StrategyContext:
             TEXT_EMBEDDINGS: lambda: class_centres(size.n_classes),
             MC_PROBABILITIES: lambda samples: mc_passes(size, samples),
         },
+        device=device,
     )

@@ -23,6 +23,7 @@ def grad_factors(ctx: StrategyContext, rows: np.ndarray, *, on_device: bool = Tr
     arrays, or with ``on_device`` on a GPU run, tensors on the run's device filled block by
     block (the pick loop then runs there; nothing of the pool's size crosses to the host)."""
     device = ctx.device if on_device else "cpu"
+    place = ctx.on_device if on_device else np.asarray
     scale: Any = None
     x: Any = None
     n_cols = ctx.n_classes + ctx.features.shape[1]
@@ -31,8 +32,8 @@ def grad_factors(ctx: StrategyContext, rows: np.ndarray, *, on_device: bool = Tr
         if scale is None:
             scale = _empty(rows.size, block.scale.shape[1], device)
             x = _empty(rows.size, block.x.shape[1], device)
-        scale[at : at + chunk.size] = _to(block.scale, device)
-        x[at : at + chunk.size] = _to(block.x, device)
+        scale[at : at + chunk.size] = place(block.scale)
+        x[at : at + chunk.size] = place(block.x)
         at += chunk.size
     if scale is None:
         scale = _empty(0, ctx.n_classes, device)
@@ -46,14 +47,6 @@ def _empty(n_rows: int, n_cols: int, device: str) -> Any:
     import torch  # only a run on a GPU gets here
 
     return torch.empty((n_rows, n_cols), dtype=torch.float32, device=device)
-
-
-def _to(block: np.ndarray, device: str) -> Any:
-    if device == "cpu":
-        return block
-    from albench.kernels._tensor import to_device
-
-    return to_device(block, device)
 
 
 def host(array: Any) -> np.ndarray:
