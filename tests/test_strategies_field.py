@@ -265,13 +265,14 @@ def brute_force_alfa_mix(z, weight, bias, anchors, step, k) -> set[int]:
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
-def test_alfa_mix_candidates_equal_the_per_sample_search(seed):
+@pytest.mark.parametrize(("n", "h", "c"), [(30, 5, 3), (120, 12, 7)])
+def test_alfa_mix_candidates_equal_the_per_sample_search(seed, n, h, c):
     rng = np.random.default_rng(seed)
-    z = rng.normal(size=(30, 5))
-    head = LinearHead(rng.normal(size=(3, 5)), rng.normal(size=3))
-    labelled, labels = rng.normal(size=(6, 5)), np.array([0, 0, 1, 1, 2, 2])
-    anchors = class_anchors(labelled, labels, 3)
-    for k in (2, 8):
+    z = rng.normal(size=(n, h))
+    head = LinearHead(rng.normal(size=(c, h)), rng.normal(size=c))
+    labels = np.repeat(np.arange(c), 2)
+    anchors = class_anchors(rng.normal(size=(labels.size, h)), labels, c)
+    for k in (2, 8, n // 2):
         mask = mixing_candidates(z, head, anchors, 0.2, k)
         expected = brute_force_alfa_mix(z, head.weight, head.bias, anchors, 0.2, k)
         assert set(np.flatnonzero(mask)) == expected
