@@ -1,4 +1,4 @@
-"""The large-pool rules of TypiClust, ProbCover, MaxHerding and Uncertainty Herding: nothing
+"""The large-pool rules of TypiClust, ProbCover, LoGo, MaxHerding and Uncertainty Herding: nothing
 changes at or below ``max_pool`` unlabelled rows; above it, the picks are the strategy's
 picks on the labelled rows plus a seeded uniform draw of unlabelled rows."""
 
@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from runner_fakes import make_inputs, one_thread  # noqa: F401
 
+from albench.capabilities import GradEmbedding
 from albench.errors import AlbenchError
 from albench.protocol import Protocol
 from albench.runner import run
@@ -18,7 +19,7 @@ from albench.strategies.max_herding import candidate_count
 N_POOL, N_CLASSES, BUDGET = 240, 4, 6
 LABELLED = np.arange(0, N_POOL, 12)  # 20 labelled rows, 220 unlabelled
 N_UNLABELLED = N_POOL - LABELLED.size
-STRATEGIES = ["typiclust", "probcover", "max-herding", "uncertainty-herding"]
+STRATEGIES = ["typiclust", "probcover", "logo", "max-herding", "uncertainty-herding"]
 
 
 def _pool() -> tuple[np.ndarray, np.ndarray]:
@@ -42,13 +43,23 @@ def _context(rows: np.ndarray | None = None, asked: list[int] | None = None) -> 
             asked.extend(rows[indices].tolist())
         return p[rows][indices]
 
+    def factors(indices: np.ndarray) -> GradEmbedding:
+        if asked is not None:
+            asked.extend(rows[indices].tolist())
+        scale = p[rows][indices].copy()
+        scale[np.arange(indices.size), scale.argmax(axis=1)] -= 1.0
+        return GradEmbedding(scale=scale, x=x[rows][indices])
+
     return StrategyContext(
         features=x[rows],
         labelled=np.searchsorted(rows, LABELLED),
         labelled_labels=_pool()[1][LABELLED].argmax(axis=1),
         n_classes=N_CLASSES,
-        providers={"probabilities": lambda: p[rows]},
-        row_providers={"probabilities": on_rows},
+        providers={
+            "probabilities": lambda: p[rows],
+            "grad_embedding": lambda: factors(np.arange(rows.size)),
+        },
+        row_providers={"probabilities": on_rows, "grad_embedding": factors},
     )
 
 
@@ -75,10 +86,11 @@ def _drawn(size: int, seed: int) -> np.ndarray:
     return np.union1d(LABELLED, drawn)
 
 
-@pytest.mark.parametrize("name", ["typiclust", "probcover"])
+@pytest.mark.parametrize("name", ["typiclust", "probcover", "logo"])
 @pytest.mark.parametrize("seed", [0, 1])
 def test_above_max_pool_the_picks_are_those_of_the_drawn_rows(name, seed):
-    picked, _ = _select(f"{name}(max_pool=60)", seed)
+    asked: list[int] = []
+    picked, _ = _select(f"{name}(max_pool=60)", seed, _context(asked=asked))
     rows = _drawn(60, seed)
     # the same strategy on a pool that holds only those rows, its rng after the draw
     rng = np.random.default_rng(seed)
@@ -87,6 +99,7 @@ def test_above_max_pool_the_picks_are_those_of_the_drawn_rows(name, seed):
     np.testing.assert_array_equal(picked.indices, rows[alone.indices])
     assert np.isin(picked.indices, np.setdiff1d(rows, LABELLED)).all()
     assert picked.info["pool_sample"] == {"rule": "max_pool", "unlabelled": 60, "of": 220}
+    assert set(asked) <= set(rows.tolist())  # learner outputs only of the drawn rows
     again, _ = _select(f"{name}(max_pool=60)", seed)
     np.testing.assert_array_equal(again.indices, picked.indices)
 
@@ -125,6 +138,7 @@ def test_the_rules_keep_the_revisions_and_so_the_run_ids():
     for name in ["probcover", "max-herding", "uncertainty-herding"]:
         assert revisions("linear", name) == {}
     assert revisions("linear", "typiclust") == {"strategy:typiclust": 2}
+    assert revisions("linear", "logo") == {"strategy:logo": 2}
 
 
 @pytest.mark.usefixtures("one_thread")

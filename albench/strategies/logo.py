@@ -13,6 +13,15 @@ The clustering is Lloyd's algorithm on the factors (:func:`albench.kernels.
 gradient_embedding_kmeans`) from BADGE's k-means++ seeds, never materialising the
 N x (C*h) embeddings. When clusters end up empty, the remaining picks go to the next most
 uncertain member of each cluster in turn, as the reference's fallback does.
+
+Large pools: one Lloyd iteration costs N k C h multiply-adds in the factorised form and its
+kernel form holds an N x N matrix (:mod:`albench.kernels.factorised_kmeans`); the reference
+runs scikit-learn's ``KMeans`` on the materialised embeddings of one client's unlabelled
+pool. When more than ``max_pool`` rows (albench's choice, 20,000; no reference value) are
+unlabelled, LoGo clusters the labelled rows' complement in a sample of ``max_pool``
+unlabelled rows drawn from the strategy's rng (:mod:`albench.strategies.pool_sample`), its
+learner outputs computed on those rows only. At C = 1,000, k = 1,000 a selection then costs
+the sample's Gram matrix (3.2 GB, N^2 (C + h) multiply-adds) and its Lloyd iterations.
 """
 
 from __future__ import annotations
@@ -21,10 +30,14 @@ import numpy as np
 
 from albench import kernels
 from albench.capabilities import GRAD_EMBEDDING, PROBABILITIES
+from albench.strategies import pool_sample
 from albench.strategies.base import Selection, Strategy, StrategyContext
 from albench.strategies.entropy import Entropy
 from albench.strategies.grad_factors import grad_factors
 from albench.strategies.ranking import n_picks
+
+#: unlabelled rows above which LoGo clusters a sample of the pool (albench's choice)
+MAX_POOL = 20_000
 
 
 class LoGo(Strategy):
@@ -37,8 +50,18 @@ class LoGo(Strategy):
         "Inter-class Diversity, CVPR 2023"
     )
     needs = frozenset({GRAD_EMBEDDING, PROBABILITIES})
+    revision = 2  # 2: a sample of the pool above max_pool unlabelled rows
+
+    def __init__(self, *, max_pool: int = MAX_POOL):
+        self.max_pool = pool_sample.check_max_pool(self.name, max_pool)
 
     def select(self, ctx: StrategyContext, budget: int, rng: np.random.Generator) -> Selection:
+        sample = pool_sample.capped(ctx, self.max_pool, rng, (GRAD_EMBEDDING, PROBABILITIES))
+        if sample is not None:
+            return sample.lift(self.select_all(sample.ctx, budget, rng))
+        return self.select_all(ctx, budget, rng)
+
+    def select_all(self, ctx: StrategyContext, budget: int, rng: np.random.Generator) -> Selection:
         pool = ctx.unlabelled
         k = n_picks(budget, pool.size)
         if k == 0:
@@ -47,7 +70,7 @@ class LoGo(Strategy):
         scale, x = factors.scale, factors.x
         seeds = kernels.kmeanspp_select(scale, x, k, rng)
         clusters = kernels.gradient_embedding_kmeans(scale, x, seeds)
-        uncertainty = Entropy().score(np.asarray(ctx.probabilities())[pool])
+        uncertainty = ctx.per_row(PROBABILITIES, pool, ctx.n_classes, Entropy().score)
         picked = most_uncertain_per_cluster(clusters, uncertainty, k)
         return Selection(indices=pool[picked], scores=uncertainty[picked])
 

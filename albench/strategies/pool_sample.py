@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from albench.capabilities import GradEmbedding
 from albench.errors import InvalidSpecError
 from albench.strategies.base import Selection, StrategyContext
 
@@ -45,12 +46,18 @@ def check_max_pool(strategy: str, value: int) -> int:
     return value
 
 
-def capped(ctx: StrategyContext, max_pool: int, rng: np.random.Generator) -> PoolSample | None:
+def capped(
+    ctx: StrategyContext,
+    max_pool: int,
+    rng: np.random.Generator,
+    row_capabilities: Iterable[str] = (),
+) -> PoolSample | None:
     """``max_pool`` unlabelled rows (plus the labelled ones) when more are unlabelled, else
-    None: the strategy then runs on the whole pool, its rng untouched."""
+    None: the strategy then runs on the whole pool, its rng untouched.
+    ``row_capabilities`` as in :func:`draw`."""
     if ctx.unlabelled.size <= max_pool:
         return None
-    return draw(ctx, max_pool, rng, "max_pool")
+    return draw(ctx, max_pool, rng, "max_pool", row_capabilities)
 
 
 def draw(
@@ -85,8 +92,19 @@ def draw(
     return PoolSample(rows=rows, ctx=sub, info=info)
 
 
-def _on_rows(ctx: StrategyContext, rows: np.ndarray, name: str) -> Callable[..., np.ndarray]:
-    def compute(positions: np.ndarray, **options: Any) -> np.ndarray:
-        return ctx.per_row(name, rows[positions], 1, np.asarray, **options)
+def _on_rows(ctx: StrategyContext, rows: np.ndarray, name: str) -> Callable[..., Any]:
+    """The full context's ``name`` on the sampled rows at ``positions`` (the sample's own
+    blocks set the size of each call)."""
+
+    def compute(positions: np.ndarray, **options: Any) -> Any:
+        parts = [out for _, out in ctx.blocks(name, rows[positions], 1, **options)]
+        if len(parts) == 1:
+            return parts[0]
+        if isinstance(parts[0], GradEmbedding):
+            return GradEmbedding(
+                scale=np.concatenate([part.scale for part in parts]),
+                x=np.concatenate([part.x for part in parts]),
+            )
+        return np.concatenate(parts)
 
     return compute
