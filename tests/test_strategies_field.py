@@ -14,6 +14,7 @@ from test_strategies_exact import blobs, context
 from albench import kernels
 from albench.capabilities import GradEmbedding, LinearHead
 from albench.initial import INITIAL_POLICIES
+from albench.kernels import factorised_kmeans
 from albench.strategies import get_strategy
 from albench.strategies.alfa_mix import class_anchors, mixing_candidates
 from albench.strategies.candidates import cluster_representatives
@@ -148,6 +149,31 @@ def test_factorised_kmeans_equals_lloyd_on_materialised_gradient_embeddings(seed
     np.testing.assert_array_equal(labels, brute_force_lloyd(g, list(seeds)))
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_kernel_kmeans_on_the_gram_matrix_equals_lloyd_on_materialised_embeddings(seed):
+    rng = np.random.default_rng(seed)
+    scale, x = rng.normal(size=(40, 3)), rng.normal(size=(40, 4))
+    g = (scale[:, :, None] * x[:, None, :]).reshape(40, 12)
+    seeds = rng.choice(40, 8, replace=False)
+    np.testing.assert_allclose(factorised_kmeans.gram(scale, x), g @ g.T, rtol=1e-12)
+    labels = factorised_kmeans.kernel_lloyd(factorised_kmeans.gram(scale, x), seeds)
+    np.testing.assert_array_equal(labels, brute_force_lloyd(g, list(seeds)))
+
+
+def test_kernel_kmeans_keeps_a_centre_that_loses_its_members_in_place():
+    # rows 0 and 1 are equal: both join centre 0 (ties: the lower id), centre 1 is left empty
+    g = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.1, 1.0]])
+    labels = factorised_kmeans.kernel_lloyd(g @ g.T, np.array([0, 1, 2]))
+    np.testing.assert_array_equal(labels, brute_force_lloyd(g, [0, 1, 2]))
+    np.testing.assert_array_equal(labels, [0, 0, 2, 2])
+
+
+def test_gradient_embedding_kmeans_takes_the_gram_form_only_when_cheaper_and_small():
+    assert factorised_kmeans.gram_is_cheaper(20_000, 1_000, 512, 1_000)
+    assert not factorised_kmeans.gram_is_cheaper(40, 3, 4, 5)  # tests and small pools
+    assert not factorised_kmeans.gram_is_cheaper(100_000, 1_000, 512, 1_000)  # 80 GB
+
+
 def test_logo_takes_the_highest_entropy_sample_of_each_blob():
     x, _, _ = blobs()
     n = len(x)
@@ -191,7 +217,9 @@ def test_dropquery_marks_candidates_with_the_dropout_law():
     p, iterations, runs = 0.5, 3, 600
     laws = [binomial_tail(q, iterations) for q in (p * (1 - p), p, 0.0)]
     rng = np.random.default_rng(0)
-    marked = np.array([dropout_candidates(z, head, p, iterations, rng) for _ in range(runs)])
+    marked = np.array(
+        [dropout_candidates(lambda: [z], head, p, iterations, rng) for _ in range(runs)]
+    )
     for count, law in zip(marked.sum(axis=0), laws, strict=True):
         if law == 0.0:
             assert count == 0
@@ -203,14 +231,17 @@ def test_candidate_representatives_are_the_blob_centres():
     x, _, centre = blobs()
     everything = np.arange(len(x))
     for seed in range(3):
-        picked = cluster_representatives(x, everything, 3, np.random.default_rng(seed))
+        picked = cluster_representatives(x, everything, len(x), 3, np.random.default_rng(seed))
         assert sorted(picked) == sorted(centre.values())
 
 
 def test_too_few_candidates_are_all_taken_and_the_rest_drawn_uniformly():
     x = on_circle(np.linspace(0, 3, 6))
     draws = np.array(
-        [cluster_representatives(x, np.array([4]), 2, np.random.default_rng(s)) for s in range(500)]
+        [
+            cluster_representatives(x[[4]], np.array([4]), 6, 2, np.random.default_rng(s))
+            for s in range(500)
+        ]
     )
     assert (draws[:, 0] == 4).all()
     counts = np.bincount(draws[:, 1], minlength=6)

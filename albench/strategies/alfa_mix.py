@@ -64,12 +64,21 @@ class AlfaMix(Strategy):
     def select(self, ctx: StrategyContext, budget: int, rng: np.random.Generator) -> Selection:
         pool = ctx.unlabelled
         k = n_picks(budget, pool.size)
-        embedding = ctx.get(EMBED)
-        z = embedding[pool]
-        labelled = np.asarray(embedding[ctx.labelled], dtype=np.float64)
-        anchors = class_anchors(labelled, ctx.labelled_labels, ctx.n_classes)
-        flips = mixing_candidates(z, ctx.get(LINEAR_HEAD), anchors, self.alpha_cap, k)
-        picked = cluster_representatives(kernels.unit_rows(z), np.flatnonzero(flips), k, rng)
+        head = ctx.get(LINEAR_HEAD)
+        width = max(ctx.features.shape[1], ctx.n_classes)
+        if ctx.labelled.size:
+            labelled = ctx.per_row(EMBED, ctx.labelled, width, _float64)
+            anchors = class_anchors(labelled, ctx.labelled_labels, ctx.n_classes)
+        else:
+            anchors = np.zeros((0, 0))  # no anchors: no candidates, a uniform batch
+
+        def caps(z: np.ndarray) -> np.ndarray:
+            return critical_caps(z, head, anchors)
+
+        flips = flips_at_caps(ctx.per_row(EMBED, pool, width, caps), self.alpha_cap, k)
+        candidates = np.flatnonzero(flips)
+        z = ctx.per_row(EMBED, pool[candidates], width, kernels.unit_rows)
+        picked = cluster_representatives(z, candidates, pool.size, k, rng)
         return Selection(indices=pool[picked], info={"candidates": int(flips.sum())})
 
 
@@ -89,14 +98,15 @@ def class_anchors(z: np.ndarray, labels: np.ndarray, n_classes: int) -> np.ndarr
 def mixing_candidates(
     z: np.ndarray, head: LinearHead, anchors: np.ndarray, alpha_cap: float, k: int
 ) -> np.ndarray:
-    """(n,) True where interpolating towards some anchor changes the prediction.
+    """(n,) True where interpolating towards some anchor changes the prediction."""
+    return flips_at_caps(critical_caps(z, head, anchors), alpha_cap, k)
 
-    The caps are raised as the paper's loop raises them; each row's flip point comes from one
-    pass in row blocks (:mod:`albench.kernels.blocks`), so no cap needs a pass of its own.
-    """
-    critical = critical_caps(z, head, anchors)
+
+def flips_at_caps(critical: np.ndarray, alpha_cap: float, k: int) -> np.ndarray:
+    """The rows flipped at the last cap of the paper's loop: the cap grows by ``alpha_cap``
+    until more than ``k`` rows flip or it reaches 1 (``critical``: :func:`critical_caps`)."""
     cap = 0.0
-    flips = np.zeros(z.shape[0], dtype=bool)
+    flips = np.zeros(critical.shape[0], dtype=bool)
     while cap < 1.0:
         cap += alpha_cap
         flips = critical < cap
@@ -154,3 +164,7 @@ def _flip_length(logits: np.ndarray, rate: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         crossing = np.where(gain > 0, gap / gain, np.inf)
     return crossing.min(axis=1)
+
+
+def _float64(block: np.ndarray) -> np.ndarray:
+    return np.asarray(block, dtype=np.float64)

@@ -51,10 +51,12 @@ class ClusterMargin(Strategy):
         k = n_picks(budget, pool.size)
         if k == 0:
             return Selection(indices=np.zeros(0, dtype=np.int64))
-        uncertainty = Margin().score(np.asarray(ctx.probabilities())[pool])
+        uncertainty = ctx.per_row(PROBABILITIES, pool, ctx.n_classes, Margin().score)
         n_candidates = min(pool.size, int(np.ceil(self.candidates * k)))
         candidates = pool[top_k(uncertainty, n_candidates)]
-        clusters = self.clusters(np.asarray(ctx.get(EMBED))[candidates], k)
+        clusters = self.clusters(
+            ctx.per_row(EMBED, candidates, ctx.features.shape[1], np.asarray), k
+        )
         picks = round_robin(clusters, k, rng)
         return Selection(
             indices=candidates[picks], info={"clusters": int(np.unique(clusters).size)}

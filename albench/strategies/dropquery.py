@@ -16,6 +16,8 @@ the reference's: ``iterations=3``, ``p=0.75``.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
+
 import numpy as np
 
 from albench.capabilities import EMBED, LINEAR_HEAD, LinearHead
@@ -47,19 +49,47 @@ class DropQuery(Strategy):
     def select(self, ctx: StrategyContext, budget: int, rng: np.random.Generator) -> Selection:
         pool = ctx.unlabelled
         k = n_picks(budget, pool.size)
-        z = np.asarray(ctx.get(EMBED), dtype=np.float64)[pool]
-        unstable = dropout_candidates(z, ctx.get(LINEAR_HEAD), self.p, self.iterations, rng)
-        picked = cluster_representatives(z, np.flatnonzero(unstable), k, rng)
+        width = ctx.features.shape[1]
+
+        def pool_blocks() -> Iterator[np.ndarray]:
+            return (block for _, block in ctx.blocks(EMBED, pool, width))
+
+        unstable = dropout_candidates(
+            pool_blocks, ctx.get(LINEAR_HEAD), self.p, self.iterations, rng
+        )
+        candidates = np.flatnonzero(unstable)
+        z = ctx.per_row(EMBED, pool[candidates], width, _float64)
+        picked = cluster_representatives(z, candidates, pool.size, k, rng)
         return Selection(indices=pool[picked], info={"candidates": int(unstable.sum())})
 
 
 def dropout_candidates(
-    z: np.ndarray, head: LinearHead, p: float, iterations: int, rng: np.random.Generator
+    blocks: Callable[[], Iterable[np.ndarray]],
+    head: LinearHead,
+    p: float,
+    iterations: int,
+    rng: np.random.Generator,
 ) -> np.ndarray:
-    """(n,) True where more than half of ``iterations`` dropout passes change the prediction."""
-    clean = head.predict(z)
-    changed = np.zeros(z.shape[0], dtype=np.int64)
-    for _ in range(iterations):
-        kept = rng.random(z.shape) >= p
-        changed += head.predict(np.where(kept, z / (1.0 - p), 0.0)) != clean
-    return changed > iterations // 2
+    """(n,) True where more than half of ``iterations`` dropout passes change the prediction.
+
+    ``blocks()`` yields the embeddings in row blocks, the same rows in the same order at every
+    call (one call per pass). Each pass draws its masks block by block, so the draws are those
+    of one (n, h) mask per pass, and only a block of masks is held.
+    """
+    clean: list[np.ndarray] = []
+    changed: list[np.ndarray] = []
+    for iteration in range(iterations):
+        for position, block in enumerate(blocks()):
+            z = np.asarray(block, dtype=np.float64)
+            if iteration == 0:
+                clean.append(head.predict(z))
+                changed.append(np.zeros(z.shape[0], dtype=np.int64))
+            kept = rng.random(z.shape) >= p
+            changed[position] += head.predict(np.where(kept, z / (1.0 - p), 0.0)) != clean[position]
+    if not changed:
+        return np.zeros(0, dtype=bool)
+    return np.concatenate(changed) > iterations // 2
+
+
+def _float64(block: np.ndarray) -> np.ndarray:
+    return np.asarray(block, dtype=np.float64)
