@@ -44,6 +44,9 @@ CAPABILITIES = (
 )
 #: what the runner itself provides, whatever the learner
 RUNNER_CAPABILITIES = frozenset({IMAGE_FEATURES, TEXT_EMBEDDINGS})
+#: outputs that describe the classes or the model, not the pool's rows: a context that shows a
+#: strategy part of the pool shares them as they are
+ROW_FREE_CAPABILITIES = frozenset({TEXT_EMBEDDINGS, LINEAR_HEAD})
 
 
 @dataclass(frozen=True)

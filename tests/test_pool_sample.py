@@ -1,6 +1,6 @@
-"""The large-pool rules of TypiClust, ProbCover, LoGo, MaxHerding and Uncertainty Herding: nothing
-changes at or below ``max_pool`` unlabelled rows; above it, the picks are the strategy's
-picks on the labelled rows plus a seeded uniform draw of unlabelled rows."""
+"""The large-pool rules of TypiClust, ProbCover, LoGo, CB+SQ, MaxHerding and Uncertainty
+Herding: nothing changes at or below ``max_pool`` unlabelled rows; above it, the picks are the
+strategy's picks on the labelled rows plus a seeded uniform draw of unlabelled rows."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ from albench.strategies.max_herding import candidate_count
 N_POOL, N_CLASSES, BUDGET = 240, 4, 6
 LABELLED = np.arange(0, N_POOL, 12)  # 20 labelled rows, 220 unlabelled
 N_UNLABELLED = N_POOL - LABELLED.size
-STRATEGIES = ["typiclust", "probcover", "logo", "max-herding", "uncertainty-herding"]
+TEXT = np.random.default_rng(8).normal(size=(N_CLASSES, 8))
+STRATEGIES = ["typiclust", "probcover", "logo", "cb-sq", "max-herding", "uncertainty-herding"]
 
 
 def _pool() -> tuple[np.ndarray, np.ndarray]:
@@ -56,6 +57,7 @@ def _context(rows: np.ndarray | None = None, asked: list[int] | None = None) -> 
         labelled_labels=_pool()[1][LABELLED].argmax(axis=1),
         n_classes=N_CLASSES,
         providers={
+            "text_embeddings": lambda: TEXT,
             "probabilities": lambda: p[rows],
             "grad_embedding": lambda: factors(np.arange(rows.size)),
         },
@@ -86,7 +88,7 @@ def _drawn(size: int, seed: int) -> np.ndarray:
     return np.union1d(LABELLED, drawn)
 
 
-@pytest.mark.parametrize("name", ["typiclust", "probcover", "logo"])
+@pytest.mark.parametrize("name", ["typiclust", "probcover", "logo", "cb-sq"])
 @pytest.mark.parametrize("seed", [0, 1])
 def test_above_max_pool_the_picks_are_those_of_the_drawn_rows(name, seed):
     asked: list[int] = []
@@ -139,6 +141,7 @@ def test_the_rules_keep_the_revisions_and_so_the_run_ids():
         assert revisions("linear", name) == {}
     assert revisions("linear", "typiclust") == {"strategy:typiclust": 2}
     assert revisions("linear", "logo") == {"strategy:logo": 2}
+    assert revisions("linear", "cb-sq") == {"strategy:cb-sq": 2}
 
 
 @pytest.mark.usefixtures("one_thread")
@@ -155,3 +158,15 @@ def test_the_draw_lands_in_the_runs_selections_record():
         sample = record["info"]["pool_sample"]
         assert sample["rule"] == "max_pool" and sample["unlabelled"] == 40 < sample["of"]
     assert all("pool_sample" not in record["info"] for record in whole.selections["rounds"])
+
+
+def test_pseudo_labels_of_a_sample_are_pool_rows():
+    picked, _ = _select("cb-sq(max_pool=60)", 2)
+    rows = _drawn(60, 2)
+    rng = np.random.default_rng(2)
+    rng.choice(N_UNLABELLED, size=60, replace=False)
+    alone = get_strategy("cb-sq").select(_context(rows), BUDGET, rng)
+    assert alone.pseudo_indices.size > 0
+    np.testing.assert_array_equal(picked.pseudo_indices, rows[alone.pseudo_indices])
+    np.testing.assert_array_equal(picked.pseudo_labels, alone.pseudo_labels)
+    assert not np.isin(picked.pseudo_indices, LABELLED).any()

@@ -18,7 +18,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from albench.capabilities import IMAGE_FEATURES, PROBABILITIES, GradEmbedding
+from albench.capabilities import (
+    IMAGE_FEATURES,
+    PROBABILITIES,
+    ROW_FREE_CAPABILITIES,
+    GradEmbedding,
+)
 
 
 @dataclass(frozen=True)
@@ -115,6 +120,11 @@ class StrategyContext:
 
     def has(self, capability: str) -> bool:
         return capability == IMAGE_FEATURES or capability in self._providers
+
+    def row_free_providers(self) -> dict[str, Callable[..., Any]]:
+        """Providers of the outputs that do not depend on the pool's rows (class text
+        embeddings, the last layer), for a context over part of this pool."""
+        return {n: fn for n, fn in self._providers.items() if n in ROW_FREE_CAPABILITIES}
 
     def get(self, capability: str, **options: Any) -> Any:
         """The learner's output for ``capability`` on the whole pool (cached per options).

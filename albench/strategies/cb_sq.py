@@ -40,6 +40,13 @@ Differences, by necessity or choice:
   (3 k-means++ restarts, mini-batch above 50 clusters), the reference sklearn's ``KMeans``
   with ``random_state=42``; centres are the means of the final members, and distance to
   them is Euclidean, which on unit rows orders members as the cosine distance does.
+* Large pools: the reference runs scikit-learn's ``KMeans`` on the whole pool; at ImageNet's
+  size (1.28M rows, 4C + |L| = 5,000 clusters of 1,024-wide rows) its probabilities,
+  class-guided features and float64 k-means input alone exceed 20 GB. When more than
+  ``max_pool`` rows (albench's choice, 50,000; no reference value) are unlabelled, CB+SQ runs
+  on the labelled rows plus ``max_pool`` unlabelled rows drawn from the strategy's rng
+  (:mod:`albench.strategies.pool_sample`): clusters, their balance, the thresholds and the
+  pseudo-labels come from those rows.
 * T is the runner's template text embeddings (``text_embeddings``), where the reference
   takes its prompt learner's current class embeddings; p is the current learner's.
 
@@ -61,8 +68,12 @@ import numpy as np
 from albench import kernels
 from albench.capabilities import IMAGE_FEATURES, PROBABILITIES, TEXT_EMBEDDINGS
 from albench.errors import InvalidSpecError
+from albench.strategies import pool_sample
 from albench.strategies.base import Selection, Strategy, StrategyContext
 from albench.strategies.ranking import n_picks
+
+#: unlabelled rows above which CB+SQ clusters a sample of the pool (albench's choice)
+MAX_POOL = 50_000
 
 
 def class_guided_features(
@@ -144,13 +155,18 @@ class CBSQ(Strategy):
     )
     needs = frozenset({IMAGE_FEATURES, PROBABILITIES, TEXT_EMBEDDINGS})
 
-    def __init__(self, *, clusters_per_class: int = 4, selective: bool = True):
+    revision = 2  # 2: a sample of the pool above max_pool unlabelled rows
+
+    def __init__(
+        self, *, clusters_per_class: int = 4, selective: bool = True, max_pool: int = MAX_POOL
+    ):
         if not isinstance(clusters_per_class, int) or clusters_per_class < 1:
             raise InvalidSpecError(
                 f"cb-sq clusters_per_class is an integer >= 1, not {clusters_per_class!r}"
             )
         self.clusters_per_class = clusters_per_class
         self.selective = bool(selective)
+        self.max_pool = pool_sample.check_max_pool(self.name, max_pool)
 
     def n_clusters(self, ctx: StrategyContext) -> int:
         """C with no labelled sample, else clusters_per_class x C + |L|; at most the pool."""
@@ -160,6 +176,12 @@ class CBSQ(Strategy):
         return min(n, ctx.n_pool)
 
     def select(self, ctx: StrategyContext, budget: int, rng: np.random.Generator) -> Selection:
+        sample = pool_sample.capped(ctx, self.max_pool, rng, (PROBABILITIES,))
+        if sample is None:
+            return self.select_all(ctx, budget, rng)
+        return sample.lift(self.select_all(sample.ctx, budget, rng))
+
+    def select_all(self, ctx: StrategyContext, budget: int, rng: np.random.Generator) -> Selection:
         k = n_picks(budget, ctx.unlabelled.size)
         if k == 0:
             return Selection(indices=np.zeros(0, dtype=np.int64))

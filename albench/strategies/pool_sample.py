@@ -31,11 +31,15 @@ class PoolSample:
     info: dict[str, Any]
 
     def lift(self, chosen: Selection) -> Selection:
-        """``chosen`` (positions into ``rows``) as pool indices, with the draw in its info."""
+        """``chosen`` (positions into ``rows``, pseudo-labelled ones too) as pool indices,
+        with the draw in its info."""
+        pseudo = chosen.pseudo_indices
         return Selection(
             indices=self.rows[chosen.indices],
             scores=chosen.scores,
             info={**chosen.info, "pool_sample": self.info},
+            pseudo_indices=None if pseudo is None else self.rows[pseudo],
+            pseudo_labels=chosen.pseudo_labels,
         )
 
 
@@ -79,6 +83,7 @@ def draw(
         name: (lambda fn=fn, **options: fn(np.arange(rows.size), **options))
         for name, fn in row_providers.items()
     }
+    providers.update(ctx.row_free_providers())
     sub = StrategyContext(
         features=ctx.features[rows],
         labelled=np.searchsorted(rows, ctx.labelled),
