@@ -299,15 +299,16 @@ def scale_lines(cases: dict, flop_rate: float | None) -> list[str]:
             "",
             f"GEMM floor (N x d x C fp32): {_seconds(seconds)}." if seconds else "",
             "",
-            "| case | seconds | peak extra memory | / feature matrix | / GEMM floor |",
-            "|---|---|---|---|---|",
+            "| case | seconds | peak extra memory | / feature matrix | / GEMM floor | rows |",
+            "|---|---|---|---|---|---|",
         ]
         for impl in sorted(i for i in rows if i != "gemm floor"):
             case = rows[impl]
             ratio = f"{case['median'] / seconds:.3g}x" if seconds else "-"
             lines.append(
                 f"| {impl} | {_seconds(case['median'])} | {_mb(case['peak_bytes'])} "
-                f"| {case['peak_bytes'] / case['feature_bytes']:.2f} | {ratio} |"
+                f"| {case['peak_bytes'] / case['feature_bytes']:.2f} | {ratio} "
+                f"| {_scale_rows(case)} |"
             )
         lines.append("")
     exponents = []
@@ -318,7 +319,13 @@ def scale_lines(cases: dict, flop_rate: float | None) -> list[str]:
             exponents.append(f"| {impl} | {len(points)} | {slope:.2f} |")
     if exponents:
         lines += ["| case | sizes | fitted exponent of time in N |", "|---|---|---|", *exponents]
-    return lines
+    stand_ins = sorted(
+        {f"{i}: {c['stand_in']}" for (_, i, _), c in scale.items() if "stand_in" in c}
+    )
+    if stand_ins:
+        lines += ["", "Stand-in learner outputs: " + "; ".join(stand_ins) + "."]
+    left_out = [f"| {name} | {why} |" for name, why in plan.SCALE_LEFT_OUT.items()]
+    return [*lines, "", "| strategy left out | why |", "|---|---|", *left_out]
 
 
 #: the scale suite's targets: strategy -> (largest time over the GEMM floor or None,
@@ -365,6 +372,16 @@ def scale_target_lines(cases: dict, flop_rate: float | None) -> list[str]:
                 f"| {memory:.2f}x | {met} |"
             )
     return lines if len(lines) > 2 else []
+
+
+def _scale_rows(case: dict) -> str:
+    """The rows a selection worked on: the pool, or a strategy's sample of it."""
+    sample = case.get("pool_sample")
+    if case["impl"] == "fit linear":
+        return "labelled"
+    if not sample:
+        return "pool"
+    return f"{sample['unlabelled']:,} of {sample['of']:,} unlabelled ({sample['rule']})"
 
 
 def _scale_n(scale: dict, size_name: str) -> int:
@@ -491,8 +508,8 @@ def render(machine: dict, cases: dict, others: list) -> str:
         "blocks) and selection checks. Sizes: `ALBENCH_BENCH_SCALE_SIZES` (default `100k`;",
         "`100k,320k,1.28M` for all), strategies: `ALBENCH_BENCH_SCALE_STRATEGIES` (`all`, or",
         f"names; default the one-pass ones: {plan.SCALE_DEFAULT.replace(',', ', ')}).",
-        "TypiClust, ProbCover and the herding strategies select from a sample of the pool above",
-        "their `max_pool` (docs/strategies.md).",
+        "TypiClust, ProbCover, LoGo, CB+SQ and the herding strategies select from a sample of",
+        "the pool above their `max_pool` (docs/strategies.md; the rows column says which).",
         "",
         *scale_lines(cases, flop_rate),
         "",

@@ -162,11 +162,11 @@ def test_parts_of_the_suite_render_as_one_document_with_the_strategy_table(tmp_p
     ]
 
 
-def _scale(impl: str, n: int, median: float, peak: float) -> dict:
+def _scale(impl: str, n: int, median: float, peak: float, **info) -> dict:
     size = {100_000: "100k", 320_000: "320k"}[n]
     return _bench(
         median, kind="scale", impl=impl, size=size, n=n, feature_bytes=4 * n * 512,
-        flops=2.0 * n * 512 * 1000, peak_bytes=peak,
+        flops=2.0 * n * 512 * 1000, peak_bytes=peak, **info,
     )  # fmt: skip
 
 
@@ -182,7 +182,13 @@ def test_scale_section_tables_each_size_against_its_floor_and_fits_exponents(tmp
             _scale("probcover", 100_000, 1.0, 409.6e6),
             # no floor case at 320k: 2 x 320k x 512 x 1000 FLOPs at 1e11 FLOP/s = 3.2768 s
             _scale("entropy", 320_000, 6.5536, 655.36e6),
-            _scale("probcover", 320_000, 10.24, 655.36e6),
+            _scale(
+                "probcover",
+                320_000,
+                10.24,
+                655.36e6,
+                pool_sample={"rule": "max_pool", "unlabelled": 50_000, "of": 318_000},
+            ),
         ],
     }
     document = _render(run, tmp_path)
@@ -191,20 +197,23 @@ def test_scale_section_tables_each_size_against_its_floor_and_fits_exponents(tmp
     first, second = tables.split("### N = 100,000\n", 1)[1].split("### N = 320,000\n")
     assert "GEMM floor (N x d x C fp32): 0.5 s." in first
     assert [line for line in first.splitlines() if line.startswith("| ")][1:] == [
-        "| entropy | 2 s | 102 MB | 0.50 | 4x |",
-        "| fit linear | 1 s | 0 MB | 0.00 | 2x |",
-        "| probcover | 1 s | 410 MB | 2.00 | 2x |",
+        "| entropy | 2 s | 102 MB | 0.50 | 4x | pool |",
+        "| fit linear | 1 s | 0 MB | 0.00 | 2x | labelled |",
+        "| probcover | 1 s | 410 MB | 2.00 | 2x | pool |",
     ]
     assert "GEMM floor (N x d x C fp32): 3.28 s." in second
     rows = [line for line in second.splitlines() if line.startswith("| ")]
     # exponents: log(6.5536 / 2) / log(3.2) = 1.0204..., log(10.24) / log(3.2) = 2
-    assert rows[1:3] == ["| entropy | 6.55 s | 655 MB | 1.00 | 2x |",
-                         "| probcover | 10.2 s | 655 MB | 1.00 | 3.12x |"]  # fmt: skip
-    assert rows[3:] == [
+    assert rows[1:3] == ["| entropy | 6.55 s | 655 MB | 1.00 | 2x | pool |",
+                         "| probcover | 10.2 s | 655 MB | 1.00 | 3.12x "
+                         "| 50,000 of 318,000 unlabelled (max_pool) |"]  # fmt: skip
+    assert rows[3:6] == [
         "| case | sizes | fitted exponent of time in N |",
         "| entropy | 2 | 1.02 |",
         "| probcover | 2 | 2.00 |",
     ]
+    assert rows[6] == "| strategy left out | why |"
+    assert rows[7].startswith("| batch-bald | not run: each of the B = 1,000 greedy picks")
     assert [line for line in targets.splitlines() if line.startswith("| ")][1:] == [
         "| entropy | 100,000 | time <= 2x GEMM floor | 4.00x | no |",
         "| entropy | 100,000 | peak extra memory <= 0.5x features | 0.50x | yes |",

@@ -94,8 +94,8 @@ class DualPrompt(Strategy):
 
     def select(self, ctx: StrategyContext, budget: int, rng: np.random.Generator) -> Selection:
         pool = ctx.unlabelled
-        predicted = np.asarray(ctx.probabilities())[pool].argmax(axis=1)
-        u = np.asarray(ctx.get(CORRECTNESS_PROB), dtype=np.float64)[pool]
+        predicted = ctx.per_row(PROBABILITIES, pool, ctx.n_classes, _predicted)
+        u = ctx.per_row(CORRECTNESS_PROB, pool, 1, _float64)
         picked = round_robin(predicted, u, n_picks(budget, pool.size))
         info = {"per_class": np.bincount(predicted[picked], minlength=ctx.n_classes).tolist()}
         if not self.pseudo_labelling:
@@ -118,3 +118,11 @@ class DualPrompt(Strategy):
             f"{self.name}(pseudo_per_class={self.pseudo_per_class}, "
             f"pseudo_threshold={self.pseudo_threshold})"
         )
+
+
+def _predicted(probabilities: np.ndarray) -> np.ndarray:
+    return np.asarray(probabilities).argmax(axis=1)
+
+
+def _float64(values: np.ndarray) -> np.ndarray:
+    return np.asarray(values, dtype=np.float64)
