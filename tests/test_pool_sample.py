@@ -136,9 +136,10 @@ def test_a_bad_max_pool_is_one_error(name, value):
         get_strategy(f"{name}(max_pool={value})")
 
 
-def test_the_rules_keep_the_revisions_and_so_the_run_ids():
-    for name in ["probcover", "max-herding", "uncertainty-herding"]:
-        assert revisions("linear", name) == {}
+def test_each_change_of_behaviour_has_its_revision_and_so_new_run_ids():
+    assert revisions("linear", "probcover") == {}
+    for name in ["max-herding", "uncertainty-herding"]:
+        assert revisions("linear", name) == {f"strategy:{name}": 2}
     assert revisions("linear", "typiclust") == {"strategy:typiclust": 2}
     assert revisions("linear", "logo") == {"strategy:logo": 2}
     assert revisions("linear", "cb-sq") == {"strategy:cb-sq": 2}

@@ -26,16 +26,24 @@ import numpy as np
 
 from albench.kernels.blocks import row_blocks
 
+#: most stale candidates re-evaluated together in one step (one GEMM); a step starts with one
+#: and doubles while the leader is stale, so it evaluates at most twice what it needs
+MAX_BATCH = 64
 
-def gaussian_kernel_rows(x: np.ndarray, rows: np.ndarray, bandwidth: float) -> np.ndarray:
-    """(len(rows), N) kernel values exp(-||x_r - x_j||^2 / bandwidth^2)."""
-    sq = (x * x).sum(axis=1)
+
+def gaussian_kernel_rows(
+    x: np.ndarray, rows: np.ndarray, bandwidth: float, sq: np.ndarray | None = None
+) -> np.ndarray:
+    """(len(rows), N) kernel values exp(-||x_r - x_j||^2 / bandwidth^2); ``sq``: the rows'
+    squared norms, when the caller already has them."""
+    sq = (x * x).sum(axis=1) if sq is None else sq
     d2 = np.maximum(sq[rows, None] + sq[None, :] - 2.0 * x[rows] @ x.T, 0.0)
     return np.exp(-d2 / bandwidth**2)
 
 
 def _gains(
     x: np.ndarray,
+    sq: np.ndarray,
     rows: np.ndarray,
     best: np.ndarray,
     bandwidth: float,
@@ -43,7 +51,8 @@ def _gains(
 ) -> np.ndarray:
     gains = np.empty(rows.size)
     for lo, hi in row_blocks(rows.size, x.shape[0]):
-        gain = np.maximum(gaussian_kernel_rows(x, rows[lo:hi], bandwidth) - best[None, :], 0.0)
+        kernel = gaussian_kernel_rows(x, rows[lo:hi], bandwidth, sq)
+        gain = np.maximum(kernel - best[None, :], 0.0)
         if weights is not None:
             gain *= weights[None, :]
         gains[lo:hi] = gain.mean(axis=1)
@@ -63,6 +72,10 @@ def max_herding(
     ``start``: rows already in the set (the labelled samples). ``weights``: (N,) non-negative
     weight of each row's coverage term (Uncertainty Herding's u_i); None weighs all rows 1.
     Equal gains go to the lower candidate position.
+
+    Each step re-evaluates the leading stale bounds in batches (1, 2, 4, ... up to
+    :data:`MAX_BATCH` candidates, one kernel block each) until the leader's gain is current:
+    then it is at least every other candidate's bound, and so the plain greedy pick.
     """
     x = np.asarray(x, dtype=np.float64)
     if weights is not None:
@@ -71,21 +84,29 @@ def max_herding(
             raise ValueError("weights must be one non-negative value per row of x")
     candidates = np.asarray(candidates, dtype=np.int64)
     start = np.asarray(start, dtype=np.int64)
+    sq = (x * x).sum(axis=1)
     best = np.zeros(x.shape[0])
     for lo, hi in row_blocks(start.size, x.shape[0]):
-        best = np.maximum(best, gaussian_kernel_rows(x, start[lo:hi], bandwidth).max(axis=0))
-    bounds = _gains(x, candidates, best, bandwidth, weights)
+        best = np.maximum(best, gaussian_kernel_rows(x, start[lo:hi], bandwidth, sq).max(axis=0))
+    bounds = _gains(x, sq, candidates, best, bandwidth, weights)
     heap = [(-gain, position) for position, gain in enumerate(bounds)]
     heapq.heapify(heap)
+    current = np.zeros(candidates.size, dtype=np.int64)  # the step each bound was taken at
     picks, gains = [], []
     while len(picks) < min(k, candidates.size):
-        _, position = heapq.heappop(heap)
-        gain = _gains(x, candidates[position : position + 1], best, bandwidth, weights)[0]
-        if heap and (-gain, position) > heap[0]:
-            heapq.heappush(heap, (-gain, position))  # another bound may still beat it
-            continue
+        step, batch = len(picks), 1
+        while current[heap[0][1]] != step:
+            stale = []
+            while heap and len(stale) < batch and current[heap[0][1]] != step:
+                stale.append(heapq.heappop(heap)[1])
+            fresh = _gains(x, sq, candidates[stale], best, bandwidth, weights)
+            for position, gain in zip(stale, fresh, strict=True):
+                current[position] = step
+                heapq.heappush(heap, (-gain, position))
+            batch = min(2 * batch, MAX_BATCH)
+        gain, position = heapq.heappop(heap)
         picks.append(position)
-        gains.append(gain)
-        row = gaussian_kernel_rows(x, candidates[position : position + 1], bandwidth)[0]
+        gains.append(-gain)
+        row = gaussian_kernel_rows(x, candidates[position : position + 1], bandwidth, sq)[0]
         best = np.maximum(best, row)
     return np.asarray(picks, dtype=np.int64), np.asarray(gains)

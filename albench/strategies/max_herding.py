@@ -64,6 +64,7 @@ class MaxHerding(Strategy):
         "Learning, ECCV 2024 (arXiv:2407.12212)"
     )
     needs = frozenset({IMAGE_FEATURES})
+    revision = 2  # 2: lazy greedy re-evaluates stale gains in batches (other rounding)
 
     def __init__(self, *, bandwidth: float = 1.0, max_pool: int = MAX_POOL):
         if bandwidth <= 0:

@@ -123,6 +123,7 @@ class UncertaintyHerding(Strategy):
         "Label Budgets, ICLR 2025 (arXiv:2412.20644)"
     )
     needs = frozenset({IMAGE_FEATURES, PROBABILITIES})
+    revision = 2  # 2: lazy greedy re-evaluates stale gains in batches (other rounding)
 
     def __init__(
         self,
