@@ -132,3 +132,32 @@ PLAIN_NOT_AT_M = {
     "uncertainty-herding": "not run: N x N float64 matrices, 20 GB each",
     "logo": ("not run: k-means on 45,000 x 51,200 embeddings (9.2 GB), 4.6 TFLOP per iteration"),
 }
+
+
+#: strategies whose selection changed since a committed run may have measured them: the
+#: commit's UTC time, the sizes whose selection it changed, and what the earlier
+#: implementation did (rows measured before are marked as such in docs/benchmarks.md)
+STRATEGY_CHANGES = {
+    "alfa-mix": (
+        "2026-11-30T10:44:57+00:00",
+        ("S", "M"),
+        "it ran the linear head once per class anchor and cap step instead of finding each "
+        "sample's flip point in one pass",
+    ),
+    "logo": (
+        "2026-11-30T10:51:06+00:00",
+        ("M",),
+        "it clustered all 45,000 unlabelled rows (now a 20,000-row sample, its max_pool, "
+        "clustered on the Gram matrix)",
+    ),
+    "max-herding": (
+        "2026-11-30T11:04:53+00:00",
+        ("S", "M"),
+        "its lazy greedy re-evaluated one stale gain at a time",
+    ),
+    "uncertainty-herding": (
+        "2026-11-30T11:04:53+00:00",
+        ("S", "M"),
+        "its lazy greedy re-evaluated one stale gain at a time",
+    ),
+}

@@ -91,6 +91,7 @@ def load(path: Path) -> tuple[dict[str, Any], dict[tuple[str, str, str], dict[st
             **info,
             "median": bench["stats"]["median"],
             "rounds": bench["stats"]["rounds"],
+            "measured": data.get("datetime", ""),
         }
     return {**data["machine_info"], "datetime": data.get("datetime", "")}, cases, others
 
@@ -277,6 +278,30 @@ def strategy_lines(cases: dict) -> list[str]:
                 + f" | {_mb(ours['peak_bytes'])} | "
                 + (_mb(theirs["peak_bytes"]) if theirs else "-")
                 + " |"
+            )
+    stale = _measured_before_change(cases)
+    if stale:
+        lines += ["", *stale]
+    return lines
+
+
+def _measured_before_change(cases: dict) -> list[str]:
+    """A line per strategy whose rows were measured before its selection last changed at
+    their size (``plan.STRATEGY_CHANGES``): they describe the earlier implementation."""
+    lines = []
+    for spec, (changed, changed_sizes, what) in plan.STRATEGY_CHANGES.items():
+        sizes = [
+            size
+            for size in SIZES
+            if size in changed_sizes
+            and cases.get(("strategy", f"albench {spec}", size), {}).get("measured", changed)
+            < changed
+        ]
+        if sizes:
+            when = changed[:16].replace("T", " ")
+            lines.append(
+                f"{spec} at {', '.join(sizes)}: measured before {when} UTC, when {what}; "
+                "the next run of the suite measures it again."
             )
     return lines
 
@@ -493,8 +518,8 @@ def render(machine: dict, cases: dict, others: list) -> str:
         "of an hour or more at S only; `ALBENCH_BENCH_PLAIN_AT_M='alfa-mix;cb-sq'` (names",
         "separated by `;`) adds M for those named, and the table says why the others do not",
         "run at M. At M the herding strategies select among a 35,000-row sample of the 45,000",
-        "unlabelled rows (their `max_pool` rule, docs/strategies.md); their plain counterparts",
-        "use every row.",
+        "unlabelled rows and LoGo among a 20,000-row one (their `max_pool` rules,",
+        "docs/strategies.md); their plain counterparts use every row.",
         "",
         *strategy_lines(cases),
         "",

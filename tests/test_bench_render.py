@@ -160,6 +160,14 @@ def test_parts_of_the_suite_render_as_one_document_with_the_strategy_table(tmp_p
         "| logo | M | 8 s | not run: k-means on 45,000 x 51,200 embeddings (9.2 GB), 4.6 TFLOP "
         "per iteration | - | 5 MB | - |",
     ]
+    # LoGo's selection changed at M after this run: its M row (only) says so
+    assert "\nlogo at M: measured before 2026-11-30 10:51 UTC, when it clustered all" in document
+    again = {**strategies, "datetime": "2026-12-01T00:00:00"}
+    again["benchmarks"] = [_strategy("albench", "M", 4.0, 5e6)]
+    later = tmp_path / "later.json"
+    later.write_text(json.dumps(again), encoding="utf-8")
+    assert render.main([str(kernels), str(more), str(later), str(target)]) == 0
+    assert "measured before" not in target.read_text(encoding="utf-8")
 
 
 def _scale(impl: str, n: int, median: float, peak: float, **info) -> dict:
