@@ -95,7 +95,8 @@ class DualPrompt(Strategy):
     def select(self, ctx: StrategyContext, budget: int, rng: np.random.Generator) -> Selection:
         pool = ctx.unlabelled
         predicted = ctx.per_row(PROBABILITIES, pool, ctx.n_classes, _predicted)
-        u = ctx.per_row(CORRECTNESS_PROB, pool, 1, _float64)
+        # one value per row, but the learner scores every class to find it: C-wide blocks
+        u = ctx.per_row(CORRECTNESS_PROB, pool, ctx.n_classes, _float64)
         picked = round_robin(predicted, u, n_picks(budget, pool.size))
         info = {"per_class": np.bincount(predicted[picked], minlength=ctx.n_classes).tolist()}
         if not self.pseudo_labelling:
