@@ -203,13 +203,13 @@ def test_scale_section_tables_each_size_against_its_floor_and_fits_exponents(tmp
     section = document.split("## Pools of ImageNet's size\n", 1)[1].split("\n## ", 1)[0]
     tables, targets = section.split("### Targets at these sizes\n")
     first, second = tables.split("### N = 100,000\n", 1)[1].split("### N = 320,000\n")
-    assert "GEMM floor (N x d x C fp32): 0.5 s." in first
+    assert "GEMM floor (N x d x C fp32): 0.5 s (each row's ratio is to the floor" in first
     assert [line for line in first.splitlines() if line.startswith("| ")][1:] == [
         "| entropy | 2 s | 102 MB | 0.50 | 4x | pool |",
         "| fit linear | 1 s | 0 MB | 0.00 | 2x | labelled |",
         "| probcover | 1 s | 410 MB | 2.00 | 2x | pool |",
     ]
-    assert "GEMM floor (N x d x C fp32): 3.28 s." in second
+    assert "GEMM floor (N x d x C fp32): 3.28 s (each" in second
     rows = [line for line in second.splitlines() if line.startswith("| ")]
     # exponents: log(6.5536 / 2) / log(3.2) = 1.0204..., log(10.24) / log(3.2) = 2
     assert rows[1:3] == ["| entropy | 6.55 s | 655 MB | 1.00 | 2x | pool |",
@@ -234,3 +234,21 @@ def test_a_run_without_scale_cases_says_so(tmp_path):
     assert "Pools of ImageNet's size were not measured in this run." in _render(
         _cpu_run(), tmp_path
     )
+
+
+def test_a_scale_row_is_divided_by_the_floor_of_its_own_run(tmp_path):
+    def run(when: str, cases: list) -> Path:
+        path = tmp_path / f"{when}.json"
+        body = {"datetime": when, "machine_info": {"albench": dict(FACTS)}, "benchmarks": cases}
+        path.write_text(json.dumps(body), encoding="utf-8")
+        return path
+
+    first = run("2026-01-01", [_scale("gemm floor", 100_000, 0.5, 0.0),
+                               _scale("entropy", 100_000, 1.0, 0.0)])  # fmt: skip
+    second = run("2026-01-02", [_scale("gemm floor", 100_000, 2.0, 0.0),
+                                _scale("margin", 100_000, 3.0, 0.0)])  # fmt: skip
+    target = tmp_path / "benchmarks.md"
+    assert render.main([str(first), str(second), str(target)]) == 0
+    rows = _table(target.read_text(encoding="utf-8"), "Pools of ImageNet's size")
+    assert "| entropy | 1 s | 0 MB | 0.00 | 2x | pool |" in rows  # 1 / 0.5, not 1 / 2
+    assert "| margin | 3 s | 0 MB | 0.00 | 1.5x | pool |" in rows
