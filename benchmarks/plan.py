@@ -48,6 +48,14 @@ SCALE_LEFT_OUT = {
 SCALE_DEFAULT = "random,entropy,margin,least-confidence,coreset,badge"
 
 
+def built_in_specs() -> list[str]:
+    """Every built-in strategy as the scale suite names it; a wrapper wraps ``entropy``."""
+    from albench.strategies import REGISTRY
+
+    names = [n for n in REGISTRY.names() if REGISTRY.origin(n) == "built-in"]
+    return [f"{n}(entropy)" if getattr(REGISTRY.cls(n), "wraps", False) else n for n in names]
+
+
 def selected_scale_strategies(every: list[str]) -> list[str]:
     """Those of ``every`` strategy that ``ALBENCH_BENCH_SCALE_STRATEGIES`` names (``all``:
     every one; unset: :data:`SCALE_DEFAULT`)."""

@@ -358,7 +358,17 @@ def scale_lines(cases: dict, flop_rate: float | None) -> list[str]:
     if stand_ins:
         lines += ["", "Stand-in learner outputs: " + "; ".join(stand_ins) + "."]
     left_out = [f"| {name} | {why} |" for name, why in plan.SCALE_LEFT_OUT.items()]
-    return [*lines, "", "| strategy left out | why |", "|---|---|", *left_out]
+    lines += ["", "| strategy left out | why |", "|---|---|", *left_out]
+    sizes = sorted({s for _, _, s in scale}, key=lambda s: _scale_n(scale, s))
+    for size_name in sizes:
+        missing = [
+            spec
+            for spec in plan.built_in_specs()
+            if spec not in plan.SCALE_LEFT_OUT and ("scale", spec, size_name) not in scale
+        ]
+        if missing:
+            lines += ["", f"Not measured at {size_name} in these runs: {', '.join(missing)}."]
+    return lines
 
 
 #: the scale suite's targets: strategy -> (largest time over the GEMM floor or None,

@@ -28,7 +28,7 @@ from albench.guard import SelectGuard
 from albench.learners.base import Learner, LearnerContext
 from albench.learners.registry import make_learner
 from albench.runner import _providers, _row_providers
-from albench.strategies import REGISTRY, StrategyContext, get_strategy
+from albench.strategies import StrategyContext, get_strategy
 from benchmarks import plan
 from benchmarks.inputs import FEATURE_DIM, SCALE_SIZES, ScaleSize, class_centres, clip_like_rows
 from benchmarks.measure import run_case
@@ -39,12 +39,6 @@ MC_DROPOUT = 0.2
 GEMM_ROWS = 1 << 14
 #: CLIP's logit scale, for the linear probe's zero-shot initial weights
 LOGIT_SCALE = 100.0
-
-
-def built_in_specs() -> list[str]:
-    """Every built-in strategy; a wrapper wraps ``entropy``."""
-    names = [n for n in REGISTRY.names() if REGISTRY.origin(n) == "built-in"]
-    return [f"{n}(entropy)" if getattr(REGISTRY.cls(n), "wraps", False) else n for n in names]
 
 
 @lru_cache(maxsize=1)
@@ -132,7 +126,7 @@ def test_scale_fit_linear(benchmark, size_name):
 
 
 @pytest.mark.parametrize("size_name", plan.selected_scale_sizes())
-@pytest.mark.parametrize("spec", plan.selected_scale_strategies(built_in_specs()))
+@pytest.mark.parametrize("spec", plan.selected_scale_strategies(plan.built_in_specs()))
 def test_scale_selection(benchmark, size_name, spec):
     """One selection of ``spec`` with the context a round of the runner builds."""
     if spec in plan.SCALE_LEFT_OUT:
