@@ -40,7 +40,7 @@ from albench import kernels
 from albench.capabilities import EMBED, LINEAR_HEAD, LinearHead
 from albench.errors import InvalidSpecError
 from albench.kernels.blocks import row_blocks
-from albench.strategies.base import Selection, Strategy, StrategyContext
+from albench.strategies.base import AS_FLOAT64, Selection, Strategy, StrategyContext
 from albench.strategies.candidates import cluster_representatives
 from albench.strategies.ranking import n_picks
 
@@ -67,7 +67,7 @@ class AlfaMix(Strategy):
         head = ctx.get(LINEAR_HEAD)
         width = max(ctx.features.shape[1], ctx.n_classes)
         if ctx.labelled.size:
-            labelled = ctx.per_row(EMBED, ctx.labelled, width, _float64)
+            labelled = ctx.per_row(EMBED, ctx.labelled, width, AS_FLOAT64)
             anchors = class_anchors(labelled, ctx.labelled_labels, ctx.n_classes)
         else:
             anchors = np.zeros((0, 0))  # no anchors: no candidates, a uniform batch
@@ -164,7 +164,3 @@ def _flip_length(logits: np.ndarray, rate: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         crossing = np.where(gain > 0, gap / gain, np.inf)
     return crossing.min(axis=1)
-
-
-def _float64(block: np.ndarray) -> np.ndarray:
-    return np.asarray(block, dtype=np.float64)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any, ClassVar
 
 import numpy as np
@@ -144,27 +144,33 @@ class StrategyContext:
         """(N, C) class probabilities of the current learner on the pool."""
         return self.get(PROBABILITIES)
 
+    def on_rows(self, capability: str, rows: np.ndarray, **options: Any) -> Any:
+        """The output for ``rows`` in one call: sliced from the whole pool's when that is
+        already computed (or the learner has no row-wise form of it), else computed on those
+        rows alone. ``options`` as in :meth:`get`; gradient-embedding factors come as
+        :class:`GradEmbedding` of the rows."""
+        whole = self._cache.get(_cache_key(capability, options))
+        if whole is None and capability not in self._row_providers:
+            whole = self.get(capability, **options)
+        compute = self._row_providers.get(capability)
+        out = whole[rows] if whole is not None else compute(rows, **options)
+        return out if isinstance(out, GradEmbedding) else np.asarray(out)
+
     def blocks(
         self, capability: str, rows: np.ndarray, n_cols: int, **options: Any
-    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    ) -> Iterator[tuple[np.ndarray, Any]]:
         """``(row indices, output on them)`` over ``rows``, in blocks of bounded memory.
 
         ``n_cols``: the size of one output row (C for probabilities, T x C for T MC
-        passes), which sets the block height (``albench.kernels.blocks``). An output already
-        computed for the whole pool is sliced; otherwise each block is computed alone and
-        nothing of size N x C stays. ``options`` as in :meth:`get`. Gradient-embedding
-        factors come as :class:`GradEmbedding` of the block's rows.
+        passes), which sets the block height (``albench.kernels.blocks``). Each block is
+        :meth:`on_rows` of its rows, so nothing of size N x C stays unless the whole pool's
+        output was already computed.
         """
         from albench.kernels.blocks import row_blocks
 
-        whole = self._cache.get(_cache_key(capability, options))
-        compute = self._row_providers.get(capability)
-        if whole is None and compute is None:
-            whole = self.get(capability, **options)
         for start, stop in row_blocks(len(rows), n_cols):
             chunk = rows[start:stop]
-            out = whole[chunk] if whole is not None else compute(chunk, **options)
-            yield chunk, out if isinstance(out, GradEmbedding) else np.asarray(out)
+            yield chunk, self.on_rows(capability, chunk, **options)
 
     def per_row(
         self,
@@ -190,6 +196,10 @@ class StrategyContext:
             out[at : at + len(chunk)] = result
             at += len(chunk)
         return out if out is not None else np.zeros(0)
+
+
+#: :meth:`StrategyContext.per_row`'s ``fn`` for an output a strategy computes on in float64
+AS_FLOAT64: Callable[[Any], np.ndarray] = partial(np.asarray, dtype=np.float64)
 
 
 def _cache_key(capability: str, options: Mapping[str, Any]) -> Any:

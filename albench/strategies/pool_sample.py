@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 
-from albench.capabilities import GradEmbedding
 from albench.errors import InvalidSpecError
 from albench.strategies.base import Selection, StrategyContext
 
@@ -102,14 +101,6 @@ def _on_rows(ctx: StrategyContext, rows: np.ndarray, name: str) -> Callable[...,
     blocks set the size of each call)."""
 
     def compute(positions: np.ndarray, **options: Any) -> Any:
-        parts = [out for _, out in ctx.blocks(name, rows[positions], 1, **options)]
-        if len(parts) == 1:
-            return parts[0]
-        if isinstance(parts[0], GradEmbedding):
-            return GradEmbedding(
-                scale=np.concatenate([part.scale for part in parts]),
-                x=np.concatenate([part.x for part in parts]),
-            )
-        return np.concatenate(parts)
+        return ctx.on_rows(name, rows[positions], **options)
 
     return compute
