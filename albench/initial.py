@@ -19,6 +19,8 @@ from collections.abc import Callable
 import numpy as np
 from sklearn.cluster import KMeans
 
+from albench.protocol import STRATEGY_INITIALS
+
 #: policy name -> (features (N, d), size, rng, number of classes) -> pool indices
 InitialPolicy = Callable[[np.ndarray, int, np.random.Generator, int], np.ndarray]
 
@@ -80,7 +82,5 @@ class StrategyInitial:
 INITIAL_POLICIES: dict[str, InitialPolicy] = {
     "random": random_initial,
     "zero-shot-kmeans": kmeans_initial,
-    "typiclust": StrategyInitial("typiclust"),
-    "probcover": StrategyInitial("probcover"),
-    "max-herding": StrategyInitial("max-herding"),
+    **{name: StrategyInitial(name) for name in STRATEGY_INITIALS},
 }

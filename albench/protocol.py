@@ -19,8 +19,11 @@ from albench.errors import InvalidSpecError
 from albench.evaluator import canonical_evaluator
 from albench.scenarios import canonical, parse_scenario
 
+#: round-0 policies that are a strategy's selection from an empty labelled set: a run's id
+#: carries that strategy's revision (``albench.specs.revisions``)
+STRATEGY_INITIALS = ("typiclust", "probcover", "max-herding")
 #: round-0 policies (``albench.initial.INITIAL_POLICIES`` implements them)
-INITIAL_POLICIES = ("random", "zero-shot-kmeans", "typiclust", "probcover", "max-herding")
+INITIAL_POLICIES = ("random", "zero-shot-kmeans", *STRATEGY_INITIALS)
 _WHOLE = re.compile(r"[0-9]+")
 
 

@@ -30,7 +30,7 @@ from albench.capabilities import RUNNER_CAPABILITIES
 from albench.errors import InvalidSpecError
 from albench.learners import learner_info, learner_names
 from albench.options import format_call, is_file_spec, parse_call
-from albench.protocol import Protocol
+from albench.protocol import STRATEGY_INITIALS, Protocol
 from albench.scenarios import canonical
 
 #: seeds are stored as Parquet int64
@@ -47,9 +47,12 @@ def spec_digest(spec: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
 
 
-def revisions(learner: str, strategy: str, evaluator: str = "") -> dict[str, int]:
+def revisions(
+    learner: str, strategy: str, evaluator: str = "", initial: str = "random"
+) -> dict[str, int]:
     """``{component: revision}`` of the learner, every strategy named in ``strategy``
-    (wrapped ones too) and the evaluation learner spec ``evaluator`` ("" for none) whose
+    (wrapped ones too), the evaluation learner spec ``evaluator`` ("" for none) and the
+    strategy behind the round-0 policy ``initial`` (:data:`STRATEGY_INITIALS`) whose
     behaviour changed since it was first released.
 
     A spec whose text stays the same but computes something else must not share its run id
@@ -62,6 +65,8 @@ def revisions(learner: str, strategy: str, evaluator: str = "") -> dict[str, int
     if evaluator:
         name = parse_call(evaluator, "eval learner spec").name
         found[f"eval-learner:{name}"] = learner_info(name).revision
+    if initial in STRATEGY_INITIALS:
+        found[f"initial:{initial}"] = REGISTRY.cls(initial).revision
     pending = [strategy]
     while pending:
         text = pending.pop()
@@ -125,7 +130,9 @@ class RunSpec:
             **self.protocol.identity(),
             "learner_options": dict(self.learner_options),
         }
-        changed = revisions(self.learner, self.strategy, self.protocol.eval_learner)
+        changed = revisions(
+            self.learner, self.strategy, self.protocol.eval_learner, self.protocol.initial
+        )
         return {**fields, "revisions": changed} if changed else fields
 
     @property

@@ -27,11 +27,12 @@ if TYPE_CHECKING:
     from albench.kernels.k_center import greedy_k_center
     from albench.kernels.kmeanspp import gradient_embedding_sq_dists, kmeanspp_select
     from albench.kernels.normalise import unit_rows
-    from albench.kernels.typicality import member_typicality
+    from albench.kernels.typicality import ShrinkingTypicality, member_typicality
 
 #: public name -> the module of this package that defines it
 _HOMES = {
     "BatchJoint": "joint_entropy",
+    "ShrinkingTypicality": "typicality",
     "conditional_entropy": "joint_entropy",
     "mutual_information": "joint_entropy",
     "ball_graph": "balls",
@@ -49,6 +50,7 @@ _HOMES = {
 
 __all__ = [
     "BatchJoint",
+    "ShrinkingTypicality",
     "ball_graph",
     "conditional_entropy",
     "gradient_embedding_kmeans",

@@ -38,7 +38,9 @@ def predictive_entropy(mc: np.ndarray) -> np.ndarray:
 
 
 def mutual_information(mc: np.ndarray) -> np.ndarray:
-    """(n, T, C) -> (n,) BALD scores I[y; w | x] (>= 0 up to round-off)."""
+    """(n, T, C) -> (n,) BALD scores I[y; w | x] (>= 0 up to round-off); the float64 copy
+    of ``mc`` made once for both terms (it is the size of the input, times two)."""
+    mc = np.asarray(mc, dtype=np.float64)
     return predictive_entropy(mc) - conditional_entropy(mc)
 
 

@@ -25,6 +25,7 @@ class TCM(Strategy):
     """TypiClust below ``labels_per_class`` labels per class, margin at or above it."""
 
     name = "tcm"
+    revision = 2  # 2: TypiClust's revision 3 (typicality kept across picks)
     category = "hybrid"
     reference = (
         "Doucet, Estermann, Aczel & Wattenhofer, Bridging Diversity and Uncertainty in "

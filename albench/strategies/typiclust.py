@@ -15,7 +15,10 @@ github.com/avihu111/TypiClust):
   would fail);
 * each pick is the most typical unlabelled member of its cluster, typicality computed over
   the cluster's unlabelled members only (labelled samples and earlier picks excluded) with
-  min(``neighbours``, members // 2) neighbours (reference: 20).
+  min(``neighbours``, members // 2) neighbours (reference: 20). The reference computes it
+  again over the whole cluster at every pick; albench keeps it exact as picks leave the
+  cluster (:class:`albench.kernels.typicality.ShrinkingTypicality`), searching again only
+  the rows that lost their neighbours: the same typicality, to rounding.
 
 Typicality is the inverse mean Euclidean distance to those neighbours (the paper, sec. 3.2);
 the reference's faiss index returns squared distances, which can order members differently.
@@ -47,7 +50,9 @@ class TypiClust(Strategy):
     """Most typical unlabelled point of each least-covered large k-means cluster in turn."""
 
     name = "typiclust"
-    revision = 2  # 2: as its reference (small clusters dropped, unlabelled typicality)
+    #: 2: as its reference (small clusters dropped, unlabelled typicality); 3: typicality
+    #: kept across picks (a mean over sorted distances, rounded differently)
+    revision = 3
     category = "representativeness"
     reference = (
         "Hacohen, Dekel & Weinshall, Active Learning on a Budget: Opposite Strategies "
@@ -84,23 +89,28 @@ class TypiClust(Strategy):
         clusters = kernels.kmeans_labels(features, n_clusters, rng)
         order = cluster_order(clusters, ctx.labelled, n_clusters, self.min_cluster_size)
         left = np.bincount(clusters[ctx.unlabelled], minlength=n_clusters)
-        open_ = np.zeros(ctx.n_pool, dtype=bool)
-        open_[ctx.unlabelled] = True
+        unlabelled = np.zeros(ctx.n_pool, dtype=bool)
+        unlabelled[ctx.unlabelled] = True
+        members: dict[int, np.ndarray] = {}
+        typicality: dict[int, kernels.ShrinkingTypicality] = {}
         picks, scores, turn = [], [], 0
         for _ in range(k):
             if not left[order].any():  # only small clusters have unlabelled members left
                 order, turn = cluster_order(clusters, ctx.labelled, n_clusters, 0), 0
             while left[order[turn % order.size]] == 0:
                 turn += 1
-            cluster = order[turn % order.size]
+            cluster = int(order[turn % order.size])
             turn += 1
-            members = np.flatnonzero((clusters == cluster) & open_)
-            neighbours = min(self.neighbours, members.size // 2)
-            typicality = kernels.member_typicality(features[members], neighbours)
-            best = int(np.argmax(typicality))
-            picks.append(members[best])
-            scores.append(typicality[best])
-            open_[members[best]] = False
+            if cluster not in members:  # its first pick: only its own picks change it later
+                members[cluster] = np.flatnonzero((clusters == cluster) & unlabelled)
+                typicality[cluster] = kernels.ShrinkingTypicality(
+                    features[members[cluster]], self.neighbours
+                )
+            scored = typicality[cluster]
+            best = int(np.argmax(scored.typicality))
+            picks.append(members[cluster][best])
+            scores.append(scored.typicality[best])
+            scored.remove(best)
             left[cluster] -= 1
         return Selection(indices=np.asarray(picks, dtype=np.int64), scores=np.asarray(scores))
 
