@@ -168,4 +168,9 @@ STRATEGY_CHANGES = {
         ("S", "M"),
         "its lazy greedy re-evaluated one stale gain at a time",
     ),
+    "tcm(labels_per_class=100)": (
+        "2026-11-30T13:39:26+00:00",
+        ("S", "M"),
+        "its TypiClust computed typicality again over the chosen cluster at every pick",
+    ),
 }
