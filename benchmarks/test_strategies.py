@@ -11,7 +11,7 @@ hour or more at M are added by name (`ALBENCH_BENCH_PLAIN_AT_M`, see :func:`plai
 BatchBALD runs apart (`test_batch_bald`): past the exact range each pick costs about
 M x T x N x C multiply-adds for albench and its reference alike (M sampled configurations),
 hours per selection at S at the reference's T = 100 and M = 100,000, so it selects 5 picks
-at S with T = 20 and M = 2,000.
+with T = 20 and M = 2,000, at S, and at M when ``ALBENCH_BENCH_PLAIN_AT_M`` names it.
 """
 
 from __future__ import annotations
@@ -193,11 +193,19 @@ BATCH_BALD = "batch-bald(samples=20, joint_samples=2000)"
 BATCH_BALD_PICKS = 5
 
 
+def batch_bald_sizes() -> tuple[str, ...]:
+    """S, plus M when ``ALBENCH_BENCH_PLAIN_AT_M`` names ``batch-bald`` (about an hour for
+    the pair: each pick scores 45,000 candidates against 2,000 configurations)."""
+    extra = os.environ.get("ALBENCH_BENCH_PLAIN_AT_M", "").split(";")
+    return ("S", "M") if "batch-bald" in extra else ("S",)
+
+
+@pytest.mark.parametrize("size_name", ["S", "M"])
 @pytest.mark.parametrize("impl", ["albench", "plain"])
-def test_batch_bald(benchmark, impl):
-    if "S" not in plan.selected_sizes():
-        pytest.skip("BatchBALD runs at S only")
-    size = SIZES["S"]
+def test_batch_bald(benchmark, impl, size_name):
+    if size_name not in plan.selected_sizes() or size_name not in batch_bald_sizes():
+        pytest.skip(f"BatchBALD runs at {', '.join(batch_bald_sizes())}")
+    size = SIZES[size_name]
     if impl == "albench":
         ctx, strategy = context(size), get_strategy(BATCH_BALD)
         call = lambda: strategy.select(ctx, BATCH_BALD_PICKS, np.random.default_rng(0)).indices  # noqa: E731
