@@ -135,11 +135,15 @@ PLAIN_SIZES = {
 }
 
 
+def named_at_m() -> list[str]:
+    """The names in ``ALBENCH_BENCH_PLAIN_AT_M`` (separated by ``;``): runs of an hour or
+    more at M, kept out of ``make bench``."""
+    return os.environ.get("ALBENCH_BENCH_PLAIN_AT_M", "").split(";")
+
+
 def plain_sizes(spec: str) -> tuple[str, ...]:
-    """``PLAIN_SIZES[spec]``, plus M for the specs named in ``ALBENCH_BENCH_PLAIN_AT_M``
-    (names separated by ``;``): runs of an hour or more, kept out of ``make bench``."""
-    extra = os.environ.get("ALBENCH_BENCH_PLAIN_AT_M", "").split(";")
-    return (*PLAIN_SIZES[spec], "M") if spec in extra else PLAIN_SIZES[spec]
+    """``PLAIN_SIZES[spec]``, plus M for the specs :func:`named_at_m`."""
+    return (*PLAIN_SIZES[spec], "M") if spec in named_at_m() else PLAIN_SIZES[spec]
 
 
 def _info(spec: str, size: Size, impl: str) -> dict:
@@ -194,10 +198,9 @@ BATCH_BALD_PICKS = 5
 
 
 def batch_bald_sizes() -> tuple[str, ...]:
-    """S, plus M when ``ALBENCH_BENCH_PLAIN_AT_M`` names ``batch-bald`` (about an hour for
-    the pair: each pick scores 45,000 candidates against 2,000 configurations)."""
-    extra = os.environ.get("ALBENCH_BENCH_PLAIN_AT_M", "").split(";")
-    return ("S", "M") if "batch-bald" in extra else ("S",)
+    """S, plus M when ``batch-bald`` is :func:`named_at_m` (about an hour for the pair: each
+    pick scores 45,000 candidates against 2,000 configurations)."""
+    return ("S", "M") if "batch-bald" in named_at_m() else ("S",)
 
 
 @pytest.mark.parametrize("size_name", ["S", "M"])

@@ -60,8 +60,7 @@ class ShrinkingTypicality:
         if self._k < 1:
             return
         hit = np.flatnonzero(self._open & (self._ids == row).any(axis=1))
-        kept = self._open[self._ids[hit]] & (self._ids[hit] >= 0)
-        short = hit[kept.sum(axis=1) < self._k]
+        short = hit[self._open_kept(hit).sum(axis=1) < self._k]
         if short.size:
             self._search(short)
         self.typicality[hit] = _inverse_mean_distance(self._first_open(hit))
@@ -95,11 +94,14 @@ class ShrinkingTypicality:
         self._ids[rows, :kept] = ids
         self._d2[rows, :kept] = d2
 
+    def _open_kept(self, rows: np.ndarray) -> np.ndarray:
+        """(rows, kept) whether each kept neighbour of ``rows`` is still open (-1: none)."""
+        ids = self._ids[rows]
+        return self._open[ids] & (ids >= 0)
+
     def _first_open(self, rows: np.ndarray) -> np.ndarray:
         """Squared distances of each of ``rows`` to its first k open kept neighbours."""
-        ids = self._ids[rows]
-        closed = ~(self._open[ids] & (ids >= 0))
-        first = np.argsort(closed, axis=1, kind="stable")[:, : self._k]
+        first = np.argsort(~self._open_kept(rows), axis=1, kind="stable")[:, : self._k]
         return np.take_along_axis(self._d2[rows], first, axis=1)
 
 

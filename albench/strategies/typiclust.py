@@ -91,8 +91,8 @@ class TypiClust(Strategy):
         left = np.bincount(clusters[ctx.unlabelled], minlength=n_clusters)
         unlabelled = np.zeros(ctx.n_pool, dtype=bool)
         unlabelled[ctx.unlabelled] = True
-        members: dict[int, np.ndarray] = {}
-        typicality: dict[int, kernels.ShrinkingTypicality] = {}
+        #: cluster -> (its unlabelled members at its first pick, their typicality)
+        scored: dict[int, tuple[np.ndarray, kernels.ShrinkingTypicality]] = {}
         picks, scores, turn = [], [], 0
         for _ in range(k):
             if not left[order].any():  # only small clusters have unlabelled members left
@@ -101,16 +101,15 @@ class TypiClust(Strategy):
                 turn += 1
             cluster = int(order[turn % order.size])
             turn += 1
-            if cluster not in members:  # its first pick: only its own picks change it later
-                members[cluster] = np.flatnonzero((clusters == cluster) & unlabelled)
-                typicality[cluster] = kernels.ShrinkingTypicality(
-                    features[members[cluster]], self.neighbours
-                )
-            scored = typicality[cluster]
-            best = int(np.argmax(scored.typicality))
-            picks.append(members[cluster][best])
-            scores.append(scored.typicality[best])
-            scored.remove(best)
+            if cluster not in scored:  # its first pick: only its own picks change it later
+                members = np.flatnonzero((clusters == cluster) & unlabelled)
+                typical = kernels.ShrinkingTypicality(features[members], self.neighbours)
+                scored[cluster] = members, typical
+            members, typical = scored[cluster]
+            best = int(np.argmax(typical.typicality))
+            picks.append(members[best])
+            scores.append(typical.typicality[best])
+            typical.remove(best)
             left[cluster] -= 1
         return Selection(indices=np.asarray(picks, dtype=np.int64), scores=np.asarray(scores))
 
