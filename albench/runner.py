@@ -22,11 +22,12 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
+from functools import cached_property, partial
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import torch
 from sklearn.metrics import accuracy_score, balanced_accuracy_score
 
 from albench.calibration import expected_calibration_error
@@ -46,7 +47,7 @@ from albench.guard import SelectionError as SelectionError  # re-exported: run()
 from albench.initial import INITIAL_POLICIES
 from albench.inputs import RunInputs
 from albench.kernels import unit_rows
-from albench.kernels._tensor import exact_float32
+from albench.kernels._tensor import exact_float32, tensor_view, to_device
 from albench.learners import Learner, LearnerContext, check_learner, learner_info, make_learner
 from albench.learners.catalog import LearnerInfo
 from albench.learners.images import ImageRows, split_rows
@@ -153,13 +154,25 @@ def _providers(learner: Learner, pool: Any, text: np.ndarray) -> dict[str, Calla
     return providers
 
 
+def _on_pool_rows(pool: Any, method: Callable[..., Any]) -> Callable[..., Any]:
+    """``method`` of the pool rows whose indices it is given (options passed through); a
+    pool on a device is indexed there (the strategies' index arrays are read-only numpy)."""
+    if isinstance(pool, torch.Tensor):
+        return lambda rows, **options: method(pool[tensor_view(rows).to(pool.device)], **options)
+    return lambda rows, **options: method(pool[rows], **options)
+
+
 def _row_providers(learner: Learner, pool: Any) -> dict[str, Callable[..., Any]]:
     """The learner's row-wise outputs on chosen pool rows, for blocked strategies."""
+    capabilities = ROW_CAPABILITIES & learner.capabilities
+    return {cap: _on_pool_rows(pool, _method(learner, cap)) for cap in capabilities}
 
-    def on_rows(method: Callable[..., Any]) -> Callable[..., Any]:
-        return lambda rows, **options: method(pool[rows], **options)
 
-    return {cap: on_rows(_method(learner, cap)) for cap in ROW_CAPABILITIES & learner.capabilities}
+def _device_row_providers(learner: Learner, pool: Any) -> dict[str, Callable[..., Any]]:
+    """The row-wise outputs the learner can give as tensors on the run's device."""
+    computed = learner.device_outputs()
+    capabilities = computed.keys() & learner.capabilities
+    return {cap: _on_pool_rows(pool, computed[cap]) for cap in capabilities}
 
 
 def subsample_pool(spec: RunSpec, n_pool: int) -> np.ndarray:
@@ -300,11 +313,21 @@ class _RunState:
         self.labelled = np.concatenate([self.labelled, queried[~outside]])
         self.wasted = np.concatenate([self.wasted, queried[outside]])
 
+    @cached_property
+    def _device_pool(self) -> Any:
+        """The pool's features on the run's device, copied there once per run: the learner's
+        device outputs read their rows from it rather than from host memory every round."""
+        return to_device(self.pool_x, self.inputs.device)
+
     def acquire(self, round_: int) -> float:
         """Let the strategy pick ``budget`` samples with the current model; seconds taken.
         Strategies see the pool without the wasted queries (:mod:`albench.pool_view`)."""
         view = PoolView.without(self.wasted, len(self.pool_y))
         pool = view.of(self._seen()[0])
+        on_device = self.inputs.device != "cpu"
+        device_features = view.of(self._device_pool) if on_device else None
+        # a learner that takes features (not images) reads them there for its device outputs
+        device_rows = device_features if on_device and isinstance(pool, np.ndarray) else pool
         ctx = StrategyContext(
             features=view.of(self.pool_x),
             labelled=view.local(self.labelled),
@@ -312,7 +335,9 @@ class _RunState:
             n_classes=self.n_classes,
             providers=_providers(self.model, pool, self.text),
             row_providers=_row_providers(self.model, pool),
+            device_row_providers=_device_row_providers(self.model, device_rows),
             device=self.inputs.device,
+            device_features=device_features,
         )
         with exact_float32():
             picked = self.guard.select(ctx, self.budget, self.strategy_rng, round_)

@@ -3,9 +3,13 @@
 Part of `make gpu-check`. Each strategy selects one round of the benchmark size's budget
 from the synthetic pool (``benchmarks/strategy_inputs.py``: features, probabilities and
 BADGE factors of one linear head), once with a CPU context and once with a context on
-``device``, whose kernels then compute there (``StrategyContext.on_device``) under full
-float32 precision (TF32 off, ``albench.kernels._tensor.exact_float32``). The table says
-whether the picks are the same and how many differ.
+``device``, whose kernels and scores then compute there (``StrategyContext.on_device``,
+``blocks(..., on_device=True)``) under full float32 precision (TF32 off,
+``albench.kernels._tensor.exact_float32``). The table says whether the picks are the same
+and how many differ. Entropy's float32 logarithm is the one operation here that CUDA and
+the CPU's vector library may round differently (each within one unit in the last place),
+so its row can differ by a swapped near-tie without a kernel being wrong; margin and
+least-confidence only compare and subtract, and must agree exactly.
 """
 
 from __future__ import annotations
@@ -20,8 +24,16 @@ from albench.strategies import get_strategy
 from benchmarks.inputs import SIZES
 from benchmarks.strategy_inputs import context
 
-#: strategies whose kernels compute where their inputs live
-STRATEGIES = ("coreset", "badge", "pcb(badge)", "entropy", "margin")
+#: strategies whose kernels and scores compute where their inputs live
+STRATEGIES = (
+    "coreset",
+    "badge",
+    "pcb(badge)",
+    "entropy",
+    "margin",
+    "least-confidence",
+    "pcb(entropy)",
+)
 
 
 def _timed_picks(spec: str, size_name: str, device: str) -> tuple[np.ndarray, float]:

@@ -9,6 +9,7 @@ import pytest
 import torch
 from runner_fakes import one_thread  # noqa: F401
 
+from albench.capabilities import EMBED, GRAD_EMBEDDING, PROBABILITIES
 from albench.errors import InvalidSpecError, UnknownNameError
 from albench.learners import LearnerContext, get_learner, make_learner
 from albench.learners.adapter import ResidualAdapter
@@ -112,6 +113,25 @@ def test_grad_embedding_factors_match_autograd(name):
     for i, grad in enumerate(_last_layer_autograd(name, learner, features)):
         outer = np.outer(factors.scale[i], factors.x[i])
         np.testing.assert_allclose(outer, grad.numpy(), atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["zero-shot", "linear", "clip-adapter"])
+def test_device_outputs_are_the_numpy_outputs_as_tensors(name):
+    """What a GPU run's strategies read on the device is bit for bit what the numpy methods
+    return (here the device is the CPU)."""
+    context = _context()
+    features, labels = _blobs(context)
+    learner = make_learner(name, context, {})
+    learner.fit(features, labels, np.random.default_rng(0))
+    outputs = learner.device_outputs()
+    assert set(outputs) == {PROBABILITIES, GRAD_EMBEDDING, EMBED}
+    probabilities = outputs[PROBABILITIES](features)
+    assert isinstance(probabilities, torch.Tensor)
+    np.testing.assert_array_equal(probabilities.numpy(), learner.predict_proba(features))
+    np.testing.assert_array_equal(outputs[EMBED](features).numpy(), learner.embed(features))
+    factors, host = outputs[GRAD_EMBEDDING](features), learner.grad_embedding(features)
+    np.testing.assert_array_equal(factors.scale.numpy(), host.scale)
+    np.testing.assert_array_equal(factors.x.numpy(), host.x)
 
 
 @pytest.mark.parametrize(

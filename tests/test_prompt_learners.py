@@ -16,6 +16,7 @@ from torch.nn import functional as F
 
 from albench.backbones import TextTower, TokenizedPrompts, get_backbone
 from albench.backbones.tiny import load_tiny
+from albench.capabilities import GRAD_EMBEDDING
 from albench.errors import CapabilityError, InvalidSpecError
 from albench.learners import LearnerContext, get_learner
 from albench.learners.coop import CoOpLearner, batch_indices
@@ -433,6 +434,9 @@ def test_dual_prompt_outputs_follow_their_definitions(context):
     onehot = np.eye(len(NAMES))[probs.argmax(1)]
     np.testing.assert_allclose(grad.scale, probs - onehot, atol=1e-6)
     np.testing.assert_allclose(grad.x, context.logit_scale * learner.embed(x), atol=1e-5)
+    on_device = learner.device_outputs()[GRAD_EMBEDDING](x)
+    np.testing.assert_array_equal(on_device.scale.numpy(), grad.scale)
+    np.testing.assert_array_equal(on_device.x.numpy(), grad.x)
     np.testing.assert_allclose(np.linalg.norm(learner.embed(x), axis=1), 1.0, atol=1e-5)
 
 

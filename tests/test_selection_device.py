@@ -7,17 +7,21 @@ No GPU is needed here: the tensor paths that a CUDA run takes are exercised on t
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
 from runner_fakes import make_inputs, one_thread, spec_of  # noqa: F401
 
-from albench.capabilities import GradEmbedding
-from albench.kernels import kmeanspp_rejection, kmeanspp_select
+from albench import runner
+from albench.capabilities import GRAD_EMBEDDING, PROBABILITIES, GradEmbedding
+from albench.kernels import _tensor, kmeanspp_rejection, kmeanspp_select
 from albench.protocol import Protocol
 from albench.runner import run
 from albench.specs import RunSpec
 from albench.strategies import StrategyContext, get_strategy
+from albench.strategies.scored import ScoredStrategy
 
 N_POOL, N_CLASSES, DIM = 600, 7, 16
 
@@ -107,3 +111,130 @@ def test_runs_select_in_full_float32_precision_and_restore_the_setting():
         torch.set_float32_matmul_precision(before)
     seen = [record["info"] for record in result.selections["rounds"]]
     assert seen == [{"precision": "highest", "device": "cpu"}] * 2
+
+
+def _probabilities() -> np.ndarray:
+    return _context("cpu").get(PROBABILITIES)
+
+
+def _served(device: str, calls: list[str]) -> StrategyContext:
+    """A context whose learner gives probabilities on host rows and on device rows, each
+    call recorded in ``calls``."""
+    p = _probabilities()
+
+    def on_host(rows: np.ndarray) -> np.ndarray:
+        calls.append("host")
+        return p[rows]
+
+    def on_device(rows: np.ndarray) -> torch.Tensor:
+        calls.append("device")
+        return torch.from_numpy(p[rows]).to(device)
+
+    return StrategyContext(
+        features=np.zeros((N_POOL, DIM), dtype=np.float32),
+        labelled=np.arange(0, N_POOL, 40),
+        labelled_labels=np.zeros(N_POOL // 40, dtype=np.int64),
+        n_classes=N_CLASSES,
+        row_providers={PROBABILITIES: on_host},
+        device_row_providers={PROBABILITIES: on_device},
+        device=device,
+    )
+
+
+def test_blocks_on_a_device_come_from_the_learners_device_outputs():
+    """A GPU run's blocks are computed there: the host form is never asked for."""
+    calls: list[str] = []
+    rows = np.arange(5, 105)
+    blocks = list(_served("cpu:0", calls).blocks(PROBABILITIES, rows, N_CLASSES, on_device=True))
+    assert calls == ["device"] * len(blocks)
+    assert all(isinstance(block, torch.Tensor) for _, block in blocks)
+    np.testing.assert_array_equal(torch.cat([b for _, b in blocks]).numpy(), _probabilities()[rows])
+
+
+def test_blocks_on_the_cpu_or_for_the_host_stay_numpy():
+    for device, on_device in [("cpu", True), ("cpu:0", False)]:
+        calls: list[str] = []
+        ctx = _served(device, calls)
+        blocks = list(ctx.blocks(PROBABILITIES, np.arange(50), N_CLASSES, on_device=on_device))
+        assert calls == ["host"] * len(blocks)
+        assert all(isinstance(block, np.ndarray) for _, block in blocks)
+
+
+def test_outputs_without_a_device_form_are_moved_to_the_device():
+    """A learner without device outputs (a plugin's) still hands device blocks over, copied
+    from its host rows; factors move field by field."""
+    ctx = _context("cpu:0")
+    rows = np.arange(10, 60)
+    (_, block), *_ = ctx.blocks(GRAD_EMBEDDING, rows, N_CLASSES + DIM, on_device=True)
+    assert isinstance(block.scale, torch.Tensor) and isinstance(block.x, torch.Tensor)
+    host = _context("cpu").get(GRAD_EMBEDDING)
+    np.testing.assert_array_equal(block.scale.numpy(), host.scale[rows])
+    np.testing.assert_array_equal(block.x.numpy(), host.x[rows])
+
+
+class HostOnlyScore(ScoredStrategy):
+    """A plugin's score written for numpy blocks (``scores_tensors`` left False)."""
+
+    def score(self, probabilities: np.ndarray) -> np.ndarray:
+        assert isinstance(probabilities, np.ndarray)
+        return probabilities.max(axis=1)
+
+
+@pytest.mark.parametrize("name", ["entropy", "margin", "least-confidence", "pcb(entropy)"])
+def test_uncertainty_scores_on_the_device_equal_those_on_the_host(name):
+    """Built-in scores take the device blocks (no host copy of the probabilities) and rank
+    exactly as from numpy blocks."""
+    strategy = get_strategy(name)
+    device_calls: list[str] = []
+    on_device = strategy.select(_served("cpu:0", device_calls), 40, np.random.default_rng(0))
+    host_calls: list[str] = []
+    on_host = strategy.select(_served("cpu", host_calls), 40, np.random.default_rng(0))
+    assert set(device_calls) == {"device"} and set(host_calls) == {"host"}
+    np.testing.assert_array_equal(on_device.indices, on_host.indices)
+    np.testing.assert_array_equal(on_device.scores, on_host.scores)
+
+
+def test_a_plugin_score_still_gets_numpy_blocks_on_a_device_run():
+    calls: list[str] = []
+    picked = HostOnlyScore().select(_served("cpu:0", calls), 5, np.random.default_rng(0))
+    assert set(calls) == {"host"}
+    unlabelled = np.setdiff1d(np.arange(N_POOL), np.arange(0, N_POOL, 40))
+    expected = unlabelled[np.argsort(-_probabilities()[unlabelled].max(axis=1), kind="stable")]
+    np.testing.assert_array_equal(picked.indices, expected[:5])
+
+
+@pytest.mark.usefixtures("one_thread")
+@pytest.mark.parametrize("learner", ["linear", "zero-shot", "clip-adapter(steps=5)"])
+@pytest.mark.parametrize("strategy", ["entropy", "badge", "pcb(margin)", "coreset"])
+def test_a_run_on_a_device_selects_what_a_run_on_the_cpu_selects(monkeypatch, learner, strategy):
+    """Through the runner: the pool's features go to the device once per run, the learner
+    computes its outputs there from them (moving a host output there, or any other copy to
+    the device, is refused), and the device run queries, round by round, the samples the CPU
+    run queries."""
+    spec = RunSpec(
+        dataset="blobs",
+        backbone="fake",
+        learner=learner,
+        strategy=strategy,
+        seed=3,
+        protocol=Protocol(rounds=2, budget="2/class", initial_size="1/class"),
+    )
+    inputs = make_inputs(n_pool=200)
+    on_cpu = run(spec, inputs).selections["rounds"]
+
+    def refused(*args):
+        raise AssertionError("an array was copied to the device during selection")
+
+    copies: list[int] = []
+    copy = _tensor.to_device
+
+    def pool_copy(array, device):
+        copies.append(len(array))
+        return copy(array, device)
+
+    monkeypatch.setattr(StrategyContext, "_moved", refused)
+    monkeypatch.setattr(runner, "to_device", pool_copy)
+    monkeypatch.setattr(_tensor, "to_device", refused)
+    on_device = run(spec, replace(inputs, device="cpu:0")).selections["rounds"]
+    assert [r["indices"] for r in on_device] == [r["indices"] for r in on_cpu]
+    assert copies == [200]

@@ -12,7 +12,7 @@ their images) wherever the methods below say "features".
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -109,6 +109,14 @@ class Learner(ABC):
     def hyperparameters(self) -> dict[str, Any]:
         """Settings recorded with every results row (epochs, lr, ...)."""
         return dict(self.options)
+
+    def device_outputs(self) -> dict[str, Callable[..., Any]]:
+        """Capability -> function of features giving that output as torch tensors on the
+        run's device (a :class:`GradEmbedding` of tensors for ``grad_embedding``), for
+        outputs the learner computes in torch anyway: a run on a GPU then scores them there
+        instead of copying each block to host memory and back. Default: none (the strategy
+        context moves the numpy outputs where the run computes)."""
+        return {}
 
     # Optional capabilities; present only when listed in ``capabilities``.
     def grad_embedding(self, features: np.ndarray) -> GradEmbedding:

@@ -27,15 +27,21 @@ layer is trained. With ``alpha=0`` there is no MLP branch, so dropout needs ``al
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
 
-from albench.capabilities import GradEmbedding
+from albench.capabilities import EMBED, GRAD_EMBEDDING, PROBABILITIES, GradEmbedding
 from albench.errors import InvalidSpecError
-from albench.learners._features import as_tensor, badge_factors, torch_generator, unit_rows
+from albench.learners._features import (
+    as_tensor,
+    badge_factors,
+    host_factors,
+    torch_generator,
+    unit_rows,
+)
 from albench.learners.adapter import ResidualAdapter
 from albench.learners.base import Learner, LearnerContext
 from albench.learners.catalog import CLIP_ADAPTER, LearnerInfo
@@ -140,8 +146,23 @@ class ClipAdapter(Learner):
             x = unit_rows(features, self.context.device)
             return x if self._adapter is None else self._adapter(x)
 
+    def device_outputs(self) -> dict[str, Callable[..., Any]]:
+        return {
+            PROBABILITIES: self._device_probabilities,
+            GRAD_EMBEDDING: self._device_factors,
+            EMBED: self._hidden,
+        }
+
+    def _device_probabilities(self, features: np.ndarray) -> torch.Tensor:
+        return torch.softmax(self._logits(self._hidden(features)), dim=1)
+
+    def _device_factors(self, features: np.ndarray) -> GradEmbedding:
+        """Factors for the last layer ``V = logit_scale * T`` acting on f'."""
+        h = self._hidden(features)
+        return badge_factors(torch.softmax(self._logits(h), dim=1), h)
+
     def predict_proba(self, features: np.ndarray) -> np.ndarray:
-        return torch.softmax(self._logits(self._hidden(features)), dim=1).cpu().numpy()
+        return self._device_probabilities(features).cpu().numpy()
 
     def mc_probabilities(self, features: np.ndarray, samples: int) -> np.ndarray:
         """(n, samples, C) probabilities of ``samples`` MC-dropout passes; pass t drops the
@@ -155,9 +176,7 @@ class ClipAdapter(Learner):
         return torch.stack(out, dim=1).cpu().numpy()
 
     def grad_embedding(self, features: np.ndarray) -> GradEmbedding:
-        """Factors for the last layer ``V = logit_scale * T`` acting on f'."""
-        h = self._hidden(features)
-        return badge_factors(torch.softmax(self._logits(h), dim=1), h)
+        return host_factors(self._device_factors(features))
 
     def embed(self, features: np.ndarray) -> np.ndarray:
         return self._hidden(features).cpu().numpy()

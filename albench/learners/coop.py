@@ -32,7 +32,7 @@ Defaults and their sources (also in ``docs/protocol.md``):
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar, TypeAlias
 
 import numpy as np
@@ -40,9 +40,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from albench.capabilities import GradEmbedding
+from albench.capabilities import EMBED, GRAD_EMBEDDING, PROBABILITIES, GradEmbedding
 from albench.errors import InvalidSpecError
-from albench.learners._features import fork
+from albench.learners._features import badge_factors, fork, host_factors
 from albench.learners.adapter import ResidualAdapter
 from albench.learners.base import Learner, LearnerContext
 from albench.learners.catalog import COOP, LearnerInfo
@@ -179,6 +179,8 @@ class CoOpLearner(Learner):
         preprocessed labelled images (decoded once per fit; the labelled set is small)."""
         if self.needs_images:
             return self._rows(inputs).pixels(self._transform).to(self.device)
+        if isinstance(inputs, torch.Tensor):  # a GPU run's pool rows, already there
+            return inputs.to(device=self.device, dtype=torch.float32)
         return torch.as_tensor(np.asarray(inputs, dtype=np.float32), device=self.device)
 
     @torch.no_grad()
@@ -269,16 +271,27 @@ class CoOpLearner(Learner):
         text, _ = self._fitted()
         return self.context.logit_scale * torch.einsum("nd,gcd->gnc", self._adapted(features), text)
 
+    def device_outputs(self) -> dict[str, Callable[..., Any]]:
+        return {
+            PROBABILITIES: self._device_probabilities,
+            GRAD_EMBEDDING: self._device_factors,
+            EMBED: self._adapted,
+        }
+
+    def _device_probabilities(self, features: Any) -> torch.Tensor:
+        return torch.softmax(self.logits(features)[0], dim=-1)
+
+    def _device_factors(self, features: Any) -> GradEmbedding:
+        """BADGE factors for the last layer, the class text matrix: x = s * f'."""
+        probs = self._device_probabilities(features)
+        return badge_factors(probs, self.context.logit_scale * self._adapted(features))
+
     def predict_proba(self, features: np.ndarray) -> np.ndarray:
-        return torch.softmax(self.logits(features)[0], dim=-1).cpu().numpy()
+        return self._device_probabilities(features).cpu().numpy()
 
     def embed(self, features: np.ndarray) -> np.ndarray:
         """Adapted, L2-normalised image features (the classifier's input)."""
         return self._adapted(features).cpu().numpy()
 
     def grad_embedding(self, features: np.ndarray) -> GradEmbedding:
-        """BADGE factors for the last layer, the class text matrix: x = s * f'."""
-        x = self._adapted(features)
-        probs = torch.from_numpy(self.predict_proba(features))
-        scale = probs - F.one_hot(probs.argmax(dim=1), probs.shape[1]).to(probs.dtype)
-        return GradEmbedding(scale=scale.numpy(), x=(self.context.logit_scale * x).cpu().numpy())
+        return host_factors(self._device_factors(features))

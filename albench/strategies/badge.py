@@ -14,8 +14,8 @@ import numpy as np
 
 from albench import kernels
 from albench.capabilities import GRAD_EMBEDDING
-from albench.strategies.base import Selection, Strategy, StrategyContext
-from albench.strategies.grad_factors import grad_factors, host
+from albench.strategies.base import Selection, Strategy, StrategyContext, host
+from albench.strategies.grad_factors import grad_factors
 from albench.strategies.ranking import n_picks
 
 

@@ -54,7 +54,11 @@ class StrategyContext:
     :meth:`blocks` never holds the whole (N, C) matrix (a pool of ImageNet's size has
     1.28M x 1,000 probabilities: 5 GB of float32). ``device``: where the run computes
     (``cpu``, ``cuda[:N]``); strategies hand the selection kernels :meth:`on_device` inputs,
-    so a run on a GPU selects there.
+    so a run on a GPU selects there. ``device_row_providers`` map a capability to a function
+    of row indices giving its output as tensors already on that device (the learner's
+    :meth:`~albench.learners.base.Learner.device_outputs`): blocks asked for ``on_device``
+    then never pass through host memory; ``device_features``: ``features`` already there
+    (the runner copies the pool once per run), which :meth:`on_device` gives for them.
     """
 
     def __init__(
@@ -66,7 +70,9 @@ class StrategyContext:
         n_classes: int,
         providers: Mapping[str, Callable[[], Any]] | None = None,
         row_providers: Mapping[str, Callable[..., np.ndarray]] | None = None,
+        device_row_providers: Mapping[str, Callable[..., Any]] | None = None,
         device: str = "cpu",
+        device_features: Any = None,
     ):
         labelled = np.asarray(labelled, dtype=np.int64)
         if labelled.shape != np.shape(labelled_labels):
@@ -77,6 +83,8 @@ class StrategyContext:
         self.n_classes = int(n_classes)
         self._providers = dict(providers or {})
         self._row_providers = dict(row_providers or {})
+        self._device_row_providers = dict(device_row_providers or {})
+        self._device_features = device_features
         self._cache: dict[str, Any] = {}
         self.device = device
         self._labelled.setflags(write=False)
@@ -111,9 +119,12 @@ class StrategyContext:
     def on_device(self, array: np.ndarray) -> Any:
         """``array`` where the run computes, for the selection kernels (which compute where
         their input lives): ``array`` itself on the CPU (the kernels wrap float32 numpy
-        without a copy), a float32 torch tensor on the run's device otherwise."""
+        without a copy), a float32 torch tensor on the run's device otherwise (for the
+        pool's features themselves, the copy the context was given, if any)."""
         if self.device == "cpu":
             return array
+        if array is self._features and self._device_features is not None:
+            return self._device_features
         from albench.kernels._tensor import to_device  # only a run on a GPU gets here
 
         return to_device(array, self.device)
@@ -144,44 +155,69 @@ class StrategyContext:
         """(N, C) class probabilities of the current learner on the pool."""
         return self.get(PROBABILITIES)
 
-    def on_rows(self, capability: str, rows: np.ndarray, **options: Any) -> Any:
+    def on_rows(
+        self, capability: str, rows: np.ndarray, *, on_device: bool = False, **options: Any
+    ) -> Any:
         """The output for ``rows`` in one call: sliced from the whole pool's when that is
         already computed (or the learner has no row-wise form of it), else computed on those
         rows alone. ``options`` as in :meth:`get`; gradient-embedding factors come as
-        :class:`GradEmbedding` of the rows."""
+        :class:`GradEmbedding` of the rows. With ``on_device`` the output is where the run
+        computes (:meth:`on_device`): numpy on the CPU, else tensors on the run's device,
+        computed there when the learner can."""
         whole = self._cache.get(_cache_key(capability, options))
+        if on_device and self.device != "cpu":
+            compute_there = self._device_row_providers.get(capability)
+            if whole is None and compute_there is not None:
+                return compute_there(rows, **options)
+            return self._moved(self.on_rows(capability, rows, **options))
         if whole is None and capability not in self._row_providers:
             whole = self.get(capability, **options)
         compute = self._row_providers.get(capability)
         out = whole[rows] if whole is not None else compute(rows, **options)
         return out if isinstance(out, GradEmbedding) else np.asarray(out)
 
+    def _moved(self, output: Any) -> Any:
+        """A host output (an array, or :class:`GradEmbedding` of arrays) on the run's device."""
+        if isinstance(output, GradEmbedding):
+            return GradEmbedding(scale=self.on_device(output.scale), x=self.on_device(output.x))
+        return self.on_device(output)
+
     def blocks(
-        self, capability: str, rows: np.ndarray, n_cols: int, **options: Any
+        self,
+        capability: str,
+        rows: np.ndarray,
+        n_cols: int,
+        *,
+        on_device: bool = False,
+        **options: Any,
     ) -> Iterator[tuple[np.ndarray, Any]]:
         """``(row indices, output on them)`` over ``rows``, in blocks of bounded memory.
 
         ``n_cols``: the size of one output row (C for probabilities, T x C for T MC
         passes), which sets the block height (``albench.kernels.blocks``). Each block is
-        :meth:`on_rows` of its rows, so nothing of size N x C stays unless the whole pool's
-        output was already computed.
+        :meth:`on_rows` of its rows (``on_device`` as there), so nothing of size N x C stays
+        unless the whole pool's output was already computed.
         """
         from albench.kernels.blocks import row_blocks
 
         for start, stop in row_blocks(len(rows), n_cols):
             chunk = rows[start:stop]
-            yield chunk, self.on_rows(capability, chunk, **options)
+            yield chunk, self.on_rows(capability, chunk, on_device=on_device, **options)
 
     def per_row(
         self,
         capability: str,
         rows: np.ndarray,
         n_cols: int,
-        fn: Callable[[np.ndarray], np.ndarray],
+        fn: Callable[[Any], Any],
+        *,
+        on_device: bool = False,
         **options: Any,
     ) -> np.ndarray:
         """``fn`` of each block of :meth:`blocks`, its rows written into one array allocated
-        before the first block (empty rows: an empty float64 array).
+        before the first block (empty rows: an empty float64 array). With ``on_device``,
+        ``fn`` gets the blocks where the run computes and may return a tensor there: only
+        its result, one value (or a few) per row, crosses to host memory.
 
         Collecting the small per-block results in a list and concatenating them would keep
         one live allocation above each freed block on glibc's heap, so the heap could not
@@ -189,8 +225,8 @@ class StrategyContext:
         """
         out: np.ndarray | None = None
         at = 0
-        for chunk, block in self.blocks(capability, rows, n_cols, **options):
-            result = np.asarray(fn(block))
+        for chunk, block in self.blocks(capability, rows, n_cols, on_device=on_device, **options):
+            result = host(fn(block))
             if out is None:
                 out = np.empty((len(rows), *result.shape[1:]), dtype=result.dtype)
             out[at : at + len(chunk)] = result
@@ -241,3 +277,8 @@ class Strategy:
 
     def __repr__(self) -> str:
         return self.name or type(self).__name__
+
+
+def host(array: Any) -> np.ndarray:
+    """``array`` (numpy, or a tensor on any device) as a numpy array."""
+    return array.cpu().numpy() if hasattr(array, "cpu") else np.asarray(array)

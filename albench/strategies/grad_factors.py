@@ -21,19 +21,19 @@ from albench.strategies.base import StrategyContext
 def grad_factors(ctx: StrategyContext, rows: np.ndarray, *, on_device: bool = True) -> Any:
     """The learner's gradient-embedding factors of ``rows`` (in that order), float32: numpy
     arrays, or with ``on_device`` on a GPU run, tensors on the run's device filled block by
-    block (the pick loop then runs there; nothing of the pool's size crosses to the host)."""
+    block from the learner's device outputs (the pick loop then runs there; nothing of the
+    pool's size crosses to the host)."""
     device = ctx.device if on_device else "cpu"
-    place = ctx.on_device if on_device else np.asarray
     scale: Any = None
     x: Any = None
     n_cols = ctx.n_classes + ctx.features.shape[1]
     at = 0
-    for chunk, block in ctx.blocks(GRAD_EMBEDDING, rows, n_cols):
+    for chunk, block in ctx.blocks(GRAD_EMBEDDING, rows, n_cols, on_device=on_device):
         if scale is None:
             scale = _empty(rows.size, block.scale.shape[1], device)
             x = _empty(rows.size, block.x.shape[1], device)
-        scale[at : at + chunk.size] = place(block.scale)
-        x[at : at + chunk.size] = place(block.x)
+        scale[at : at + chunk.size] = block.scale
+        x[at : at + chunk.size] = block.x
         at += chunk.size
     if scale is None:
         scale = _empty(0, ctx.n_classes, device)
@@ -47,8 +47,3 @@ def _empty(n_rows: int, n_cols: int, device: str) -> Any:
     import torch  # only a run on a GPU gets here
 
     return torch.empty((n_rows, n_cols), dtype=torch.float32, device=device)
-
-
-def host(array: Any) -> np.ndarray:
-    """``array`` (numpy, or a tensor on any device) as a numpy array."""
-    return array.cpu().numpy() if hasattr(array, "cpu") else np.asarray(array)

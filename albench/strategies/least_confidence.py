@@ -13,5 +13,7 @@ class LeastConfidence(ScoredStrategy):
     name = "least-confidence"
     reference = "Lewis & Gale, A Sequential Algorithm for Training Text Classifiers, SIGIR 1994"
 
+    scores_tensors = True
+
     def score(self, probabilities: np.ndarray) -> np.ndarray:
-        return 1.0 - as_tensor(probabilities).amax(1).double().numpy()
+        return 1.0 - as_tensor(probabilities).amax(1).double().cpu().numpy()

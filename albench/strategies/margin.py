@@ -20,11 +20,13 @@ class Margin(ScoredStrategy):
         "Extraction, IDA 2001"
     )
 
+    scores_tensors = True
+
     def score(self, probabilities: np.ndarray) -> np.ndarray:
         import torch
 
         p = as_tensor(probabilities)
         if p.shape[1] < 2:
-            return -p[:, 0].double().numpy()
+            return -p[:, 0].double().cpu().numpy()
         top_two = torch.topk(p, 2, dim=1, sorted=True).values.double()
-        return (top_two[:, 1] - top_two[:, 0]).numpy()
+        return (top_two[:, 1] - top_two[:, 0]).cpu().numpy()

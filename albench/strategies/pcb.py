@@ -77,8 +77,8 @@ class PCB(Strategy):
         k = n_picks(budget, ctx.unlabelled.size)
         proposal = self.base.select(ctx, self.n_candidates(ctx, k), rng)
         pool = np.asarray(proposal.indices, dtype=np.int64)
-        pseudo = ctx.per_row(  # the candidates' rows only, a block at a time
-            PROBABILITIES, pool, ctx.n_classes, lambda block: block.argmax(axis=1)
+        pseudo = ctx.per_row(  # the candidates' rows only, a block at a time, where computed
+            PROBABILITIES, pool, ctx.n_classes, lambda block: block.argmax(1), on_device=True
         ).astype(np.int64)
         counts = np.bincount(ctx.labelled_labels, minlength=ctx.n_classes)
         picked = balanced_order(pseudo, counts, k)

@@ -78,6 +78,9 @@ def draw(
     drawn = rng.choice(ctx.unlabelled, size=size, replace=False)
     rows = np.union1d(ctx.labelled, drawn).astype(np.int64)
     row_providers = {name: _on_rows(ctx, rows, name) for name in row_capabilities}
+    device_row_providers = {
+        name: _on_rows(ctx, rows, name, on_device=True) for name in row_capabilities
+    }
     providers = {
         name: (lambda fn=fn, **options: fn(np.arange(rows.size), **options))
         for name, fn in row_providers.items()
@@ -90,17 +93,20 @@ def draw(
         n_classes=ctx.n_classes,
         providers=providers,
         row_providers=row_providers,
+        device_row_providers=device_row_providers,
         device=ctx.device,
     )
     info = {"rule": rule, "unlabelled": int(size), "of": int(ctx.unlabelled.size)}
     return PoolSample(rows=rows, ctx=sub, info=info)
 
 
-def _on_rows(ctx: StrategyContext, rows: np.ndarray, name: str) -> Callable[..., Any]:
+def _on_rows(
+    ctx: StrategyContext, rows: np.ndarray, name: str, *, on_device: bool = False
+) -> Callable[..., Any]:
     """The full context's ``name`` on the sampled rows at ``positions`` (the sample's own
-    blocks set the size of each call)."""
+    blocks set the size of each call; ``on_device`` as in ``StrategyContext.on_rows``)."""
 
     def compute(positions: np.ndarray, **options: Any) -> Any:
-        return ctx.on_rows(name, rows[positions], **options)
+        return ctx.on_rows(name, rows[positions], on_device=on_device, **options)
 
     return compute

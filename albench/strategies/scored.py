@@ -23,6 +23,9 @@ class ScoredStrategy(Strategy):
 
     category: ClassVar[str] = "uncertainty"
     needs: ClassVar[frozenset[str]] = frozenset({PROBABILITIES})
+    #: True when :meth:`score` also takes a torch tensor on any device (a block of a GPU
+    #: run's probabilities, scored where it was computed); numpy blocks otherwise
+    scores_tensors: ClassVar[bool] = False
 
     def score(self, probabilities: np.ndarray) -> np.ndarray:
         """(n, C) probabilities -> (n,) informativeness; higher is queried first."""
@@ -30,15 +33,20 @@ class ScoredStrategy(Strategy):
 
     def select(self, ctx: StrategyContext, budget: int, rng: np.random.Generator) -> Selection:
         pool = ctx.unlabelled
-        scores = ctx.per_row(PROBABILITIES, pool, ctx.n_classes, self.score)
+        scores = ctx.per_row(
+            PROBABILITIES, pool, ctx.n_classes, self.score, on_device=self.scores_tensors
+        )
         picked = top_k(scores, n_picks(budget, pool.size))
         return Selection(indices=pool[picked], scores=scores[picked])
 
 
-def as_tensor(probabilities: np.ndarray) -> Any:
-    """A torch view of a block of probabilities (no copy), for scores computed on torch's
-    thread pool: numpy's reductions and ``astype`` run on one core, and at ImageNet's size
-    (1.28M x 1,000) they cost more than the learner's forward pass."""
+def as_tensor(probabilities: Any) -> Any:
+    """A block of probabilities as a torch tensor without a copy: a view of a numpy block,
+    or the tensor itself (on its own device). Scores are computed on torch's thread pool:
+    numpy's reductions and ``astype`` run on one core, and at ImageNet's size (1.28M x
+    1,000) they cost more than the learner's forward pass."""
+    if not isinstance(probabilities, np.ndarray):
+        return probabilities
     from albench.kernels._tensor import tensor_view  # here: listing strategies stays instant
 
     return tensor_view(probabilities)
