@@ -9,8 +9,8 @@ through the ``MODEL:/path`` form (no model hub is reachable there either), then 
 - the ``vpt`` learner (visual prompts only) for 1 round;
 - the ``maple`` learner (prompts in both towers, coupled) at its reference defaults for 1 round;
 
-then one selection round of coreset, BADGE, PCB(BADGE), entropy, margin, least-confidence
-and PCB(entropy) on the benchmark pool with CPU and with GPU contexts
+then one selection round of coreset, BADGE, PCB(BADGE), entropy, margin, least-confidence,
+PCB(entropy) and BALD on the benchmark pool with CPU and with GPU contexts
 (``benchmarks/selection_parity.py``: the picks must be the same), and the CUDA kernel
 benchmarks (``benchmarks/test_cuda.py``). It prints the runs' table (seconds per round,
 peak GPU memory, the last round's accuracy: random weights, so the accuracies only show

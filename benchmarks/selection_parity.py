@@ -9,7 +9,8 @@ BADGE factors of one linear head), once with a CPU context and once with a conte
 and how many differ. Entropy's float32 logarithm is the one operation here that CUDA and
 the CPU's vector library may round differently (each within one unit in the last place),
 so its row can differ by a swapped near-tie without a kernel being wrong; margin and
-least-confidence only compare and subtract, and must agree exactly.
+least-confidence only compare and subtract, and must agree exactly; BALD's entropies are
+float64 on both sides (a last-bit difference there is 10^-16 of a score).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ STRATEGIES = (
     "margin",
     "least-confidence",
     "pcb(entropy)",
+    "bald",
 )
 
 

@@ -14,8 +14,13 @@ import pytest
 import torch
 from runner_fakes import make_inputs, one_thread, spec_of  # noqa: F401
 
-from albench import runner
-from albench.capabilities import GRAD_EMBEDDING, PROBABILITIES, GradEmbedding
+from albench import kernels, runner
+from albench.capabilities import (
+    GRAD_EMBEDDING,
+    PROBABILITIES,
+    ROW_FREE_CAPABILITIES,
+    GradEmbedding,
+)
 from albench.kernels import _tensor, kmeanspp_rejection, kmeanspp_select
 from albench.protocol import Protocol
 from albench.runner import run
@@ -203,14 +208,32 @@ def test_a_plugin_score_still_gets_numpy_blocks_on_a_device_run():
     np.testing.assert_array_equal(picked.indices, expected[:5])
 
 
+def test_mutual_information_of_tensors_is_the_numpy_one():
+    """BALD's scores of a GPU run's passes: torch on their device, float64 as on the host."""
+    mc = np.random.default_rng(4).dirichlet(np.ones(N_CLASSES), size=(60, 9)).astype(np.float32)
+    on_device = kernels.mutual_information(torch.from_numpy(mc))
+    assert isinstance(on_device, torch.Tensor) and on_device.dtype == torch.float64
+    np.testing.assert_allclose(
+        on_device.numpy(), kernels.mutual_information(mc), rtol=1e-12, atol=1e-15
+    )
+
+
+DEVICE_STRATEGIES = ("entropy", "badge", "pcb(margin)", "coreset")
+ONE_PASS_LEARNERS = ("linear", "zero-shot", "clip-adapter(steps=5)")
+DEVICE_RUNS = [
+    *((learner, strategy) for learner in ONE_PASS_LEARNERS for strategy in DEVICE_STRATEGIES),
+    ("linear(dropout=0.2)", "bald(samples=6)"),
+    ("clip-adapter(steps=5, dropout=0.2)", "power-bald(samples=6)"),
+]
+
+
 @pytest.mark.usefixtures("one_thread")
-@pytest.mark.parametrize("learner", ["linear", "zero-shot", "clip-adapter(steps=5)"])
-@pytest.mark.parametrize("strategy", ["entropy", "badge", "pcb(margin)", "coreset"])
+@pytest.mark.parametrize(("learner", "strategy"), DEVICE_RUNS)
 def test_a_run_on_a_device_selects_what_a_run_on_the_cpu_selects(monkeypatch, learner, strategy):
     """Through the runner: the pool's features go to the device once per run, the learner
-    computes its outputs there from them (moving a host output there, or any other copy to
-    the device, is refused), and the device run queries, round by round, the samples the CPU
-    run queries."""
+    computes its outputs there from them (its host outputs are refused, and so are moving a
+    host array there and any other copy to the device), and the device run queries, round
+    by round, the samples the CPU run queries."""
     spec = RunSpec(
         dataset="blobs",
         backbone="fake",
@@ -222,8 +245,14 @@ def test_a_run_on_a_device_selects_what_a_run_on_the_cpu_selects(monkeypatch, le
     inputs = make_inputs(n_pool=200)
     on_cpu = run(spec, inputs).selections["rounds"]
 
-    def refused(*args):
-        raise AssertionError("an array was copied to the device during selection")
+    def refused(*args, **options):
+        raise AssertionError("a host output or a copy to the device during selection")
+
+    host_providers = runner._providers
+
+    def row_free_only(*args):
+        providers = host_providers(*args)
+        return {n: fn if n in ROW_FREE_CAPABILITIES else refused for n, fn in providers.items()}
 
     copies: list[int] = []
     copy = _tensor.to_device
@@ -233,6 +262,8 @@ def test_a_run_on_a_device_selects_what_a_run_on_the_cpu_selects(monkeypatch, le
         return copy(array, device)
 
     monkeypatch.setattr(StrategyContext, "_moved", refused)
+    monkeypatch.setattr(runner, "_providers", row_free_only)
+    monkeypatch.setattr(runner, "_row_providers", lambda *args: {})
     monkeypatch.setattr(runner, "to_device", pool_copy)
     monkeypatch.setattr(_tensor, "to_device", refused)
     on_device = run(spec, replace(inputs, device="cpu:0")).selections["rounds"]

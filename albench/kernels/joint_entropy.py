@@ -21,6 +21,8 @@ by importance 1 / (S T q(y)) with q(y) = mean_t p_t(y).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from scipy.special import entr
 
@@ -37,11 +39,25 @@ def predictive_entropy(mc: np.ndarray) -> np.ndarray:
     return entr(np.asarray(mc, dtype=np.float64).mean(axis=1)).sum(axis=1)
 
 
-def mutual_information(mc: np.ndarray) -> np.ndarray:
+def mutual_information(mc: np.ndarray | Any) -> np.ndarray | Any:
     """(n, T, C) -> (n,) BALD scores I[y; w | x] (>= 0 up to round-off); the float64 copy
-    of ``mc`` made once for both terms (it is the size of the input, times two)."""
+    of ``mc`` made once for both terms (it is the size of the input, times two). A torch
+    tensor (a GPU run's passes) is scored on its own device, also in float64, and the
+    scores come back as a tensor there."""
+    if hasattr(mc, "detach"):
+        return _tensor_mutual_information(mc)
     mc = np.asarray(mc, dtype=np.float64)
     return predictive_entropy(mc) - conditional_entropy(mc)
+
+
+def _tensor_mutual_information(mc: Any) -> Any:
+    """:func:`mutual_information` in torch: the same float64 terms in the same order (the
+    logarithms of CUDA and of the CPU's libm may differ in the last of 53 bits)."""
+    import torch  # only tensor inputs get here
+
+    mc = mc.to(torch.float64)
+    predictive = torch.special.entr(mc.mean(dim=1)).sum(dim=1)
+    return predictive - torch.special.entr(mc).sum(dim=2).mean(dim=1)
 
 
 class BatchJoint:

@@ -33,7 +33,13 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from albench.capabilities import EMBED, GRAD_EMBEDDING, PROBABILITIES, GradEmbedding
+from albench.capabilities import (
+    EMBED,
+    GRAD_EMBEDDING,
+    MC_PROBABILITIES,
+    PROBABILITIES,
+    GradEmbedding,
+)
 from albench.errors import InvalidSpecError
 from albench.learners._features import (
     as_tensor,
@@ -151,6 +157,7 @@ class ClipAdapter(Learner):
             PROBABILITIES: self._device_probabilities,
             GRAD_EMBEDDING: self._device_factors,
             EMBED: self._hidden,
+            MC_PROBABILITIES: self._device_mc_probabilities,
         }
 
     def _device_probabilities(self, features: np.ndarray) -> torch.Tensor:
@@ -164,16 +171,19 @@ class ClipAdapter(Learner):
     def predict_proba(self, features: np.ndarray) -> np.ndarray:
         return self._device_probabilities(features).cpu().numpy()
 
-    def mc_probabilities(self, features: np.ndarray, samples: int) -> np.ndarray:
-        """(n, samples, C) probabilities of ``samples`` MC-dropout passes; pass t drops the
-        same adapter-input coordinates of every row (one sampled first adapter layer)."""
+    def _device_mc_probabilities(self, features: np.ndarray, samples: int) -> torch.Tensor:
         if self._adapter is None:
             raise RuntimeError("clip-adapter: MC dropout passes asked for before a fit")
         with torch.no_grad():
             x = unit_rows(features, self.context.device)
             passes = self._dropout.passes(samples, x.shape[1], self.context.device)
             out = [torch.softmax(self._logits(self._adapter(x, m)), dim=1) for m in passes]
-        return torch.stack(out, dim=1).cpu().numpy()
+        return torch.stack(out, dim=1)
+
+    def mc_probabilities(self, features: np.ndarray, samples: int) -> np.ndarray:
+        """(n, samples, C) probabilities of ``samples`` MC-dropout passes; pass t drops the
+        same adapter-input coordinates of every row (one sampled first adapter layer)."""
+        return self._device_mc_probabilities(features, samples).cpu().numpy()
 
     def grad_embedding(self, features: np.ndarray) -> GradEmbedding:
         return host_factors(self._device_factors(features))

@@ -39,13 +39,13 @@ objective.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
 
-from albench.capabilities import LinearHead
+from albench.capabilities import MC_PROBABILITIES, LinearHead
 from albench.errors import InvalidSpecError
 from albench.learners._features import LinearHeadOutputs, as_tensor, torch_generator, unit_rows
 from albench.learners.base import Learner, LearnerContext
@@ -162,15 +162,21 @@ class LinearProbe(LinearHeadOutputs, Learner):
             raise RuntimeError("linear probe with random init used before fit")
         return torch.softmax(x @ self._weight.T + self._bias, dim=1)
 
-    def mc_probabilities(self, features: np.ndarray, samples: int) -> np.ndarray:
-        """(n, samples, C) probabilities of ``samples`` MC-dropout passes; pass t drops the
-        same input coordinates of every row (one sampled weight matrix, W diag(mask_t))."""
+    def device_outputs(self) -> dict[str, Callable[..., Any]]:
+        return {**super().device_outputs(), MC_PROBABILITIES: self._device_mc_probabilities}
+
+    def _device_mc_probabilities(self, features: np.ndarray, samples: int) -> torch.Tensor:
         if self._weight is None:
             raise RuntimeError("linear probe with random init used before fit")
         x = unit_rows(features, self.context.device)
         passes = self._dropout.passes(samples, x.shape[1], self.context.device)
         out = [torch.softmax(x @ (self._weight * m).T + self._bias, dim=1) for m in passes]
-        return torch.stack(out, dim=1).cpu().numpy()
+        return torch.stack(out, dim=1)
+
+    def mc_probabilities(self, features: np.ndarray, samples: int) -> np.ndarray:
+        """(n, samples, C) probabilities of ``samples`` MC-dropout passes; pass t drops the
+        same input coordinates of every row (one sampled weight matrix, W diag(mask_t))."""
+        return self._device_mc_probabilities(features, samples).cpu().numpy()
 
     def linear_head(self, features: np.ndarray) -> LinearHead:
         """``W`` and ``b`` of ``softmax(x @ W.T + b)`` (the same for every row of ``features``)."""

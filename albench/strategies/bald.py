@@ -37,9 +37,17 @@ def check_samples(name: str, samples: int) -> int:
 
 
 def bald_scores(ctx: StrategyContext, rows: np.ndarray, samples: int) -> np.ndarray:
-    """(len(rows),) mutual information of each row, over row blocks of ``samples`` passes."""
+    """(len(rows),) mutual information of each row, over row blocks of ``samples`` passes
+    (on a GPU run computed and scored there: only the scores come to the host)."""
     width = samples * ctx.n_classes
-    return ctx.per_row(MC_PROBABILITIES, rows, width, kernels.mutual_information, samples=samples)
+    return ctx.per_row(
+        MC_PROBABILITIES,
+        rows,
+        width,
+        kernels.mutual_information,
+        on_device=True,
+        samples=samples,
+    )
 
 
 class Bald(Strategy):
