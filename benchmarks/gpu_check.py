@@ -10,14 +10,14 @@ through the ``MODEL:/path`` form (no model hub is reachable there either), then 
 - the ``maple`` learner (prompts in both towers, coupled) at its reference defaults for 1 round;
 
 then one selection round of coreset, BADGE, PCB(BADGE), entropy, margin, least-confidence,
-PCB(entropy) and BALD on the benchmark pool with CPU and with GPU contexts
-(``benchmarks/selection_parity.py``: the picks must be the same), and the CUDA kernel
-benchmarks (``benchmarks/test_cuda.py``). It prints the runs' table (seconds per round,
-peak GPU memory, the last round's accuracy: random weights, so the accuracies only show
-that the path runs end to end), the parity table, then the kernel benchmarks' summary.
-Exit 1 when a run fails or a GPU pick differs from its CPU pick. Refused in one line, exit
-2, where no CUDA device is visible. ``--backbone``, ``--device`` and extra ``albench run``
-options exist for testing the script itself on a CPU.
+PCB(entropy), BALD, MaxHerding and Uncertainty Herding on the benchmark pool with CPU and
+with GPU contexts (``benchmarks/selection_parity.py``: the picks must be the same), and the
+CUDA kernel benchmarks (``benchmarks/test_cuda.py``). It prints the runs' table (seconds
+per round, peak GPU memory, the last round's accuracy: random weights, so the accuracies
+only show that the path runs end to end), the parity table, then the kernel benchmarks'
+summary. Exit 1 when a run fails or a GPU pick differs from its CPU pick. Refused in one
+line, exit 2, where no CUDA device is visible. ``--backbone``, ``--device`` and extra
+``albench run`` options exist for testing the script itself on a CPU.
 """
 
 from __future__ import annotations

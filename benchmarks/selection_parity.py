@@ -9,8 +9,9 @@ BADGE factors of one linear head), once with a CPU context and once with a conte
 and how many differ. Entropy's float32 logarithm is the one operation here that CUDA and
 the CPU's vector library may round differently (each within one unit in the last place),
 so its row can differ by a swapped near-tie without a kernel being wrong; margin and
-least-confidence only compare and subtract, and must agree exactly; BALD's entropies are
-float64 on both sides (a last-bit difference there is 10^-16 of a score).
+least-confidence only compare and subtract, and must agree exactly; BALD's entropies and
+the herding strategies' kernel sums are float64 on both sides (a last-bit difference there
+is 10^-16 of a score).
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ STRATEGIES = (
     "least-confidence",
     "pcb(entropy)",
     "bald",
+    "max-herding",
+    "uncertainty-herding",
 )
 
 

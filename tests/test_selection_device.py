@@ -21,7 +21,7 @@ from albench.capabilities import (
     ROW_FREE_CAPABILITIES,
     GradEmbedding,
 )
-from albench.kernels import _tensor, kmeanspp_rejection, kmeanspp_select
+from albench.kernels import _tensor, herding, kmeanspp_rejection, kmeanspp_select
 from albench.protocol import Protocol
 from albench.runner import run
 from albench.specs import RunSpec
@@ -71,6 +71,20 @@ def test_tensor_inputs_pick_what_numpy_inputs_pick(name):
     np.testing.assert_array_equal(on_device.indices, on_host.indices)
     if on_host.scores is not None:
         np.testing.assert_array_equal(on_device.scores, on_host.scores)
+
+
+@pytest.mark.parametrize(
+    "name", ["max-herding", "max-herding(bandwidth=0.5)", "uncertainty-herding"]
+)
+def test_herding_on_device_tensors_picks_what_numpy_picks(monkeypatch, name):
+    """The coverage kernel of a GPU run (torch float64 on the features' device) picks what
+    the numpy kernel picks, with gains equal to the last bits."""
+    strategy = get_strategy(name)
+    on_host = strategy.select(_context("cpu"), 25, np.random.default_rng(2))
+    monkeypatch.setattr(herding, "_HostCoverage", None)  # the device run must not use it
+    on_device = strategy.select(_context("cpu:0"), 25, np.random.default_rng(2))
+    np.testing.assert_array_equal(on_device.indices, on_host.indices)
+    np.testing.assert_allclose(on_device.scores, on_host.scores, rtol=1e-12)
 
 
 def test_badge_sampler_reads_device_factors_one_row_at_a_time(monkeypatch):
@@ -223,6 +237,8 @@ ONE_PASS_LEARNERS = ("linear", "zero-shot", "clip-adapter(steps=5)")
 DEVICE_RUNS = [
     *((learner, strategy) for learner in ONE_PASS_LEARNERS for strategy in DEVICE_STRATEGIES),
     ("linear(dropout=0.2)", "bald(samples=6)"),
+    ("linear", "uncertainty-herding"),
+    ("zero-shot", "max-herding"),
     ("clip-adapter(steps=5, dropout=0.2)", "power-bald(samples=6)"),
 ]
 

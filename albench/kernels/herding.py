@@ -21,6 +21,7 @@ stays O(N).
 from __future__ import annotations
 
 import heapq
+from typing import Any
 
 import numpy as np
 
@@ -41,26 +42,73 @@ def gaussian_kernel_rows(
     return np.exp(-d2 / bandwidth**2)
 
 
-def _gains(
-    x: np.ndarray,
-    sq: np.ndarray,
-    rows: np.ndarray,
-    best: np.ndarray,
-    bandwidth: float,
-    weights: np.ndarray | None,
-) -> np.ndarray:
-    gains = np.empty(rows.size)
-    for lo, hi in row_blocks(rows.size, x.shape[0]):
-        kernel = gaussian_kernel_rows(x, rows[lo:hi], bandwidth, sq)
-        gain = np.maximum(kernel - best[None, :], 0.0)
-        if weights is not None:
-            gain *= weights[None, :]
-        gains[lo:hi] = gain.mean(axis=1)
-    return gains
+class _HostCoverage:
+    """The coverage arithmetic of :func:`max_herding` in numpy float64: each sample's best
+    kernel value to the set so far, and candidates' gains against it, in row blocks."""
+
+    def __init__(self, x: np.ndarray, bandwidth: float, weights: np.ndarray | None):
+        self.x = np.asarray(x, dtype=np.float64)
+        self.sq = (self.x * self.x).sum(axis=1)
+        self.bandwidth, self.weights = bandwidth, weights
+        self.best = np.zeros(self.x.shape[0])
+
+    def cover(self, rows: np.ndarray) -> None:
+        """Add ``rows`` to the set: raise each sample's best kernel value."""
+        for lo, hi in row_blocks(rows.size, self.x.shape[0]):
+            kernel = gaussian_kernel_rows(self.x, rows[lo:hi], self.bandwidth, self.sq)
+            self.best = np.maximum(self.best, kernel.max(axis=0))
+
+    def gains(self, rows: np.ndarray) -> np.ndarray:
+        """(len(rows),) gain of adding each row alone, given the set so far."""
+        gains = np.empty(rows.size)
+        for lo, hi in row_blocks(rows.size, self.x.shape[0]):
+            kernel = gaussian_kernel_rows(self.x, rows[lo:hi], self.bandwidth, self.sq)
+            gain = np.maximum(kernel - self.best[None, :], 0.0)
+            if self.weights is not None:
+                gain *= self.weights[None, :]
+            gains[lo:hi] = gain.mean(axis=1)
+        return gains
+
+
+class _DeviceCoverage:
+    """:class:`_HostCoverage` in torch float64 on the features' device (a GPU run): the
+    same terms in the same order; only the gains, one per candidate, come to the host. Sums
+    may round apart from numpy's in the last of 53 bits."""
+
+    def __init__(self, x: Any, bandwidth: float, weights: np.ndarray | None):
+        import torch  # only tensor inputs get here
+
+        from albench.kernels._tensor import tensor_view
+
+        self.torch, self.tensor_view = torch, tensor_view
+        self.x = x.to(torch.float64)
+        self.sq = (self.x * self.x).sum(dim=1)
+        self.bandwidth = bandwidth
+        self.weights = None if weights is None else torch.as_tensor(weights, device=x.device)
+        self.best = torch.zeros(self.x.shape[0], dtype=torch.float64, device=x.device)
+
+    def _kernel_rows(self, rows: np.ndarray) -> Any:
+        at = self.tensor_view(rows).to(self.x.device)
+        d2 = (self.sq[at, None] + self.sq[None, :] - 2.0 * self.x[at] @ self.x.T).clamp_min(0.0)
+        return self.torch.exp(-d2 / self.bandwidth**2)
+
+    def cover(self, rows: np.ndarray) -> None:
+        for lo, hi in row_blocks(rows.size, self.x.shape[0]):
+            kernel = self._kernel_rows(rows[lo:hi])
+            self.best = self.torch.maximum(self.best, kernel.amax(dim=0))
+
+    def gains(self, rows: np.ndarray) -> np.ndarray:
+        gains = self.torch.empty(rows.size, dtype=self.torch.float64, device=self.x.device)
+        for lo, hi in row_blocks(rows.size, self.x.shape[0]):
+            gain = (self._kernel_rows(rows[lo:hi]) - self.best[None, :]).clamp_min(0.0)
+            if self.weights is not None:
+                gain *= self.weights[None, :]
+            gains[lo:hi] = gain.mean(dim=1)
+        return gains.cpu().numpy()
 
 
 def max_herding(
-    x: np.ndarray,
+    x: np.ndarray | Any,
     start: np.ndarray,
     candidates: np.ndarray,
     k: int,
@@ -69,26 +117,24 @@ def max_herding(
 ) -> tuple[np.ndarray, np.ndarray]:
     """``k`` greedy picks among ``candidates`` (positions in pick order) and their gains.
 
-    ``start``: rows already in the set (the labelled samples). ``weights``: (N,) non-negative
-    weight of each row's coverage term (Uncertainty Herding's u_i); None weighs all rows 1.
-    Equal gains go to the lower candidate position.
+    ``x``: (N, d) features, numpy, or a torch tensor whose device then computes the
+    kernel (a GPU run). ``start``: rows already in the set (the labelled samples).
+    ``weights``: (N,) non-negative weight of each row's coverage term (Uncertainty
+    Herding's u_i); None weighs all rows 1. Equal gains go to the lower candidate position.
 
     Each step re-evaluates the leading stale bounds in batches (1, 2, 4, ... up to
     :data:`MAX_BATCH` candidates, one kernel block each) until the leader's gain is current:
     then it is at least every other candidate's bound, and so the plain greedy pick.
     """
-    x = np.asarray(x, dtype=np.float64)
     if weights is not None:
         weights = np.asarray(weights, dtype=np.float64)
         if weights.shape != (x.shape[0],) or (weights < 0).any():
             raise ValueError("weights must be one non-negative value per row of x")
     candidates = np.asarray(candidates, dtype=np.int64)
-    start = np.asarray(start, dtype=np.int64)
-    sq = (x * x).sum(axis=1)
-    best = np.zeros(x.shape[0])
-    for lo, hi in row_blocks(start.size, x.shape[0]):
-        best = np.maximum(best, gaussian_kernel_rows(x, start[lo:hi], bandwidth, sq).max(axis=0))
-    bounds = _gains(x, sq, candidates, best, bandwidth, weights)
+    on_device = hasattr(x, "detach")
+    coverage = (_DeviceCoverage if on_device else _HostCoverage)(x, bandwidth, weights)
+    coverage.cover(np.asarray(start, dtype=np.int64))
+    bounds = coverage.gains(candidates)
     heap = [(-gain, position) for position, gain in enumerate(bounds)]
     heapq.heapify(heap)
     current = np.zeros(candidates.size, dtype=np.int64)  # the step each bound was taken at
@@ -99,7 +145,7 @@ def max_herding(
             stale = []
             while heap and len(stale) < batch and current[heap[0][1]] != step:
                 stale.append(heapq.heappop(heap)[1])
-            fresh = _gains(x, sq, candidates[stale], best, bandwidth, weights)
+            fresh = coverage.gains(candidates[stale])
             for position, gain in zip(stale, fresh, strict=True):
                 current[position] = step
                 heapq.heappush(heap, (-gain, position))
@@ -107,6 +153,5 @@ def max_herding(
         gain, position = heapq.heappop(heap)
         picks.append(position)
         gains.append(-gain)
-        row = gaussian_kernel_rows(x, candidates[position : position + 1], bandwidth, sq)[0]
-        best = np.maximum(best, row)
+        coverage.cover(candidates[position : position + 1])
     return np.asarray(picks, dtype=np.int64), np.asarray(gains)

@@ -82,7 +82,7 @@ class MaxHerding(Strategy):
         """Greedy coverage over every row of ``ctx``."""
         pool = ctx.unlabelled
         picks, gains = kernels.max_herding(
-            kernels.unit_rows(ctx.features),
+            ctx.on_device(kernels.unit_rows(ctx.features)),
             ctx.labelled,
             pool,
             n_picks(budget, pool.size),

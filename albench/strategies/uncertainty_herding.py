@@ -40,6 +40,7 @@ those of the labelled set plus the drawn rows, as in the reference.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -49,7 +50,7 @@ from albench.capabilities import IMAGE_FEATURES, PROBABILITIES
 from albench.errors import InvalidSpecError
 from albench.kernels.blocks import row_blocks
 from albench.strategies import pool_sample
-from albench.strategies.base import Selection, Strategy, StrategyContext
+from albench.strategies.base import Selection, Strategy, StrategyContext, host
 from albench.strategies.entropy import Entropy
 from albench.strategies.least_confidence import LeastConfidence
 from albench.strategies.margin import Margin
@@ -71,8 +72,13 @@ UNCERTAINTIES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 }
 
 
-def temperature_scaled(probabilities: np.ndarray, temperature: float) -> np.ndarray:
-    """softmax(log p / T) in float64: the probabilities of the logits divided by T."""
+def temperature_scaled(probabilities: np.ndarray | Any, temperature: float) -> np.ndarray | Any:
+    """softmax(log p / T) in float64: the probabilities of the logits divided by T (a torch
+    tensor, a GPU run's block, is scaled on its device)."""
+    if hasattr(probabilities, "detach"):
+        logits = probabilities.double().log() / temperature
+        scaled = (logits - logits.amax(dim=1, keepdim=True)).exp()
+        return scaled / scaled.sum(dim=1, keepdim=True)
     with np.errstate(divide="ignore"):
         logits = np.log(np.asarray(probabilities, dtype=np.float64)) / temperature
     logits -= logits.max(axis=1, keepdims=True)
@@ -157,7 +163,7 @@ class UncertaintyHerding(Strategy):
         weights, temperature = self.weights(ctx)
         bandwidth = self.kernel_bandwidth(x[ctx.labelled])
         picks, gains = kernels.max_herding(
-            x, ctx.labelled, pool, n_picks(budget, pool.size), bandwidth, weights
+            ctx.on_device(x), ctx.labelled, pool, n_picks(budget, pool.size), bandwidth, weights
         )
         info = {"temperature": temperature, "bandwidth": bandwidth}
         return Selection(indices=pool[picks], scores=gains, info=info)
@@ -168,8 +174,8 @@ class UncertaintyHerding(Strategy):
         if ctx.labelled.size == 0:
             return None, None
         temperature = self.temperature
-        if temperature == "calibrated":
-            known = ctx.per_row(PROBABILITIES, ctx.labelled, ctx.n_classes, np.asarray)
+        if temperature == "calibrated":  # on the labelled rows: a few, scored on the host
+            known = ctx.per_row(PROBABILITIES, ctx.labelled, ctx.n_classes, host, on_device=True)
             temperature = calibrated_temperature(known, ctx.labelled_labels, ctx.n_classes)
         measure = UNCERTAINTIES[self.uncertainty]
         rows = np.arange(ctx.n_pool)
@@ -178,6 +184,7 @@ class UncertaintyHerding(Strategy):
             rows,
             ctx.n_classes,
             lambda p: measure(temperature_scaled(p, temperature)),
+            on_device=True,
         )
         weights[ctx.labelled] = 0.0
         return np.maximum(weights, 0.0), float(temperature)
