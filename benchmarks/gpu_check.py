@@ -10,8 +10,8 @@ through the ``MODEL:/path`` form (no model hub is reachable there either), then 
 - the ``maple`` learner (prompts in both towers, coupled) at its reference defaults for 1 round;
 
 then one selection round of coreset, BADGE, PCB(BADGE), entropy, margin, least-confidence,
-PCB(entropy), BALD, MaxHerding and Uncertainty Herding on the benchmark pool with CPU and
-with GPU contexts (``benchmarks/selection_parity.py``: the picks must be the same), and the
+PCB(entropy), BALD, MaxHerding, Uncertainty Herding and ALFA-Mix on the benchmark pool with
+CPU and with GPU contexts (``benchmarks/selection_parity.py``: the picks must be the same), and the
 CUDA kernel benchmarks (``benchmarks/test_cuda.py``). It prints the runs' table (seconds
 per round, peak GPU memory, the last round's accuracy: random weights, so the accuracies
 only show that the path runs end to end), the parity table, then the kernel benchmarks'

@@ -9,9 +9,9 @@ BADGE factors of one linear head), once with a CPU context and once with a conte
 and how many differ. Entropy's float32 logarithm is the one operation here that CUDA and
 the CPU's vector library may round differently (each within one unit in the last place),
 so its row can differ by a swapped near-tie without a kernel being wrong; margin and
-least-confidence only compare and subtract, and must agree exactly; BALD's entropies and
-the herding strategies' kernel sums are float64 on both sides (a last-bit difference there
-is 10^-16 of a score).
+least-confidence only compare and subtract, and must agree exactly; BALD's entropies, the
+herding strategies' kernel sums and ALFA-Mix's flip caps are float64 on both sides (their
+differences are 10^-13 of a value or less).
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ STRATEGIES = (
     "bald",
     "max-herding",
     "uncertainty-herding",
+    "alfa-mix",
 )
 
 

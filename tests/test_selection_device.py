@@ -20,12 +20,14 @@ from albench.capabilities import (
     PROBABILITIES,
     ROW_FREE_CAPABILITIES,
     GradEmbedding,
+    LinearHead,
 )
 from albench.kernels import _tensor, herding, kmeanspp_rejection, kmeanspp_select
 from albench.protocol import Protocol
 from albench.runner import run
 from albench.specs import RunSpec
 from albench.strategies import StrategyContext, get_strategy
+from albench.strategies.alfa_mix import critical_caps
 from albench.strategies.scored import ScoredStrategy
 
 N_POOL, N_CLASSES, DIM = 600, 7, 16
@@ -85,6 +87,22 @@ def test_herding_on_device_tensors_picks_what_numpy_picks(monkeypatch, name):
     on_device = strategy.select(_context("cpu:0"), 25, np.random.default_rng(2))
     np.testing.assert_array_equal(on_device.indices, on_host.indices)
     np.testing.assert_allclose(on_device.scores, on_host.scores, rtol=1e-12)
+
+
+def test_alfa_mix_flip_caps_of_tensors_are_the_numpy_ones():
+    """ALFA-Mix's caps of a GPU run's embeddings (torch float64 there) equal numpy's to the
+    rounding of their sums; rows that never flip are the same rows."""
+    rng = np.random.default_rng(6)
+    z = rng.normal(size=(500, DIM)).astype(np.float32)
+    head = LinearHead(5 * rng.normal(size=(N_CLASSES, DIM)), rng.normal(size=N_CLASSES))
+    anchors = rng.normal(size=(N_CLASSES, DIM))
+    anchors[2] = z[0]  # a row at an anchor: no step towards it
+    on_host = critical_caps(z, head, anchors)
+    on_device = critical_caps(torch.from_numpy(z), head, anchors)
+    assert isinstance(on_device, torch.Tensor)
+    np.testing.assert_array_equal(np.isinf(on_device.numpy()), np.isinf(on_host))
+    np.testing.assert_allclose(on_device.numpy(), on_host, rtol=1e-10)
+    assert critical_caps(torch.from_numpy(z), head, np.zeros((0, 0))).isinf().all()
 
 
 def test_badge_sampler_reads_device_factors_one_row_at_a_time(monkeypatch):
@@ -239,6 +257,8 @@ DEVICE_RUNS = [
     ("linear(dropout=0.2)", "bald(samples=6)"),
     ("linear", "uncertainty-herding"),
     ("zero-shot", "max-herding"),
+    ("linear", "alfa-mix"),
+    ("zero-shot", "alfa-mix"),
     ("clip-adapter(steps=5, dropout=0.2)", "power-bald(samples=6)"),
 ]
 

@@ -34,13 +34,16 @@ of a flip.
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import numpy as np
 
 from albench import kernels
 from albench.capabilities import EMBED, LINEAR_HEAD, LinearHead
 from albench.errors import InvalidSpecError
 from albench.kernels.blocks import row_blocks
-from albench.strategies.base import AS_FLOAT64, Selection, Strategy, StrategyContext
+from albench.strategies.base import Selection, Strategy, StrategyContext, as_float64, host
 from albench.strategies.candidates import cluster_representatives
 from albench.strategies.ranking import n_picks
 
@@ -67,17 +70,19 @@ class AlfaMix(Strategy):
         head = ctx.get(LINEAR_HEAD)
         width = max(ctx.features.shape[1], ctx.n_classes)
         if ctx.labelled.size:
-            labelled = ctx.per_row(EMBED, ctx.labelled, width, AS_FLOAT64)
+            labelled = ctx.per_row(EMBED, ctx.labelled, width, as_float64, on_device=True)
             anchors = class_anchors(labelled, ctx.labelled_labels, ctx.n_classes)
         else:
             anchors = np.zeros((0, 0))  # no anchors: no candidates, a uniform batch
 
-        def caps(z: np.ndarray) -> np.ndarray:
+        def caps(z: Any) -> Any:
             return critical_caps(z, head, anchors)
 
-        flips = flips_at_caps(ctx.per_row(EMBED, pool, width, caps), self.alpha_cap, k)
+        critical = ctx.per_row(EMBED, pool, width, caps, on_device=True)
+        flips = flips_at_caps(critical, self.alpha_cap, k)
         candidates = np.flatnonzero(flips)
-        z = ctx.per_row(EMBED, pool[candidates], width, kernels.unit_rows)
+        # the candidates' embeddings come to the host for scikit-learn's k-means
+        z = ctx.per_row(EMBED, pool[candidates], width, _unit_rows_on_host, on_device=True)
         picked = cluster_representatives(z, candidates, pool.size, k, rng)
         return Selection(indices=pool[picked], info={"candidates": int(flips.sum())})
 
@@ -115,11 +120,18 @@ def flips_at_caps(critical: np.ndarray, alpha_cap: float, k: int) -> np.ndarray:
     return flips
 
 
-def critical_caps(z: np.ndarray, head: LinearHead, anchors: np.ndarray) -> np.ndarray:
+def _unit_rows_on_host(z: Any) -> np.ndarray:
+    return kernels.unit_rows(host(z))
+
+
+def critical_caps(z: np.ndarray | Any, head: LinearHead, anchors: np.ndarray) -> np.ndarray | Any:
     """(n,) the cap above which each row's prediction flips towards its farthest anchor.
 
-    inf where no step along the gradient changes the prediction (or there is no anchor).
+    inf where no step along the gradient changes the prediction (or there is no anchor). A
+    torch tensor (a GPU run's embeddings) is computed on its device (:func:`_tensor_caps`).
     """
+    if hasattr(z, "detach"):
+        return _tensor_caps(z, head, anchors)
     out = np.full(z.shape[0], np.inf)
     if anchors.shape[0] == 0:
         return out
@@ -164,3 +176,37 @@ def _flip_length(logits: np.ndarray, rate: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         crossing = np.where(gain > 0, gap / gain, np.inf)
     return crossing.min(axis=1)
+
+
+def _tensor_caps(z: Any, head: LinearHead, anchors: np.ndarray) -> Any:
+    """:func:`critical_caps` in torch float64 on ``z``'s device: the same terms in the same
+    order (a GPU's sums may round apart from numpy's in the last of 53 bits)."""
+    import torch  # only tensor inputs get here
+
+    def there(array: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(np.asarray(array, dtype=np.float64), device=z.device)
+
+    out = torch.full((z.shape[0],), torch.inf, dtype=torch.float64, device=z.device)
+    if anchors.shape[0] == 0:
+        return out
+    weight, bias, anchor_rows = there(head.weight), there(head.bias), there(anchors)
+    anchor_norms = (anchor_rows * anchor_rows).sum(dim=1)
+    width = max(weight.shape[0], anchor_rows.shape[0], z.shape[1])
+    for start, stop in row_blocks(z.shape[0], width):
+        rows = z[start:stop].to(torch.float64)
+        spread = (anchor_norms - 2.0 * rows @ anchor_rows.T).amax(dim=1)
+        farthest = ((rows * rows).sum(dim=1) + spread).clamp_min(0).sqrt()
+        logits = rows @ weight.T + bias
+        p = torch.softmax(logits, dim=1)
+        p[torch.arange(p.shape[0], device=z.device), logits.argmax(dim=1)] -= 1.0
+        grad = p @ weight
+        grad_norm = torch.linalg.vector_norm(grad, dim=1)
+        rate = grad @ weight.T
+        predicted = logits.argmax(dim=1, keepdim=True)
+        gap = logits.gather(1, predicted) - logits
+        gain = rate - rate.gather(1, predicted)
+        crossing = torch.where(gain > 0, gap / gain, torch.inf).amin(dim=1)
+        cap = crossing * math.sqrt(z.shape[1]) * grad_norm / farthest
+        valid = (grad_norm > 0) & (farthest > 0)
+        out[start:stop] = torch.where(valid, cap, torch.inf)
+    return out

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property, partial
+from functools import cached_property
 from typing import Any, ClassVar
 
 import numpy as np
@@ -234,8 +234,11 @@ class StrategyContext:
         return out if out is not None else np.zeros(0)
 
 
-#: :meth:`StrategyContext.per_row`'s ``fn`` for an output a strategy computes on in float64
-AS_FLOAT64: Callable[[Any], np.ndarray] = partial(np.asarray, dtype=np.float64)
+def as_float64(block: Any) -> Any:
+    """:meth:`StrategyContext.per_row`'s ``fn`` for an output a strategy computes on in
+    float64 on the host: a numpy block converted, a device block converted there (per_row
+    then brings the result over)."""
+    return block.double() if hasattr(block, "detach") else np.asarray(block, dtype=np.float64)
 
 
 def _cache_key(capability: str, options: Mapping[str, Any]) -> Any:

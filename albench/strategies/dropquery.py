@@ -22,7 +22,7 @@ import numpy as np
 
 from albench.capabilities import EMBED, LINEAR_HEAD, LinearHead
 from albench.errors import InvalidSpecError
-from albench.strategies.base import AS_FLOAT64, Selection, Strategy, StrategyContext
+from albench.strategies.base import Selection, Strategy, StrategyContext, as_float64
 from albench.strategies.candidates import cluster_representatives
 from albench.strategies.ranking import n_picks
 
@@ -58,7 +58,7 @@ class DropQuery(Strategy):
             pool_blocks, ctx.get(LINEAR_HEAD), self.p, self.iterations, rng
         )
         candidates = np.flatnonzero(unstable)
-        z = ctx.per_row(EMBED, pool[candidates], width, AS_FLOAT64)
+        z = ctx.per_row(EMBED, pool[candidates], width, as_float64)
         picked = cluster_representatives(z, candidates, pool.size, k, rng)
         return Selection(indices=pool[picked], info={"candidates": int(unstable.sum())})
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from albench.capabilities import CORRECTNESS_PROB, PROBABILITIES
 from albench.errors import InvalidSpecError
-from albench.strategies.base import AS_FLOAT64, Selection, Strategy, StrategyContext
+from albench.strategies.base import Selection, Strategy, StrategyContext, as_float64
 from albench.strategies.ranking import n_picks
 
 
@@ -96,7 +96,7 @@ class DualPrompt(Strategy):
         pool = ctx.unlabelled
         predicted = ctx.per_row(PROBABILITIES, pool, ctx.n_classes, _predicted)
         # one value per row, but the learner scores every class to find it: C-wide blocks
-        u = ctx.per_row(CORRECTNESS_PROB, pool, ctx.n_classes, AS_FLOAT64)
+        u = ctx.per_row(CORRECTNESS_PROB, pool, ctx.n_classes, as_float64)
         picked = round_robin(predicted, u, n_picks(budget, pool.size))
         info = {"per_class": np.bincount(predicted[picked], minlength=ctx.n_classes).tolist()}
         if not self.pseudo_labelling:
