@@ -16,7 +16,7 @@ from torch.nn import functional as F
 
 from albench.backbones import TextTower, TokenizedPrompts, get_backbone
 from albench.backbones.tiny import load_tiny
-from albench.capabilities import GRAD_EMBEDDING
+from albench.capabilities import CORRECTNESS_PROB, GRAD_EMBEDDING
 from albench.errors import CapabilityError, InvalidSpecError
 from albench.learners import LearnerContext, get_learner
 from albench.learners.coop import CoOpLearner, batch_indices
@@ -422,6 +422,7 @@ def test_dual_prompt_outputs_follow_their_definitions(context):
     predicted = positive.argmax(1)
     u = learner.correctness_prob(x)
     np.testing.assert_allclose(u, p_yes[torch.arange(len(y)), predicted].numpy(), atol=1e-6)
+    np.testing.assert_array_equal(learner.device_outputs()[CORRECTNESS_PROB](x).numpy(), u)
     probs = learner.predict_proba(x)
     np.testing.assert_allclose(probs, torch.softmax(positive, 1).numpy(), atol=1e-6)
 

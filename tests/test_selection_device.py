@@ -8,6 +8,7 @@ No GPU is needed here: the tensor paths that a CUDA run takes are exercised on t
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from runner_fakes import make_inputs, one_thread, spec_of  # noqa: F401
 
 from albench import kernels, runner
 from albench.capabilities import (
+    CORRECTNESS_PROB,
     GRAD_EMBEDDING,
     PROBABILITIES,
     ROW_FREE_CAPABILITIES,
@@ -229,6 +231,44 @@ def test_uncertainty_scores_on_the_device_equal_those_on_the_host(name):
     assert set(device_calls) == {"device"} and set(host_calls) == {"host"}
     np.testing.assert_array_equal(on_device.indices, on_host.indices)
     np.testing.assert_array_equal(on_device.scores, on_host.scores)
+
+
+@pytest.mark.parametrize("name", ["dual-prompt", "dual-prompt(pseudo_per_class=2)"])
+def test_dual_prompt_reads_predictions_and_correctness_on_the_device(name):
+    """The dual-prompt strategy's two outputs come from the learner's device form and give
+    the host run's picks and pseudo-labels."""
+    p = _probabilities()
+    u = np.random.default_rng(8).random(N_POOL).astype(np.float32)
+
+    def context(device: str, calls: list[str]) -> StrategyContext:
+        def served(kind: str, values: np.ndarray) -> Any:
+            def rows_of(rows: np.ndarray) -> Any:
+                calls.append(kind)
+                return values[rows] if kind == "host" else torch.from_numpy(values[rows])
+
+            return rows_of
+
+        return StrategyContext(
+            features=np.zeros((N_POOL, DIM), dtype=np.float32),
+            labelled=np.arange(0, N_POOL, 40),
+            labelled_labels=np.zeros(N_POOL // 40, dtype=np.int64),
+            n_classes=N_CLASSES,
+            row_providers={PROBABILITIES: served("host", p), CORRECTNESS_PROB: served("host", u)},
+            device_row_providers={
+                PROBABILITIES: served("device", p),
+                CORRECTNESS_PROB: served("device", u),
+            },
+            device=device,
+        )
+
+    strategy = get_strategy(name)
+    device_calls: list[str] = []
+    host_calls: list[str] = []
+    on_device = strategy.select(context("cpu:0", device_calls), 30, np.random.default_rng(0))
+    on_host = strategy.select(context("cpu", host_calls), 30, np.random.default_rng(0))
+    assert set(device_calls) == {"device"} and set(host_calls) == {"host"}
+    for field in ("indices", "scores", "pseudo_indices", "pseudo_labels"):
+        np.testing.assert_array_equal(getattr(on_device, field), getattr(on_host, field))
 
 
 def test_a_plugin_score_still_gets_numpy_blocks_on_a_device_run():

@@ -39,12 +39,14 @@ Options beyond CoOp's (see :mod:`albench.learners.coop`):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
 from torch.nn import functional as F
 
+from albench.capabilities import CORRECTNESS_PROB
 from albench.learners.catalog import COOP, DUAL_PROMPT, LearnerInfo
 from albench.learners.coop import CoOpLearner, ImageSide
 from albench.learners.prompt_encoder import PromptTextEncoder
@@ -168,13 +170,19 @@ class DualPromptLearner(CoOpLearner):
         positive, negative = self.logits(features)
         return torch.sigmoid(yes_logit(positive, negative))
 
-    def correctness_prob(self, features: np.ndarray) -> np.ndarray:
-        """u(x): p_yes at the predicted class, or its expectation under softmax(l+) (ATD)."""
+    def device_outputs(self) -> dict[str, Callable[..., Any]]:
+        return {**super().device_outputs(), CORRECTNESS_PROB: self._device_correctness}
+
+    def _device_correctness(self, features: Any) -> torch.Tensor:
         positive = self.logits(features)[0]
         p_yes = self.yes_probabilities(features)
         if self.options["uncertainty"] == "atd":
-            return (p_yes * torch.softmax(positive, dim=1)).sum(1).cpu().numpy()
-        return p_yes.gather(1, positive.argmax(1, keepdim=True)).squeeze(1).cpu().numpy()
+            return (p_yes * torch.softmax(positive, dim=1)).sum(1)
+        return p_yes.gather(1, positive.argmax(1, keepdim=True)).squeeze(1)
+
+    def correctness_prob(self, features: np.ndarray) -> np.ndarray:
+        """u(x): p_yes at the predicted class, or its expectation under softmax(l+) (ATD)."""
+        return self._device_correctness(features).cpu().numpy()
 
 
 def _coop_options(options: dict[str, Any]) -> dict[str, Any]:

@@ -11,7 +11,7 @@ never count as annotation budget.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -94,9 +94,9 @@ class DualPrompt(Strategy):
 
     def select(self, ctx: StrategyContext, budget: int, rng: np.random.Generator) -> Selection:
         pool = ctx.unlabelled
-        predicted = ctx.per_row(PROBABILITIES, pool, ctx.n_classes, _predicted)
+        predicted = ctx.per_row(PROBABILITIES, pool, ctx.n_classes, _predicted, on_device=True)
         # one value per row, but the learner scores every class to find it: C-wide blocks
-        u = ctx.per_row(CORRECTNESS_PROB, pool, ctx.n_classes, as_float64)
+        u = ctx.per_row(CORRECTNESS_PROB, pool, ctx.n_classes, as_float64, on_device=True)
         picked = round_robin(predicted, u, n_picks(budget, pool.size))
         info = {"per_class": np.bincount(predicted[picked], minlength=ctx.n_classes).tolist()}
         if not self.pseudo_labelling:
@@ -121,5 +121,6 @@ class DualPrompt(Strategy):
         )
 
 
-def _predicted(probabilities: np.ndarray) -> np.ndarray:
-    return np.asarray(probabilities).argmax(axis=1)
+def _predicted(probabilities: Any) -> Any:
+    """The predicted class of each row (the first of equal maxima, in numpy and torch)."""
+    return probabilities.argmax(1)
