@@ -9,7 +9,7 @@ import pytest
 import torch
 from runner_fakes import one_thread  # noqa: F401
 
-from albench.capabilities import EMBED, GRAD_EMBEDDING, PROBABILITIES
+from albench.capabilities import EMBED, GRAD_EMBEDDING, MC_PROBABILITIES, PROBABILITIES
 from albench.errors import InvalidSpecError, UnknownNameError
 from albench.learners import LearnerContext, get_learner, make_learner
 from albench.learners.adapter import ResidualAdapter
@@ -115,16 +115,23 @@ def test_grad_embedding_factors_match_autograd(name):
         np.testing.assert_allclose(outer, grad.numpy(), atol=1e-5)
 
 
-@pytest.mark.parametrize("name", ["zero-shot", "linear", "clip-adapter"])
-def test_device_outputs_are_the_numpy_outputs_as_tensors(name):
+@pytest.mark.parametrize(
+    ("name", "options"),
+    [("zero-shot", {}), ("linear", {"dropout": 0.3}), ("clip-adapter", {"dropout": 0.3})],
+)
+def test_device_outputs_are_the_numpy_outputs_as_tensors(name, options):
     """What a GPU run's strategies read on the device is bit for bit what the numpy methods
     return (here the device is the CPU)."""
     context = _context()
     features, labels = _blobs(context)
-    learner = make_learner(name, context, {})
+    learner = make_learner(name, context, options)
     learner.fit(features, labels, np.random.default_rng(0))
     outputs = learner.device_outputs()
-    assert set(outputs) == {PROBABILITIES, GRAD_EMBEDDING, EMBED}
+    one_pass = {PROBABILITIES, GRAD_EMBEDDING, EMBED}
+    assert set(outputs) == (one_pass | {MC_PROBABILITIES} if options else one_pass)
+    if options:
+        passes = outputs[MC_PROBABILITIES](features, samples=4)
+        np.testing.assert_array_equal(passes.numpy(), learner.mc_probabilities(features, 4))
     probabilities = outputs[PROBABILITIES](features)
     assert isinstance(probabilities, torch.Tensor)
     np.testing.assert_array_equal(probabilities.numpy(), learner.predict_proba(features))
