@@ -174,6 +174,37 @@ def kernel_table(kind: str, cases: dict, flop_rate: float | None, byte_rate: flo
     return lines
 
 
+def device_output_lines(cases: dict) -> list[str]:
+    """A section for the GPU cases of ``test_cuda.py::test_entropy_outputs_cuda``: entropy
+    scored from the learner's device outputs against host copies of them; nothing for a
+    run without them."""
+    kind = on_gpu("entropy-outputs")
+    sizes = [size for size in SIZES if (kind, "albench-device", size) in cases]
+    if not sizes:
+        return []
+    lines = [
+        "## Selection on a GPU run: the learner's outputs on the device",
+        "",
+        "One entropy selection whose learner computes the pool's probabilities on the GPU",
+        "(`benchmarks/test_cuda.py::test_entropy_outputs_cuda`): scored there from the",
+        "learner's device outputs, against each block copied to host memory and scored on the",
+        "CPU (how a GPU run selected before `Learner.device_outputs`). The same picks.",
+        "",
+        "| size | device outputs | host copies | host / device |",
+        "|---|---|---|---|",
+    ]
+    for size in sizes:
+        device = cases[(kind, "albench-device", size)]
+        host = cases.get((kind, "albench-host", size))
+        paired = (
+            f"{_seconds(host['median'])} | {host['median'] / device['median']:.3g}x"
+            if host
+            else "not in this run |"
+        )
+        lines.append(f"| {size} | {_seconds(device['median'])} | {paired} |")
+    return [*lines, ""]
+
+
 def _gpu_cell(gpu_case: dict | None, cpu_case: dict | None) -> str:
     """The last cell: GPU median, and how many times faster it is than the CPU run."""
     if gpu_case is None:
@@ -515,6 +546,7 @@ def render(machine: dict, cases: dict, others: list) -> str:
         out += [f"## {title}", ""]
         out += [f"- `{impl}`: {DESCRIPTIONS[impl]}" for impl in KERNELS[kind]]
         out += ["", *kernel_table(kind, cases, flop_rate, byte_rate), ""]
+    out += device_output_lines(cases)
     out += [
         "## Scaling",
         "",

@@ -65,6 +65,9 @@ def _gpu_run() -> dict:
         _kernel("k-center", "albench-plain", "S", 0.004, device="cuda"),
         _kernel("k-center", "albench-plain", "M", 0.03, device="cuda"),
         _kernel("badge", "albench-rejection", "S", 0.01, device="cuda"),
+        _bench(0.05, kind="entropy-outputs", impl="albench-device", size="S", device="cuda"),
+        _bench(0.4, kind="entropy-outputs", impl="albench-host", size="S", device="cuda"),
+        _bench(0.2, kind="entropy-outputs", impl="albench-device", size="M", device="cuda"),
     ]
     return run
 
@@ -109,8 +112,22 @@ def test_gpu_column_holds_gpu_medians_and_speed_ups(tmp_path):
     assert badge[3] == skipped + " | | | | | | |"
 
 
+def test_device_outputs_section_pairs_device_and_host_scoring(tmp_path):
+    document = _render(_gpu_run(), tmp_path)
+    assert _table(document, "Selection on a GPU run: the learner's outputs on the device") == [
+        "| size | device outputs | host copies | host / device |",
+        "|---|---|---|---|",
+        "| S | 0.05 s | 0.4 s | 8x |",
+        "| M | 0.2 s | not in this run | |",
+    ]
+    assert "outputs on the device" not in _render(_cpu_run(), tmp_path)
+
+
 def test_gpu_additions_leave_the_cpu_document_unchanged(tmp_path):
     gpu = _render(_gpu_run(), tmp_path)
+    section = "## Selection on a GPU run: the learner's outputs on the device\n"
+    start = gpu.index(section)
+    gpu = gpu[:start] + gpu[gpu.index("\n## ", start + 1) + 1 :]
     stripped = []
     for line in gpu.splitlines():
         if line.startswith(GPU_LINE):
