@@ -112,7 +112,7 @@ def kernel_benchmarks() -> str:
         "-p", "no:cacheprovider", "-o", "addopts=", "-q",
     ]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, check=False)
-    return "\n".join((done.stdout + done.stderr).strip().splitlines()[-25:])
+    return "\n".join((done.stdout + done.stderr).strip().splitlines()[-40:])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
