@@ -319,15 +319,30 @@ class _RunState:
         device outputs read their rows from it rather than from host memory every round."""
         return to_device(self.pool_x, self.inputs.device)
 
+    def _pool_in(self, view: PoolView) -> tuple[Any, Any, Any]:
+        """The pool rows of ``view`` as the current model takes them (features or images),
+        where its device outputs read them (the features on the run's device, for a model
+        that takes features), and the features on the device (None on the CPU)."""
+        pool = view.of(self._seen()[0])
+        if self.inputs.device == "cpu":
+            return pool, pool, None
+        features = view.of(self._device_pool)
+        return pool, features if isinstance(pool, np.ndarray) else pool, features
+
+    def _probabilities_of(self) -> Callable[[np.ndarray], Any]:
+        """The current model's probabilities on chosen pool rows: computed and kept on the
+        run's device when the model can, else its numpy ``predict_proba``."""
+        pool, device_rows, _ = self._pool_in(PoolView())
+        device_form = _device_row_providers(self.model, device_rows)
+        if self.inputs.device != "cpu" and PROBABILITIES in device_form:
+            return device_form[PROBABILITIES]
+        return _on_pool_rows(pool, self.model.predict_proba)
+
     def acquire(self, round_: int) -> float:
         """Let the strategy pick ``budget`` samples with the current model; seconds taken.
         Strategies see the pool without the wasted queries (:mod:`albench.pool_view`)."""
         view = PoolView.without(self.wasted, len(self.pool_y))
-        pool = view.of(self._seen()[0])
-        on_device = self.inputs.device != "cpu"
-        device_features = view.of(self._device_pool) if on_device else None
-        # a learner that takes features (not images) reads them there for its device outputs
-        device_rows = device_features if on_device and isinstance(pool, np.ndarray) else pool
+        pool, device_rows, device_features = self._pool_in(view)
         ctx = StrategyContext(
             features=view.of(self.pool_x),
             labelled=view.local(self.labelled),
@@ -389,7 +404,9 @@ class _RunState:
                 self.pool_y[self.labelled], minlength=self.n_classes
             ).tolist(),
             "train_seconds": train_seconds,
-            **self.signals.measure(self.model, pool, np.concatenate([self.labelled, self.wasted])),
+            **self.signals.measure(
+                self._probabilities_of(), np.concatenate([self.labelled, self.wasted])
+            ),
             "eval_accuracy": self._evaluate(round_),
         }
 

@@ -17,13 +17,14 @@ of a sweep shares it, and measuring draws nothing from the streams a run selects
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from albench.kernels.blocks import row_blocks
-from albench.learners import Learner
 from albench.stopping import agreement, max_entropy
+from albench.strategies.base import host
 
 #: stop-set size: the size Bloodgood & Vijay-Shanker (CoNLL 2009) used (or the whole
 #: unlabelled pool when it is smaller)
@@ -41,9 +42,13 @@ class StopSignals:
         self.n_pool, self.n_classes = n_pool, n_classes
         self.previous: np.ndarray | None = None
 
-    def measure(self, model: Learner, pool: Any, labelled: np.ndarray) -> dict[str, float]:
-        """This round's signals for ``model`` on ``pool`` rows (features or images)."""
-        predicted = model.predict_proba(pool[self.stop_set]).argmax(axis=1)
+    def measure(
+        self, probabilities_of: Callable[[np.ndarray], Any], labelled: np.ndarray
+    ) -> dict[str, float]:
+        """This round's signals from ``probabilities_of(pool rows)``, the current model's
+        probabilities on those rows: numpy, or on a GPU run a tensor there, whose entropies
+        are then taken there too (only one number per block comes to the host)."""
+        predicted = host(probabilities_of(self.stop_set).argmax(1))
         kappa = float("nan")
         if self.previous is not None:
             kappa = agreement(self.previous, predicted, self.n_classes)
@@ -51,6 +56,6 @@ class StopSignals:
         unlabelled = np.setdiff1d(np.arange(self.n_pool), labelled)
         largest = float("nan")
         for start, stop in row_blocks(len(unlabelled), self.n_classes):
-            block = max_entropy(model.predict_proba(pool[unlabelled[start:stop]]))
+            block = max_entropy(probabilities_of(unlabelled[start:stop]))
             largest = block if np.isnan(largest) else max(largest, block)
         return {"stop_kappa": kappa, "max_uncertainty": largest}

@@ -47,10 +47,18 @@ def agreement(previous: np.ndarray, current: np.ndarray, n_classes: int) -> floa
         return float(cohen_kappa_score(previous, current, labels=np.arange(n_classes)))
 
 
-def max_entropy(probabilities: np.ndarray) -> float:
-    """The largest row entropy (nats) of a block of class probabilities; NaN for no rows."""
+def max_entropy(probabilities: np.ndarray | Any) -> float:
+    """The largest row entropy (nats) of a block of class probabilities; NaN for no rows.
+    A torch tensor (a GPU run's block) is reduced on its device as scipy reduces an array:
+    each row normalised, then -sum p log p, in the block's own precision (float32 sums in
+    another order: the two agree to float32 rounding)."""
     if len(probabilities) == 0:
         return float("nan")
+    if hasattr(probabilities, "detach"):
+        import torch  # only tensor inputs get here
+
+        p = probabilities / probabilities.sum(dim=1, keepdim=True)
+        return float(torch.special.entr(p).sum(dim=1).max())
     return float(entropy(probabilities, axis=1).max())
 
 

@@ -11,11 +11,12 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from runner_fakes import make_inputs, one_thread, spec_of  # noqa: F401
 
-from albench import kernels, runner
+from albench import kernels, runner, stop_signals
 from albench.capabilities import (
     CORRECTNESS_PROB,
     GRAD_EMBEDDING,
@@ -319,7 +320,7 @@ def test_a_run_on_a_device_selects_what_a_run_on_the_cpu_selects(monkeypatch, le
         protocol=Protocol(rounds=2, budget="2/class", initial_size="1/class"),
     )
     inputs = make_inputs(n_pool=200)
-    on_cpu = run(spec, inputs).selections["rounds"]
+    cpu_run = run(spec, inputs)
 
     def refused(*args, **options):
         raise AssertionError("a host output or a copy to the device during selection")
@@ -342,6 +343,20 @@ def test_a_run_on_a_device_selects_what_a_run_on_the_cpu_selects(monkeypatch, le
     monkeypatch.setattr(runner, "_row_providers", lambda *args: {})
     monkeypatch.setattr(runner, "to_device", pool_copy)
     monkeypatch.setattr(_tensor, "to_device", refused)
-    on_device = run(spec, replace(inputs, device="cpu:0")).selections["rounds"]
+    scored: list[type] = []
+    largest_entropy = stop_signals.max_entropy
+
+    def spied(block):
+        scored.append(type(block))
+        return largest_entropy(block)
+
+    monkeypatch.setattr(stop_signals, "max_entropy", spied)
+    device_run = run(spec, replace(inputs, device="cpu:0"))
+    on_device, on_cpu = device_run.selections["rounds"], cpu_run.selections["rounds"]
     assert [r["indices"] for r in on_device] == [r["indices"] for r in on_cpu]
     assert copies == [200]
+    # the stop signals read the model's device outputs too, and measure the same (to the
+    # rounding of float32 sums taken in another order)
+    assert scored and set(scored) == {torch.Tensor}
+    signals = ["stop_kappa", "max_uncertainty"]
+    pd.testing.assert_frame_equal(device_run.rows[signals], cpu_run.rows[signals], rtol=1e-6)

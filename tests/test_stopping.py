@@ -8,6 +8,7 @@ from itertools import pairwise
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from runner_fakes import make_inputs, one_thread  # noqa: F401
 
 from albench.errors import InvalidSpecError
@@ -94,35 +95,40 @@ def test_every_rule_at_its_defaults_on_one_hand_made_run():
         assert rule.reference and rule.summary and rule.options
 
 
-class _TableModel:
-    """A stand-in learner: pool rows are row ids, probabilities come from a table."""
-
-    def __init__(self, table: np.ndarray):
-        self.table = table
-
-    def predict_proba(self, rows: np.ndarray) -> np.ndarray:
-        return self.table[np.asarray(rows).ravel()]
-
-
 def test_signals_use_a_fixed_stop_set_and_only_unlabelled_samples_for_uncertainty():
     n = 6
-    pool = np.arange(n)[:, None]
     labelled = np.array([0, 1])
     signals = StopSignals(np.arange(2, n), n, 2, np.random.default_rng(0))
     assert signals.stop_set.tolist() == [2, 3, 4, 5]  # fewer unlabelled than STOP_SET_SIZE
     even = np.full((n, 2), 0.5)  # entropy ln 2 everywhere
     confident = np.tile([0.99, 0.01], (n, 1))
     # round 0: the labelled rows are the only uncertain ones and do not count
-    first = signals.measure(_TableModel(np.vstack([even[:2], confident[2:]])), pool, labelled)
+    first_table = np.vstack([even[:2], confident[2:]])
+    first = signals.measure(first_table.__getitem__, labelled)
     assert np.isnan(first["stop_kappa"])
     assert first["max_uncertainty"] == pytest.approx(max_entropy(confident[:1]))
     # round 1: sample 5 flips class and is the most uncertain unlabelled sample
     table = confident.copy()
     table[5] = [0.4, 0.6]
-    second = signals.measure(_TableModel(table), pool, np.array([0, 1, 2]))
+    second = signals.measure(table.__getitem__, np.array([0, 1, 2]))
     expected = agreement(np.array([0, 0, 0, 0]), np.array([0, 0, 0, 1]), 2)
     assert second["stop_kappa"] == expected
     assert second["max_uncertainty"] == pytest.approx(max_entropy(table[5:]))
+
+
+def test_signals_of_device_probabilities_equal_those_of_numpy_ones():
+    """A GPU run's blocks (tensors) give the same kappa and, to the last bits, the same
+    largest entropy; rows need not sum to 1 exactly (scipy normalises them, so does the
+    tensor form)."""
+    table = np.random.default_rng(3).dirichlet(np.ones(5), size=300)
+    table[7] *= 1.001
+    measured = []
+    for form in (lambda rows: table[rows], lambda rows: torch.from_numpy(table[rows])):
+        signals = StopSignals(np.arange(10, 300), 300, 5, np.random.default_rng(0))
+        signals.measure(form, np.arange(10))
+        measured.append(signals.measure(form, np.arange(12)))
+    assert measured[0]["stop_kappa"] == measured[1]["stop_kappa"]
+    assert measured[1]["max_uncertainty"] == pytest.approx(measured[0]["max_uncertainty"], 1e-12)
 
 
 def test_the_stop_set_is_capped_and_seeded():
