@@ -35,7 +35,7 @@ STRATEGIES = (
     "margin",
     "least-confidence",
     "pcb(entropy)",
-    "bald",
+    "bald(samples=20)",
     "max-herding",
     "uncertainty-herding",
     "alfa-mix",
