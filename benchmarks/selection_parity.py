@@ -6,12 +6,19 @@ BADGE factors of one linear head), once with a CPU context and once with a conte
 ``device``, whose kernels and scores then compute there (``StrategyContext.on_device``,
 ``blocks(..., on_device=True)``) under full float32 precision (TF32 off,
 ``albench.kernels._tensor.exact_float32``). The table says whether the picks are the same
-and how many differ. Entropy's float32 logarithm is the one operation here that CUDA and
-the CPU's vector library may round differently (each within one unit in the last place),
-so its row can differ by a swapped near-tie without a kernel being wrong; margin and
-least-confidence only compare and subtract, and must agree exactly; BALD's entropies, the
-herding strategies' kernel sums and ALFA-Mix's flip caps are float64 on both sides (their
-differences are 10^-13 of a value or less).
+and how many differ. Entropy's float32 logarithm is the one operation of the exact group
+that CUDA and the CPU's vector library may round differently (each within one unit in the
+last place), so its row can differ by a swapped near-tie without a kernel being wrong;
+margin and least-confidence only compare and subtract; BALD's entropies and ALFA-Mix's
+flip caps are float64 on both sides (their differences are 10^-13 of a value or less).
+
+The herding strategies are outside the exact group (:data:`NEAR_TIES`): a gain is a mean
+of ``max(0, k - best)`` over the pool, small differences of kernel values near 0.1, so a
+last-bit difference in a kernel value is 10^-12 of a gain, and the greedy order meets gains
+that close. On this machine the torch path on the CPU (other GEMM blocking and ``exp`` than
+numpy's) picked 17 of MaxHerding's 1,000 picks at M differently, from pick 669 on, where
+two gains of 2.066e-5 were that close; Uncertainty Herding agreed. Their rows are reported
+and do not fail the check.
 """
 
 from __future__ import annotations
@@ -54,9 +61,14 @@ def _timed_picks(spec: str, size_name: str, device: str) -> tuple[np.ndarray, fl
     return np.asarray(picks), time.perf_counter() - start
 
 
+#: strategies whose greedy order meets gains closer than their rounding (see above)
+NEAR_TIES = frozenset({"max-herding", "uncertainty-herding"})
+
+
 def parity_table(device: str, size_name: str = "M") -> pd.DataFrame:
-    """One row per strategy: picks equal, how many differ, seconds on the CPU and on
-    ``device`` (the device's first call includes its set-up)."""
+    """One row per strategy: whether its picks must be equal (not :data:`NEAR_TIES`),
+    picks equal, how many differ, seconds on the CPU and on ``device`` (the device's first
+    call includes its set-up)."""
     rows = []
     for spec in STRATEGIES:
         on_cpu, cpu_seconds = _timed_picks(spec, size_name, "cpu")
@@ -66,6 +78,7 @@ def parity_table(device: str, size_name: str = "M") -> pd.DataFrame:
                 "strategy": spec,
                 "size": size_name,
                 "device": device,
+                "must equal": spec not in NEAR_TIES,
                 "picks equal": bool(np.array_equal(on_cpu, on_device)),
                 "picks differing": int(np.setdiff1d(on_cpu, on_device).size),
                 "cpu s": cpu_seconds,

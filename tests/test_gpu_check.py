@@ -3,11 +3,12 @@ refuses, in one line, a machine without a CUDA device."""
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 import torch
 
 from benchmarks import gpu_check
-from benchmarks.selection_parity import STRATEGIES, parity_table
+from benchmarks.selection_parity import NEAR_TIES, STRATEGIES, parity_table
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
@@ -34,6 +35,24 @@ def test_every_case_runs_and_reports_its_rounds(capsys):
     assert [(row[0], row[1], row[2]) for row in printed_table(capsys)] == [("maple", "ok", "1")]
 
 
+@pytest.mark.parametrize(("differs", "status"), [("max-herding", 0), ("margin", 1)])
+def test_only_picks_that_must_be_equal_fail_the_check(monkeypatch, differs, status):
+    """A herding near-tie is reported; any other pick that differs fails the check."""
+
+    def table(device: str, size_name: str) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "strategy": ["margin", "max-herding"],
+                "must equal": [True, False],
+                "picks equal": [differs != "margin", differs != "max-herding"],
+            }
+        )
+
+    monkeypatch.setattr(gpu_check, "parity_table", table)
+    argv = ["--device=cpu", "--backbone=tiny-clip", "--no-kernels", "--cases=none"]
+    assert gpu_check.main(argv) == status
+
+
 def printed_table(capsys) -> list[list[str]]:
     """The runs' table: the lines between its header and the parity table's."""
     lines = capsys.readouterr().out.splitlines()
@@ -49,6 +68,7 @@ def test_selection_parity_compares_picks_of_two_contexts():
     tensor path picks what the numpy path picks, for every strategy it lists."""
     table = parity_table("cpu:0", "S")
     assert table["strategy"].tolist() == list(STRATEGIES)
+    assert table["must equal"].tolist() == [name not in NEAR_TIES for name in STRATEGIES]
     assert table["picks equal"].all() and (table["picks differing"] == 0).all()
     assert (table["device"] == "cpu:0").all()
     assert (table[["cpu s", "device s"]] > 0).all(axis=None)
