@@ -18,7 +18,10 @@ last-bit difference in a kernel value is 10^-12 of a gain, and the greedy order 
 that close. On this machine the torch path on the CPU (other GEMM blocking and ``exp`` than
 numpy's) picked 17 of MaxHerding's 1,000 picks at M differently, from pick 669 on, where
 two gains of 2.066e-5 were that close; Uncertainty Herding agreed. Their rows are reported
-and do not fail the check.
+and do not fail the check. The comparison on the CPU, the torch path named ``cpu:0``:
+
+    python -c "from benchmarks.selection_parity import parity_table; \
+        print(parity_table('cpu:0', 'M'))"
 """
 
 from __future__ import annotations
