@@ -20,8 +20,7 @@ numpy's) picked 17 of MaxHerding's 1,000 picks at M differently, from pick 669 o
 two gains of 2.066e-5 were that close; Uncertainty Herding agreed. Their rows are reported
 and do not fail the check. The comparison on the CPU, the torch path named ``cpu:0``:
 
-    python -c "from benchmarks.selection_parity import parity_table; \
-        print(parity_table('cpu:0', 'M'))"
+    python -c "from benchmarks.selection_parity import *; print(parity_table('cpu:0', 'M'))"
 """
 
 from __future__ import annotations
