@@ -72,8 +72,10 @@ class _HostCoverage:
 
 class _DeviceCoverage:
     """:class:`_HostCoverage` in torch float64 on the features' device (a GPU run): the
-    same terms in the same order; only the gains, one per candidate, come to the host. Sums
-    may round apart from numpy's in the last of 53 bits."""
+    same terms in the same order; only the gains, one per candidate, come to the host. Its
+    GEMMs and exponentials round apart from numpy's in the last bits, and a gain is a mean
+    of small differences of kernel values, so two gains closer than that can swap: the
+    greedy order may then differ (``benchmarks/selection_parity.py`` measures how often)."""
 
     def __init__(self, x: Any, bandwidth: float, weights: np.ndarray | None):
         import torch  # only tensor inputs get here

@@ -180,7 +180,9 @@ def _flip_length(logits: np.ndarray, rate: np.ndarray) -> np.ndarray:
 
 def _tensor_caps(z: Any, head: LinearHead, anchors: np.ndarray) -> Any:
     """:func:`critical_caps` in torch float64 on ``z``'s device: the same terms in the same
-    order (a GPU's sums may round apart from numpy's in the last of 53 bits)."""
+    order (its products round apart from numpy's in the last bits; the division by the
+    gradient's rate can make that 1e-13 of a cap, far below the cap steps it is compared
+    with)."""
     import torch  # only tensor inputs get here
 
     def there(array: np.ndarray) -> torch.Tensor:

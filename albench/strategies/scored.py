@@ -45,7 +45,7 @@ def as_tensor(probabilities: Any) -> Any:
     or the tensor itself (on its own device). Scores are computed on torch's thread pool:
     numpy's reductions and ``astype`` run on one core, and at ImageNet's size (1.28M x
     1,000) they cost more than the learner's forward pass."""
-    if not isinstance(probabilities, np.ndarray):
+    if hasattr(probabilities, "detach"):
         return probabilities
     from albench.kernels._tensor import tensor_view  # here: listing strategies stays instant
 
