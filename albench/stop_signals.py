@@ -22,9 +22,9 @@ from typing import Any
 
 import numpy as np
 
+from albench.arrays import host
 from albench.kernels.blocks import row_blocks
 from albench.stopping import agreement, max_entropy
-from albench.strategies.base import host
 
 #: stop-set size: the size Bloodgood & Vijay-Shanker (CoNLL 2009) used (or the whole
 #: unlabelled pool when it is smaller)

@@ -31,6 +31,7 @@ import pandas as pd
 from scipy.stats import entropy
 from sklearn.metrics import cohen_kappa_score
 
+from albench.arrays import is_tensor
 from albench.options import OptionSpec, check_values
 
 
@@ -54,7 +55,7 @@ def max_entropy(probabilities: np.ndarray | Any) -> float:
     another order: the two agree to float32 rounding)."""
     if len(probabilities) == 0:
         return float("nan")
-    if hasattr(probabilities, "detach"):
+    if is_tensor(probabilities):
         import torch  # only tensor inputs get here
 
         p = probabilities / probabilities.sum(dim=1, keepdim=True)

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from albench.arrays import is_tensor
 from albench.kernels.blocks import row_blocks
 
 #: most stale candidates re-evaluated together in one step (one GEMM); a step starts with one
@@ -133,8 +134,7 @@ def max_herding(
         if weights.shape != (x.shape[0],) or (weights < 0).any():
             raise ValueError("weights must be one non-negative value per row of x")
     candidates = np.asarray(candidates, dtype=np.int64)
-    on_device = hasattr(x, "detach")
-    coverage = (_DeviceCoverage if on_device else _HostCoverage)(x, bandwidth, weights)
+    coverage = (_DeviceCoverage if is_tensor(x) else _HostCoverage)(x, bandwidth, weights)
     coverage.cover(np.asarray(start, dtype=np.int64))
     bounds = coverage.gains(candidates)
     heap = [(-gain, position) for position, gain in enumerate(bounds)]

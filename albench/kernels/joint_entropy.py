@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 from scipy.special import entr
 
+from albench.arrays import is_tensor
 from albench.kernels.blocks import row_blocks
 
 
@@ -44,7 +45,7 @@ def mutual_information(mc: np.ndarray | Any) -> np.ndarray | Any:
     of ``mc`` made once for both terms (it is the size of the input, times two). A torch
     tensor (a GPU run's passes) is scored on its own device, also in float64, and the
     scores come back as a tensor there."""
-    if hasattr(mc, "detach"):
+    if is_tensor(mc):
         return _tensor_mutual_information(mc)
     mc = np.asarray(mc, dtype=np.float64)
     return predictive_entropy(mc) - conditional_entropy(mc)

@@ -40,10 +40,11 @@ from typing import Any
 import numpy as np
 
 from albench import kernels
+from albench.arrays import host, is_tensor
 from albench.capabilities import EMBED, LINEAR_HEAD, LinearHead
 from albench.errors import InvalidSpecError
 from albench.kernels.blocks import row_blocks
-from albench.strategies.base import Selection, Strategy, StrategyContext, as_float64, host
+from albench.strategies.base import Selection, Strategy, StrategyContext, as_float64
 from albench.strategies.candidates import cluster_representatives
 from albench.strategies.ranking import n_picks
 
@@ -130,7 +131,7 @@ def critical_caps(z: np.ndarray | Any, head: LinearHead, anchors: np.ndarray) ->
     inf where no step along the gradient changes the prediction (or there is no anchor). A
     torch tensor (a GPU run's embeddings) is computed on its device (:func:`_tensor_caps`).
     """
-    if hasattr(z, "detach"):
+    if is_tensor(z):
         return _tensor_caps(z, head, anchors)
     out = np.full(z.shape[0], np.inf)
     if anchors.shape[0] == 0:

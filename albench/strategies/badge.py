@@ -13,8 +13,9 @@ from __future__ import annotations
 import numpy as np
 
 from albench import kernels
+from albench.arrays import host
 from albench.capabilities import GRAD_EMBEDDING
-from albench.strategies.base import Selection, Strategy, StrategyContext, host
+from albench.strategies.base import Selection, Strategy, StrategyContext
 from albench.strategies.grad_factors import grad_factors
 from albench.strategies.ranking import n_picks
 

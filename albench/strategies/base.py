@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from albench.arrays import host, is_tensor
 from albench.capabilities import (
     IMAGE_FEATURES,
     PROBABILITIES,
@@ -238,7 +239,7 @@ def as_float64(block: Any) -> Any:
     """:meth:`StrategyContext.per_row`'s ``fn`` for an output a strategy computes on in
     float64 on the host: a numpy block converted, a device block converted there (per_row
     then brings the result over)."""
-    return block.double() if hasattr(block, "detach") else np.asarray(block, dtype=np.float64)
+    return block.double() if is_tensor(block) else np.asarray(block, dtype=np.float64)
 
 
 def _cache_key(capability: str, options: Mapping[str, Any]) -> Any:
@@ -280,8 +281,3 @@ class Strategy:
 
     def __repr__(self) -> str:
         return self.name or type(self).__name__
-
-
-def host(array: Any) -> np.ndarray:
-    """``array`` (numpy, or a tensor on any device) as a numpy array."""
-    return array.cpu().numpy() if hasattr(array, "cpu") else np.asarray(array)

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from albench.arrays import is_tensor
 from albench.capabilities import PROBABILITIES
 from albench.strategies.base import Selection, Strategy, StrategyContext
 from albench.strategies.ranking import n_picks, top_k
@@ -45,7 +46,7 @@ def as_tensor(probabilities: Any) -> Any:
     or the tensor itself (on its own device). Scores are computed on torch's thread pool:
     numpy's reductions and ``astype`` run on one core, and at ImageNet's size (1.28M x
     1,000) they cost more than the learner's forward pass."""
-    if hasattr(probabilities, "detach"):
+    if is_tensor(probabilities):
         return probabilities
     from albench.kernels._tensor import tensor_view  # here: listing strategies stays instant
 

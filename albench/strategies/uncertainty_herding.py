@@ -45,12 +45,13 @@ from typing import Any
 import numpy as np
 
 from albench import kernels
+from albench.arrays import host, is_tensor
 from albench.calibration import expected_calibration_error
 from albench.capabilities import IMAGE_FEATURES, PROBABILITIES
 from albench.errors import InvalidSpecError
 from albench.kernels.blocks import row_blocks
 from albench.strategies import pool_sample
-from albench.strategies.base import Selection, Strategy, StrategyContext, host
+from albench.strategies.base import Selection, Strategy, StrategyContext
 from albench.strategies.entropy import Entropy
 from albench.strategies.least_confidence import LeastConfidence
 from albench.strategies.margin import Margin
@@ -75,7 +76,7 @@ UNCERTAINTIES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 def temperature_scaled(probabilities: np.ndarray | Any, temperature: float) -> np.ndarray | Any:
     """softmax(log p / T) in float64: the probabilities of the logits divided by T (a torch
     tensor, a GPU run's block, is scaled on its device)."""
-    if hasattr(probabilities, "detach"):
+    if is_tensor(probabilities):
         logits = probabilities.double().log() / temperature
         scaled = (logits - logits.amax(dim=1, keepdim=True)).exp()
         return scaled / scaled.sum(dim=1, keepdim=True)
