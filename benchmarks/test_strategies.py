@@ -136,8 +136,8 @@ PLAIN_SIZES = {
 
 
 def named_at_m() -> list[str]:
-    """The names in ``ALBENCH_BENCH_PLAIN_AT_M`` (separated by ``;``): runs of an hour or
-    more at M, kept out of ``make bench``."""
+    """The names in ``ALBENCH_BENCH_PLAIN_AT_M`` (separated by ``;``): long runs at M (a
+    quarter of an hour to over an hour each), kept out of ``make bench``."""
     return os.environ.get("ALBENCH_BENCH_PLAIN_AT_M", "").split(";")
 
 
@@ -198,8 +198,9 @@ BATCH_BALD_PICKS = 5
 
 
 def batch_bald_sizes() -> tuple[str, ...]:
-    """S, plus M when ``batch-bald`` is :func:`named_at_m` (about an hour for the pair: each
-    pick scores 45,000 candidates against 2,000 configurations)."""
+    """S, plus M when ``batch-bald`` is :func:`named_at_m` (each pick scores 45,000
+    candidates against 2,000 configurations: 164 s and 590 s for the pair on 2 cores,
+    ``benchmarks/runs/29-strategies-batch-bald.json``)."""
     return ("S", "M") if "batch-bald" in named_at_m() else ("S",)
 
 
