@@ -7,6 +7,8 @@ No GPU is needed here: the tensor paths that a CUDA run takes are exercised on t
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -14,6 +16,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from torch.overrides import TorchFunctionMode
+from torch.utils._device import _device_constructors
 from runner_fakes import make_inputs, one_thread, spec_of  # noqa: F401
 
 from albench import kernels, runner, stop_signals
@@ -291,6 +295,41 @@ def test_mutual_information_of_tensors_is_the_numpy_one():
     )
 
 
+class NoImplicitDevice(TorchFunctionMode):
+    """Tensors made without a device land on ``meta``, where no arithmetic with the run's
+    tensors is possible.
+
+    In a CUDA run torch's default device (the CPU) is not the run's device, so a tensor made
+    without ``device=`` breaks it; on ``cpu:0`` the two are the same, and such a tensor would
+    go unnoticed without this mode. Draws from an explicit generator are left alone: seeded
+    draws happen on the CPU on purpose (the same seed gives the same masks on any device),
+    and are moved afterwards.
+    """
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = dict(kwargs or {})
+        made_here = func in _device_constructors() and kwargs.get("device") is None
+        if made_here and "generator" not in kwargs:
+            kwargs["device"] = "meta"
+        return func(*args, **kwargs)
+
+
+@contextlib.contextmanager
+def without_implicit_device(enter: Any) -> Iterator[None]:
+    with enter(), NoImplicitDevice():
+        yield
+
+
+def test_the_probe_refuses_a_tensor_made_without_a_device():
+    on_device = torch.ones(3, device="cpu:0")
+    with NoImplicitDevice():
+        seeded = torch.rand(3, generator=torch.Generator().manual_seed(0))
+        assert (on_device + seeded).device.type == "cpu"
+        assert torch.zeros(3, device=on_device.device).device.type == "cpu"
+        with pytest.raises(RuntimeError, match="meta"):
+            on_device + torch.zeros(3)
+
+
 DEVICE_STRATEGIES = ("entropy", "badge", "pcb(margin)", "coreset")
 ONE_PASS_LEARNERS = ("linear", "zero-shot", "clip-adapter(steps=5)")
 DEVICE_RUNS = [
@@ -309,8 +348,9 @@ DEVICE_RUNS = [
 def test_a_run_on_a_device_selects_what_a_run_on_the_cpu_selects(monkeypatch, learner, strategy):
     """Through the runner: the pool's features go to the device once per run, the learner
     computes its outputs there from them (its host outputs are refused, and so are moving a
-    host array there and any other copy to the device), and the device run queries, round
-    by round, the samples the CPU run queries."""
+    host array there, any other copy to the device and a tensor made without a device while
+    selecting or measuring the stop signals), and the device run queries, round by round,
+    the samples the CPU run queries."""
     spec = RunSpec(
         dataset="blobs",
         backbone="fake",
@@ -351,6 +391,15 @@ def test_a_run_on_a_device_selects_what_a_run_on_the_cpu_selects(monkeypatch, le
         return largest_entropy(block)
 
     monkeypatch.setattr(stop_signals, "max_entropy", spied)
+    exact = runner.exact_float32
+    monkeypatch.setattr(runner, "exact_float32", lambda: without_implicit_device(exact))
+    measure = stop_signals.StopSignals.measure
+
+    def measured_without_implicit_device(*args):
+        with NoImplicitDevice():
+            return measure(*args)
+
+    monkeypatch.setattr(stop_signals.StopSignals, "measure", measured_without_implicit_device)
     device_run = run(spec, replace(inputs, device="cpu:0"))
     on_device, on_cpu = device_run.selections["rounds"], cpu_run.selections["rounds"]
     assert [r["indices"] for r in on_device] == [r["indices"] for r in on_cpu]
