@@ -3,11 +3,13 @@ refuses, in one line, a machine without a CUDA device."""
 
 from __future__ import annotations
 
+import subprocess
+
 import pandas as pd
 import pytest
 import torch
 
-from benchmarks import gpu_check
+from benchmarks import gpu_check, gpu_wheels
 from benchmarks.selection_parity import NEAR_TIES, STRATEGIES, parity_table
 
 
@@ -19,20 +21,33 @@ def test_without_a_gpu_the_check_is_refused_in_one_line(capsys):
     )
 
 
+def test_a_python_without_a_needed_package_is_refused_in_one_line(monkeypatch, capsys):
+    """Checked before anything heavy is imported: one line names what to install."""
+    monkeypatch.setitem(gpu_check.NEEDED, "albench_no_such_module", "no-such-dist")
+    assert gpu_check.main(["--device=cpu"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("gpu-check: error: this Python lacks no-such-dist; install them")
+    assert "make gpu-wheels" in err and err.count("\n") == 1
+
+
 @pytest.mark.usefixtures("tiny_digits_cache")
-def test_every_case_runs_and_reports_its_rounds(capsys):
+def test_every_case_runs_and_reports_its_rounds(capsys, tmp_path):
     argv = ["--device=cpu", "--backbone=tiny-clip", "--no-kernels", "--selection-size=S"]
-    argv.append("--views=2")
+    argv += ["--views=2", f"--out={tmp_path}"]
     cpu = [*argv, "--learner-option", "vpt_allow_cpu=True"]
     assert gpu_check.main([*cpu, "--cases=dual-prompt-paper,pcb,vpt"]) == 0
-    assert [(row[0], row[1], row[2]) for row in printed_table(capsys)] == [
-        ("dual-prompt-paper", "ok", "2"),
-        ("pcb", "ok", "2"),
-        ("vpt", "ok", "1"),
-    ]
+    expected = [("dual-prompt-paper", "ok", 2), ("pcb", "ok", 2), ("vpt", "ok", 1)]
+    assert [(row[0], row[1], int(row[2])) for row in printed_table(capsys)] == expected
+    # the tables are written as each section ends: read back, the same rows
+    runs = pd.read_csv(tmp_path / "runs.csv")
+    assert list(zip(runs["case"], runs["status"], runs["runs"], strict=True)) == expected
+    assert runs.columns.tolist() == gpu_check.RUN_COLUMNS
+    parity = pd.read_csv(tmp_path / "parity.csv")
+    assert parity["strategy"].tolist() == list(STRATEGIES) and parity["picks equal"].all()
     # the tiny tower has 2 blocks: MaPLe's reference depth of 9 does not fit it
     assert gpu_check.main([*cpu, "--cases=maple", "--learner-option", "prompt_depth=2"]) == 0
     assert [(row[0], row[1], row[2]) for row in printed_table(capsys)] == [("maple", "ok", "1")]
+    assert pd.read_csv(tmp_path / "runs.csv")["case"].tolist() == ["maple"]
 
 
 @pytest.mark.parametrize(("differs", "status"), [("max-herding", 0), ("margin", 1)])
@@ -54,13 +69,35 @@ def test_only_picks_that_must_be_equal_fail_the_check(monkeypatch, differs, stat
 
 
 def printed_table(capsys) -> list[list[str]]:
-    """The runs' table: the lines between its header and the parity table's."""
+    """The runs' table: the lines between its header and the next section's."""
     lines = capsys.readouterr().out.splitlines()
     header = lines.index(next(line for line in lines if line.strip().startswith("case")))
-    parity = next(
-        at for at in range(header, len(lines)) if lines[at].strip().startswith("strategy")
+    done = next(at for at in range(header, len(lines)) if lines[at].startswith("["))
+    return [line.split() for line in lines[header + 1 : done]]
+
+
+def test_the_wheels_are_the_installed_versions_as_pure_python(monkeypatch, tmp_path, capsys):
+    """`make gpu-wheels` asks pip for exactly the versions installed here, pure-Python
+    wheels only (a GPU machine may be another platform); a failed download is one line."""
+    asked: list[list[str]] = []
+
+    def pip(command, check):
+        asked.append(command)
+        return subprocess.CompletedProcess(command, 1 if len(asked) > 1 else 0)
+
+    monkeypatch.setattr(gpu_wheels.subprocess, "run", pip)
+    assert gpu_wheels.main([str(tmp_path)]) == 0
+    (command,) = asked
+    from importlib.metadata import version
+
+    assert command[-4:] == [f"{name}=={version(name)}" for name in gpu_wheels.WHEELS]
+    assert {"--no-deps", "--only-binary=:all:", "--platform=any", "--implementation=py"} <= set(
+        command
     )
-    return [line.split() for line in lines[header + 1 : parity]]
+    assert command[command.index("--dest") + 1] == str(tmp_path)
+    assert gpu_wheels.main([str(tmp_path)]) == 2
+    assert capsys.readouterr().err.startswith("gpu-wheels: error: pip could not download")
+    assert gpu_wheels.main([]) == 2
 
 
 def test_selection_parity_compares_picks_of_two_contexts():

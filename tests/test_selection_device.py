@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from runner_fakes import make_inputs, one_thread, spec_of  # noqa: F401
 from torch.overrides import TorchFunctionMode
 from torch.utils._device import _device_constructors
-from runner_fakes import make_inputs, one_thread, spec_of  # noqa: F401
 
 from albench import kernels, runner, stop_signals
 from albench.capabilities import (
