@@ -9,31 +9,44 @@ use their papers propose (TypiClust's most typical point of each of K clusters; 
 greedy delta-ball coverage, its delta from k-means pseudo-labels with one cluster per class;
 MaxHerding's greedy Gaussian-kernel coverage). All
 see features only, never labels; each policy is called with the number of classes, which
-only ProbCover's delta uses.
+only ProbCover's delta uses, and with where the run computes: a strategy's cold start selects
+there as its rounds do (MaxHerding's coverage on a GPU run's device, from the pool the runner
+copied there; the scikit-learn and scipy ones on the host, as in their rounds).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from sklearn.cluster import KMeans
 
 from albench.protocol import STRATEGY_INITIALS
 
-#: policy name -> (features (N, d), size, rng, number of classes) -> pool indices
-InitialPolicy = Callable[[np.ndarray, int, np.random.Generator, int], np.ndarray]
+#: policy name -> (features (N, d), size, rng, number of classes, *, device,
+#: device_features) -> pool indices; ``device_features``: the features on ``device`` (None on
+#: the CPU)
+InitialPolicy = Callable[..., np.ndarray]
 
 
 def random_initial(
-    features: np.ndarray, size: int, rng: np.random.Generator, n_classes: int = 0
+    features: np.ndarray,
+    size: int,
+    rng: np.random.Generator,
+    n_classes: int = 0,
+    **where: Any,
 ) -> np.ndarray:
     """``size`` distinct pool indices drawn uniformly."""
     return np.sort(rng.choice(features.shape[0], size=size, replace=False)).astype(np.int64)
 
 
 def kmeans_initial(
-    features: np.ndarray, size: int, rng: np.random.Generator, n_classes: int = 0
+    features: np.ndarray,
+    size: int,
+    rng: np.random.Generator,
+    n_classes: int = 0,
+    **where: Any,
 ) -> np.ndarray:
     """The pool point nearest each of ``size`` k-means centres (distinct points).
 
@@ -67,13 +80,25 @@ class StrategyInitial:
         self.strategy = strategy
 
     def __call__(
-        self, features: np.ndarray, size: int, rng: np.random.Generator, n_classes: int = 0
+        self,
+        features: np.ndarray,
+        size: int,
+        rng: np.random.Generator,
+        n_classes: int = 0,
+        *,
+        device: str = "cpu",
+        device_features: Any = None,
     ) -> np.ndarray:
         from albench.strategies import StrategyContext, get_strategy
 
         empty = np.zeros(0, dtype=np.int64)
         ctx = StrategyContext(
-            features=features, labelled=empty, labelled_labels=empty, n_classes=n_classes
+            features=features,
+            labelled=empty,
+            labelled_labels=empty,
+            n_classes=n_classes,
+            device=device,
+            device_features=device_features,
         )
         picked = get_strategy(self.strategy).select(ctx, size, rng).indices
         return np.asarray(picked, dtype=np.int64)

@@ -256,7 +256,16 @@ class _RunState:
             str(len(self.subset)),
         )
         initial_policy = INITIAL_POLICIES[protocol.initial]
-        self.initial = initial_policy(self.pool_x, self.n_initial, initial_rng, self.n_classes)
+        off_host = self.inputs.device != "cpu"
+        with exact_float32():  # a cold start that runs a strategy selects as its rounds do
+            self.initial = initial_policy(
+                self.pool_x,
+                self.n_initial,
+                initial_rng,
+                self.n_classes,
+                device=self.inputs.device,
+                device_features=self._device_pool if off_host else None,
+            )
         self.labelled = self.wasted = np.zeros(0, dtype=np.int64)
         self._annotate(self.initial)
         unlabelled = np.setdiff1d(np.arange(len(self.subset)), self.initial)

@@ -5,9 +5,9 @@ no way to reach PyPI (a cluster's compute node, an air-gapped workstation). `mak
 there needs only what such an image rarely has: open_clip (with ftfy and wcwidth, which its
 tokenizer imports) and scikit-posthocs (``albench run`` prints a sweep summary through
 :mod:`albench.stats`). All four come as pure-Python wheels, and only those are taken, so
-one download serves any platform and Python 3. The versions are those installed here, the ones the tests passed
-with. `make gpu-check-offline` installs the folder's wheels beside that machine's Python
-(``--target``, no index, no dependencies) and runs the check.
+one download serves any platform and Python 3. The versions are those installed here, the
+ones the tests passed with. `make gpu-check-offline` installs the folder's wheels beside
+that machine's Python (``--target``, no index, no dependencies) and runs the check.
 
     python -m benchmarks.gpu_wheels .whl
 """

@@ -409,3 +409,36 @@ def test_a_run_on_a_device_selects_what_a_run_on_the_cpu_selects(monkeypatch, le
     assert scored and set(scored) == {torch.Tensor}
     signals = ["stop_kappa", "max_uncertainty"]
     pd.testing.assert_frame_equal(device_run.rows[signals], cpu_run.rows[signals], rtol=1e-6)
+
+
+@pytest.mark.usefixtures("one_thread")
+@pytest.mark.parametrize("initial", ["max-herding", "typiclust", "zero-shot-kmeans"])
+def test_a_cold_start_on_a_device_picks_what_it_picks_on_the_cpu(monkeypatch, initial):
+    """A strategy's cold start selects where the run computes, from the pool's one copy
+    there (MaxHerding's coverage on the device: the numpy kernel is refused), with no tensor
+    made without a device; host-only policies pick on the host. The same initial sets."""
+    spec = RunSpec(
+        dataset="blobs",
+        backbone="fake",
+        learner="linear",
+        strategy="random",
+        seed=4,
+        protocol=Protocol(rounds=1, budget="1/class", initial=initial, initial_size="3/class"),
+    )
+    inputs = make_inputs(n_pool=200)
+    cpu_run = run(spec, inputs)
+    copies: list[int] = []
+    copy = _tensor.to_device
+
+    def pool_copy(array, device):
+        copies.append(len(array))
+        return copy(array, device)
+
+    monkeypatch.setattr(runner, "to_device", pool_copy)
+    monkeypatch.setattr(_tensor, "to_device", lambda *args: pytest.fail("a second copy"))
+    monkeypatch.setattr(herding, "_HostCoverage", None)
+    exact = runner.exact_float32
+    monkeypatch.setattr(runner, "exact_float32", lambda: without_implicit_device(exact))
+    device_run = run(spec, replace(inputs, device="cpu:0"))
+    assert device_run.selections["initial"] == cpu_run.selections["initial"]
+    assert len(device_run.selections["initial"]) == 12 and copies == [200]
