@@ -6,11 +6,11 @@ BADGE factors of one linear head), once with a CPU context and once with a conte
 ``device``, whose kernels and scores then compute there (``StrategyContext.on_device``,
 ``blocks(..., on_device=True)``) under full float32 precision (TF32 off,
 ``albench.kernels._tensor.exact_float32``). The table says whether the picks are the same
-and how many differ. Entropy's float32 logarithm is the one operation of the exact group
-that CUDA and the CPU's vector library may round differently (each within one unit in the
-last place), so its row can differ by a swapped near-tie without a kernel being wrong;
-margin and least-confidence only compare and subtract; BALD's entropies and ALFA-Mix's
-flip caps are float64 on both sides (their differences are 10^-13 of a value or less).
+and how many differ. Margin and least-confidence only compare and subtract; entropy's
+logarithms (CUDA's and the CPU's vector library may round them one unit in the last place
+apart), BALD's entropies and ALFA-Mix's flip caps are float64 on both sides, so their
+differences are 10^-13 of a value or less, while the 1,000 highest entropies at M lie
+3.4e-8 apart at the closest (``min_score_gap('entropy', 'M')``).
 
 The herding strategies are outside the exact group (:data:`NEAR_TIES`): a gain is a mean
 of ``max(0, k - best)`` over the pool, small differences of kernel values near 0.1, so a
@@ -65,6 +65,14 @@ def _timed_picks(spec: str, size_name: str, device: str) -> tuple[np.ndarray, fl
 
 #: strategies whose greedy order meets gains closer than their rounding (see above)
 NEAR_TIES = frozenset({"max-herding", "uncertainty-herding"})
+
+
+def min_score_gap(spec: str, size_name: str) -> float:
+    """The smallest difference between consecutive scores among a strategy's picks on the
+    CPU: how far apart two devices' roundings may move scores before a swap can happen."""
+    size = SIZES[size_name]
+    picked = get_strategy(spec).select(context(size, "cpu"), size.budget, np.random.default_rng(0))
+    return float(np.min(np.abs(np.diff(picked.scores))))
 
 
 def parity_table(device: str, size_name: str = "M") -> pd.DataFrame:

@@ -58,7 +58,8 @@ def test_run_ids_of_earlier_results_are_unchanged_unless_their_behaviour_changed
 
 def test_a_wrapped_strategy_with_a_new_behaviour_changes_the_wrapper_s_id():
     assert revisions("linear", "pcb(typiclust)") == {"strategy:pcb": 2, "strategy:typiclust": 3}
-    assert revisions("linear", "entropy") == {} and revisions("no-such-learner", "x.py:A") == {}
+    assert revisions("linear", "pcb(entropy)") == {"strategy:entropy": 2, "strategy:pcb": 2}
+    assert revisions("linear", "margin") == {} and revisions("no-such-learner", "x.py:A") == {}
 
 
 def test_inline_learner_options_are_the_same_spec_as_separate_ones():
@@ -148,10 +149,10 @@ def test_a_grid_of_learners_leaves_out_what_a_learner_cannot_provide():
 
 
 def test_a_cold_start_strategy_s_revision_is_in_the_run_id():
-    assert revisions("linear", "entropy", initial="typiclust") == {"initial:typiclust": 3}
-    assert revisions("linear", "entropy", initial="probcover") == {}
-    assert revisions("linear", "entropy", initial="random") == {}
-    cold = RunSpec("d", "b", "linear", "entropy", 0, protocol=Protocol(initial="typiclust"))
-    warm = RunSpec("d", "b", "linear", "entropy", 0, protocol=Protocol(initial="random"))
+    assert revisions("linear", "margin", initial="typiclust") == {"initial:typiclust": 3}
+    assert revisions("linear", "margin", initial="probcover") == {}
+    assert revisions("linear", "margin", initial="random") == {}
+    cold = RunSpec("d", "b", "linear", "margin", 0, protocol=Protocol(initial="typiclust"))
+    warm = RunSpec("d", "b", "linear", "margin", 0, protocol=Protocol(initial="random"))
     assert cold.identity()["revisions"] == {"initial:typiclust": 3}
     assert "revisions" not in warm.identity()

@@ -50,7 +50,7 @@ class LoGo(Strategy):
         "Inter-class Diversity, CVPR 2023"
     )
     needs = frozenset({GRAD_EMBEDDING, PROBABILITIES})
-    revision = 2  # 2: a sample of the pool above max_pool unlabelled rows
+    revision = 3  # 2: a sample of the pool above max_pool unlabelled rows; 3: entropy in float64
 
     def __init__(self, *, max_pool: int = MAX_POOL):
         self.max_pool = pool_sample.check_max_pool(self.name, max_pool)
