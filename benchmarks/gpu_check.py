@@ -38,8 +38,12 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from benchmarks.selection_parity import parity_table
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 MODEL = "ViT-B-16"
 DATASET = "digits"
@@ -172,7 +176,7 @@ class Sections:
     def begin(self, title: str) -> None:
         print(f"[{time.perf_counter() - self.start:6.0f} s] {title}", flush=True)
 
-    def table(self, frame, name: str) -> None:
+    def table(self, frame: pd.DataFrame, name: str) -> None:
         print(frame.to_string(index=False, float_format=lambda v: f"{v:.2f}"), flush=True)
         if self.out is not None:
             frame.to_csv(self.out / name, index=False)
