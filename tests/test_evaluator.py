@@ -84,7 +84,7 @@ def test_the_evaluator_enters_the_run_id_only_when_set_in_canonical_form():
 
 
 def test_a_revised_evaluator_names_its_revision_in_the_identity():
-    identity = _spec(eval_learner="dual-prompt").identity()
+    identity = _spec("margin", eval_learner="dual-prompt").identity()
     assert identity["revisions"] == {"eval-learner:dual-prompt": 2}
 
 
