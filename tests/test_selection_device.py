@@ -320,6 +320,26 @@ def without_implicit_device(enter: Any) -> Iterator[None]:
         yield
 
 
+def watch_device_copies(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The lengths of the runner's copies of the pool to the device (the list returned);
+    any other copy there is refused, and selection runs under :class:`NoImplicitDevice`."""
+    copies: list[int] = []
+    copy = _tensor.to_device
+
+    def pool_copy(array, device):
+        copies.append(len(array))
+        return copy(array, device)
+
+    def refused(*args, **options):
+        raise AssertionError("a copy to the device other than the pool's")
+
+    monkeypatch.setattr(runner, "to_device", pool_copy)
+    monkeypatch.setattr(_tensor, "to_device", refused)
+    exact = runner.exact_float32
+    monkeypatch.setattr(runner, "exact_float32", lambda: without_implicit_device(exact))
+    return copies
+
+
 def test_the_probe_refuses_a_tensor_made_without_a_device():
     on_device = torch.ones(3, device="cpu:0")
     with NoImplicitDevice():
@@ -371,18 +391,10 @@ def test_a_run_on_a_device_selects_what_a_run_on_the_cpu_selects(monkeypatch, le
         providers = host_providers(*args)
         return {n: fn if n in ROW_FREE_CAPABILITIES else refused for n, fn in providers.items()}
 
-    copies: list[int] = []
-    copy = _tensor.to_device
-
-    def pool_copy(array, device):
-        copies.append(len(array))
-        return copy(array, device)
-
+    copies = watch_device_copies(monkeypatch)
     monkeypatch.setattr(StrategyContext, "_moved", refused)
     monkeypatch.setattr(runner, "_providers", row_free_only)
     monkeypatch.setattr(runner, "_row_providers", lambda *args: {})
-    monkeypatch.setattr(runner, "to_device", pool_copy)
-    monkeypatch.setattr(_tensor, "to_device", refused)
     scored: list[type] = []
     largest_entropy = stop_signals.max_entropy
 
@@ -391,8 +403,6 @@ def test_a_run_on_a_device_selects_what_a_run_on_the_cpu_selects(monkeypatch, le
         return largest_entropy(block)
 
     monkeypatch.setattr(stop_signals, "max_entropy", spied)
-    exact = runner.exact_float32
-    monkeypatch.setattr(runner, "exact_float32", lambda: without_implicit_device(exact))
     measure = stop_signals.StopSignals.measure
 
     def measured_without_implicit_device(*args):
@@ -427,18 +437,8 @@ def test_a_cold_start_on_a_device_picks_what_it_picks_on_the_cpu(monkeypatch, in
     )
     inputs = make_inputs(n_pool=200)
     cpu_run = run(spec, inputs)
-    copies: list[int] = []
-    copy = _tensor.to_device
-
-    def pool_copy(array, device):
-        copies.append(len(array))
-        return copy(array, device)
-
-    monkeypatch.setattr(runner, "to_device", pool_copy)
-    monkeypatch.setattr(_tensor, "to_device", lambda *args: pytest.fail("a second copy"))
+    copies = watch_device_copies(monkeypatch)
     monkeypatch.setattr(herding, "_HostCoverage", None)
-    exact = runner.exact_float32
-    monkeypatch.setattr(runner, "exact_float32", lambda: without_implicit_device(exact))
     device_run = run(spec, replace(inputs, device="cpu:0"))
     assert device_run.selections["initial"] == cpu_run.selections["initial"]
     assert len(device_run.selections["initial"]) == 12 and copies == [200]
