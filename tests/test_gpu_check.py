@@ -3,13 +3,17 @@ refuses, in one line, a machine without a CUDA device."""
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
+import sys
+from importlib.metadata import version
 
 import pandas as pd
 import pytest
 import torch
 
-from benchmarks import gpu_check, gpu_wheels
+from benchmarks import gpu_check, gpu_wheels, render
 from benchmarks.selection_parity import NEAR_TIES, STRATEGIES, parity_table
 
 
@@ -88,8 +92,6 @@ def test_the_wheels_are_the_installed_versions_as_pure_python(monkeypatch, tmp_p
     monkeypatch.setattr(gpu_wheels.subprocess, "run", pip)
     assert gpu_wheels.main([str(tmp_path)]) == 0
     (command,) = asked
-    from importlib.metadata import version
-
     assert command[-4:] == [f"{name}=={version(name)}" for name in gpu_wheels.WHEELS]
     assert {"--no-deps", "--only-binary=:all:", "--platform=any", "--implementation=py"} <= set(
         command
@@ -109,3 +111,44 @@ def test_selection_parity_compares_picks_of_two_contexts():
     assert table["picks equal"].all() and (table["picks differing"] == 0).all()
     assert (table["device"] == "cpu:0").all()
     assert (table[["cpu s", "device s"]] > 0).all(axis=None)
+
+
+#: runs benchmarks/test_cuda.py with the CPU standing in for CUDA: ``.cuda()`` keeps a
+#: tensor where it is, "cuda" contexts compute on ``cpu:0``, synchronising does nothing
+CPU_FOR_CUDA = """
+import sys, torch
+torch.cuda.is_available = lambda: True
+torch.cuda.synchronize = lambda *args, **options: None
+torch.cuda.get_device_name = lambda *args, **options: "cpu standing in"
+torch.Tensor.cuda = lambda self, *args, **options: self
+import albench.kernels._tensor as tensors
+to_device = tensors.to_device
+tensors.to_device = lambda a, device: to_device(a, "cpu:0" if device.startswith("cuda") else device)
+import pytest
+sys.exit(pytest.main(["benchmarks/test_cuda.py", "--benchmark-only", "-p", "no:cacheprovider",
+                      "-o", "addopts=", "-q", "--benchmark-json=" + sys.argv[1]]))
+"""
+
+
+def test_the_cuda_benchmarks_run_end_to_end_with_the_cpu_standing_in(tmp_path):
+    """benchmarks/test_cuda.py only runs on a GPU, inside `make gpu-check`: here its cases
+    run at size S on the CPU, so a broken case shows before a GPU's time is spent on it;
+    its file renders into the GPU sections of docs/benchmarks.md."""
+    out = tmp_path / "kernels.json"
+    env = {**os.environ, "ALBENCH_BENCH_SIZES": "S"}
+    command = [sys.executable, "-c", CPU_FOR_CUDA, str(out)]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    cases = json.loads(out.read_text())["benchmarks"]
+    assert sorted((c["extra_info"]["kind"], c["extra_info"]["impl"]) for c in cases) == [
+        ("badge", "albench-inverse-cdf"),
+        ("badge", "albench-rejection"),
+        ("entropy-outputs", "albench-device"),
+        ("entropy-outputs", "albench-host"),
+        ("k-center", "albench-lazy"),
+        ("k-center", "albench-plain"),
+    ]
+    assert {c["extra_info"]["device"] for c in cases} == {"cuda"}
+    page = tmp_path / "benchmarks.md"
+    assert render.main([str(out), str(page)]) == 0
+    assert "## Selection on a GPU run: the learner's outputs on the device" in page.read_text()
