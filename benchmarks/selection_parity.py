@@ -10,7 +10,7 @@ and how many differ. Margin and least-confidence only compare and subtract; entr
 logarithms (CUDA's and the CPU's vector library may round them one unit in the last place
 apart), BALD's entropies and ALFA-Mix's flip caps are float64 on both sides, so their
 differences are 10^-13 of a value or less, while the 1,000 highest entropies at M lie
-3.4e-8 apart at the closest (``min_score_gap('entropy', 'M')``).
+4.9e-8 apart at the closest (``min_score_gap('entropy', 'M')``).
 
 The herding strategies are outside the exact group (:data:`NEAR_TIES`): a gain is a mean
 of ``max(0, k - best)`` over the pool, small differences of kernel values near 0.1, so a

@@ -23,7 +23,7 @@ class Entropy(ScoredStrategy):
         that the ranking does not depend on where it is computed: CUDA's and the CPU's
         float32 logarithms may round one unit in the last place apart, which moves an
         entropy by about 1e-8, and the 1,000 highest entropies of the benchmark's
-        45,000-row pool (size M) lie as close as 3.4e-8 apart; in float64 the same rounding
+        45,000-row pool (size M) lie as close as 4.9e-8 apart; in float64 the same rounding
         moves it by 1e-16. It costs 1.3x the float32 logarithms (0.25 s against 0.19 s for
         10^8 of them on this machine's 2 cores), about 5% of an entropy selection at
         1.28M x 1,000.
