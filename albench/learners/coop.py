@@ -73,7 +73,7 @@ ImageSide: TypeAlias = ResidualAdapter | PromptedAdapter
 
 def batch_indices(n: int, batch_size: int, steps: int, generator: torch.Generator) -> Iterator:
     """``steps`` mini-batches drawn epoch by epoch from fresh permutations of ``range(n)``."""
-    order = torch.empty(0, dtype=torch.long)
+    order = torch.empty(0, dtype=torch.long, device=generator.device)  # where its draws are
     for _ in range(steps):
         while order.numel() < min(batch_size, n):
             order = torch.cat([order, torch.randperm(n, generator=generator)])
