@@ -256,7 +256,6 @@ class _RunState:
             str(len(self.subset)),
         )
         initial_policy = INITIAL_POLICIES[protocol.initial]
-        off_host = self.inputs.device != "cpu"
         with exact_float32():  # a cold start that runs a strategy selects as its rounds do
             self.initial = initial_policy(
                 self.pool_x,
@@ -264,7 +263,7 @@ class _RunState:
                 initial_rng,
                 self.n_classes,
                 device=self.inputs.device,
-                device_features=self._device_pool if off_host else None,
+                device_features=self._device_pool,
             )
         self.labelled = self.wasted = np.zeros(0, dtype=np.int64)
         self._annotate(self.initial)
@@ -324,8 +323,11 @@ class _RunState:
 
     @cached_property
     def _device_pool(self) -> Any:
-        """The pool's features on the run's device, copied there once per run: the learner's
-        device outputs read their rows from it rather than from host memory every round."""
+        """The pool's features on the run's device, copied there once per run (None on the
+        CPU): the learner's device outputs read their rows from it rather than from host
+        memory every round."""
+        if self.inputs.device == "cpu":
+            return None
         return to_device(self.pool_x, self.inputs.device)
 
     def _pool_in(self, view: PoolView) -> tuple[Any, Any, Any]:
@@ -333,7 +335,7 @@ class _RunState:
         where its device outputs read them (the features on the run's device, for a model
         that takes features), and the features on the device (None on the CPU)."""
         pool = view.of(self._seen()[0])
-        if self.inputs.device == "cpu":
+        if self._device_pool is None:
             return pool, pool, None
         features = view.of(self._device_pool)
         return pool, features if isinstance(pool, np.ndarray) else pool, features
@@ -343,7 +345,7 @@ class _RunState:
         run's device when the model can, else its numpy ``predict_proba``."""
         pool, device_rows, _ = self._pool_in(PoolView())
         device_form = _device_row_providers(self.model, device_rows)
-        if self.inputs.device != "cpu" and PROBABILITIES in device_form:
+        if self._device_pool is not None and PROBABILITIES in device_form:
             return device_form[PROBABILITIES]
         return _on_pool_rows(pool, self.model.predict_proba)
 
